@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` and `make test`.
+# Both set everything up on a fresh Debian machine and are safe to repeat.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+SECRET_KEY_FILE ?= var/secret_key
+export SECRET_KEY_FILE
+
+.PHONY: run test bench system-deps venv clean
+
+run: venv var/secret_key
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/aprs-gateway run
+
+test: venv system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || scripts/apt-install python3-venv python3-pip
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench,postgres]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# What the tests run besides Python: a redis-server binary they start themselves.
+system-deps:
+	@command -v redis-server >/dev/null || scripts/apt-install redis-server
+
+var/secret_key:
+	mkdir -p var
+	$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+	chmod 600 $@
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

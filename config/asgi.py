@@ -1,0 +1,35 @@
+"""The one ASGI application of the daemon: every protocol it speaks.
+
+Channels 4 documents ``path()`` and ``re_path()`` in ``URLRouter``; routes are
+matched in order. ``"channel"`` is where background workers (archive, outbox)
+are added as they arrive; none exists yet.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_application = get_asgi_application()  # sets Django up before consumers import models
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from consumers.feed import APRSFeedConsumer  # noqa: E402
+from consumers.news import APRSNewsConsumer  # noqa: E402
+
+websocket_routes = [
+    path("ws/aprs/", APRSFeedConsumer.as_asgi()),
+]
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
+        "aprs": APRSNewsConsumer.as_asgi(),
+        "channel": ChannelNameRouter({}),
+    }
+)

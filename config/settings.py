@@ -1,0 +1,169 @@
+"""Settings, read from the environment so one build serves every deployment.
+
+Every variable is listed with its default in README.md ("Configuration").
+A bad value stops the process at start with one line naming the variable
+(``ImproperlyConfigured``), never later at run time.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name, default=None):
+    return os.environ.get(name, default)
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r}: expected true/false")
+
+
+def env_float(name, default):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r}: expected a number") from None
+    if number <= 0:
+        raise ImproperlyConfigured(f"{name}={value!r}: must be greater than 0")
+    return number
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG")
+
+SECRET_KEY = env("SECRET_KEY")
+if not SECRET_KEY and env("SECRET_KEY_FILE"):
+    SECRET_KEY = Path(env("SECRET_KEY_FILE")).read_text().strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) must be set unless DEBUG=true"
+        )
+    SECRET_KEY = "insecure-debug-only-key"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "gateway",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+        conn_max_age=600,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000, "expiry": 60},
+        }
+    }
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env("STATIC_ROOT")  # only for collectstatic; WhiteNoise serves from the apps
+# Serve static files straight from the apps: no collectstatic step to forget.
+WHITENOISE_USE_FINDERS = True
+
+LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        # No timestamp: journald and docker add their own.
+        "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
+
+# --- APRS-IS uplink -------------------------------------------------------
+# Empty APRS_SERVERS means "demo": a sample capture played in-process.
+APRS_SERVERS = env_list("APRS_SERVERS")
+APRS_CALLSIGN = env("APRS_CALLSIGN", "N0CALL").upper()
+APRS_PASSCODE = env("APRS_PASSCODE", "-1")
+APRS_FILTER = env("APRS_FILTER", "")
+APRS_STALE_TIMEOUT = env_float("APRS_STALE_TIMEOUT", 120.0)
+APRS_KEEPALIVE_INTERVAL = env_float("APRS_KEEPALIVE_INTERVAL", 240.0)
+APRS_RECONNECT_MIN = env_float("APRS_RECONNECT_MIN", 1.0)
+APRS_RECONNECT_MAX = env_float("APRS_RECONNECT_MAX", 60.0)
+APRS_ENABLED = env_bool("APRS_ENABLED", True)
+
+# --- Live feed ---------------------------------------------------------------
+# Packets a websocket client may have waiting before its oldest are dropped.
+FEED_CLIENT_BUFFER = int(env_float("FEED_CLIENT_BUFFER", 1000))
+# Bytes the server may have queued on one client's socket before it counts as slow.
+FEED_CLIENT_BACKLOG = int(env_float("FEED_CLIENT_BACKLOG", 256 * 1024))
+# Seconds between batched frames to a client (several packets per frame).
+FEED_FLUSH_INTERVAL = env_float("FEED_FLUSH_INTERVAL", 0.02)

@@ -1,0 +1,1 @@
+"""Channels consumers: the ``aprs`` application and the websocket endpoints."""

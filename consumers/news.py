@@ -1,0 +1,51 @@
+"""APRSNewsConsumer: the ``aprs`` protocol's application.
+
+One instance per APRS-IS connection (see docs/aprs-asgi.md). It turns each
+``aprs.packet`` into the feed's JSON once, works out the facts filters need
+once, and sends both to the feed group in one channel-layer message.
+"""
+
+import base64
+import json
+import logging
+
+from channels.consumer import AsyncConsumer
+from channels.exceptions import StopConsumer
+
+from gateway.filters import packet_facts
+from gateway.hub import FEED_GROUP
+
+logger = logging.getLogger("aprs.news")
+
+
+def feed_item(event):
+    """The JSON one packet takes in every feed frame (a str, made once)."""
+    item = {"received": event["received"], "text": event["text"], "packet": event["packet"]}
+    if event["text"].encode("utf-8") != event["raw"]:
+        # Not valid UTF-8: the display text is lossy, so carry the bytes too.
+        item["raw_b64"] = base64.b64encode(event["raw"]).decode("ascii")
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+
+class APRSNewsConsumer(AsyncConsumer):
+    async def aprs_connect(self, event):
+        logger.info(
+            "aprs application started for %s (%s, server %s)",
+            self.scope["login"],
+            "verified" if self.scope["verified"] else "unverified",
+            self.scope.get("server_id") or "?",
+        )
+
+    async def aprs_packet(self, event):
+        await self.channel_layer.group_send(
+            FEED_GROUP,
+            {
+                "type": "feed.packet",
+                "json": feed_item(event),
+                "facts": packet_facts(event["packet"], event["raw"]),
+            },
+        )
+
+    async def aprs_disconnect(self, event):
+        logger.info("aprs application stopping: %s", event.get("reason", ""))
+        raise StopConsumer()

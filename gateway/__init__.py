@@ -1,0 +1,1 @@
+"""The gateway Django app: views, filters, the live-feed hub and the daemon."""

@@ -1,0 +1,111 @@
+"""``aprs-gateway``: run the daemon, replay a capture, compute a passcode.
+
+Command-line flags are turned into the environment variables of
+config/settings.py before Django loads, so a flag and its variable are one
+setting with one validation.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+ENV_FLAGS = {
+    "aprs_server": "APRS_SERVERS",
+    "callsign": "APRS_CALLSIGN",
+    "passcode": "APRS_PASSCODE",
+    "filter": "APRS_FILTER",
+    "stale_timeout": "APRS_STALE_TIMEOUT",
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="aprs-gateway", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start the gateway daemon")
+    run.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1"), help="address to listen on (BIND)")
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="HTTP port (PORT)")
+    run.add_argument("--aprs-server", action="append", metavar="HOST:PORT",
+                     help="APRS-IS server; repeat to rotate over several (APRS_SERVERS)")
+    run.add_argument("--callsign", help="login callsign (APRS_CALLSIGN)")
+    run.add_argument("--passcode", help="APRS-IS passcode, -1 for receive-only (APRS_PASSCODE)")
+    run.add_argument("--filter", help="APRS-IS server-side filter (APRS_FILTER)")
+    run.add_argument("--stale-timeout", help="seconds of silence before reconnecting (APRS_STALE_TIMEOUT)")
+    run.add_argument("--no-aprs", action="store_true", help="no uplink, no demo feed")
+    run.add_argument("--application", default="config.asgi.application", help=argparse.SUPPRESS)
+
+    replay = commands.add_parser("replay", help="serve a capture file as a small APRS-IS server")
+    replay.add_argument("file", help="capture: one TNC2 line per line, played byte-for-byte")
+    replay.add_argument("--listen", default="127.0.0.1:14580", metavar="HOST:PORT")
+    replay.add_argument("--rate", type=float, default=10.0, help="lines per second (default 10)")
+    replay.add_argument("--loop", action="store_true", help="start over at the end")
+
+    passcode = commands.add_parser("passcode", help="print the APRS-IS passcode of a callsign")
+    passcode.add_argument("callsign")
+    return parser
+
+
+def apply_flags(args):
+    for flag, variable in ENV_FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            os.environ[variable] = ",".join(value) if isinstance(value, list) else str(value)
+    if args.no_aprs:
+        os.environ["APRS_ENABLED"] = "false"
+
+
+def command_run(args):
+    apply_flags(args)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from gateway import daemon  # installs twisted's asyncio reactor before Django loads
+
+    import django
+
+    django.setup()
+    daemon.run(args.bind, args.port, args.application)
+
+
+def command_replay(args):
+    from protocols.aprs.client import parse_server
+    from protocols.aprs.replay import ReplayServer, read_capture
+
+    host, port = parse_server(args.listen)
+    if args.rate <= 0:
+        raise ValueError("--rate must be greater than 0")
+    server = ReplayServer(read_capture(args.file), rate=args.rate, loop=args.loop)
+
+    async def serve():
+        await server.start(host, port)
+        await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
+def command_passcode(args):
+    from protocols.aprs.login import validate_callsign
+
+    import aprslib
+
+    print(aprslib.passcode(validate_callsign(args.callsign)))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        {"run": command_run, "replay": command_replay, "passcode": command_passcode}[args.command](args)
+    except (ImproperlyConfigured, ValueError, OSError) as exc:
+        print(f"aprs-gateway: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

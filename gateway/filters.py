@@ -1,0 +1,236 @@
+"""APRS-IS server-side filters (aprsc syntax) for the live feed.
+
+A filter is space-separated parts such as ``r/49.05/-72.03/100 t/pw b/N0CALL*``.
+A packet passes when any positive part matches and no ``-`` part does.
+Packets are reduced once to a small dict of facts (``packet_facts``) so that
+each client's filter is a few dict look-ups, not a re-parse.
+"""
+
+import math
+import re
+
+TYPE_LETTERS = "poimqstunw"
+
+# APRS data type identifier (first byte of the info field) -> t/ letter.
+_TYPE_BY_DTI = {
+    "!": "p", "=": "p", "/": "p", "@": "p", "`": "p", "'": "p", "$": "p",
+    ";": "o", ")": "i", ":": "m", "?": "q", ">": "s", "T": "t", "{": "u", "_": "w",
+}
+_NWS_PREFIXES = ("NWS", "SKY", "CWA", "BOM")
+_EARTH_RADIUS_KM = 6371.0
+
+
+class FilterError(ValueError):
+    """A filter the user must correct; the message says which part and why."""
+
+
+def packet_facts(packet, raw):
+    """What filters look at, computed once per packet (msgpack-safe)."""
+    info = raw.partition(b":")[2]
+    dti = chr(info[0]) if info else ""
+    types = set()
+    if dti in _TYPE_BY_DTI:
+        types.add(_TYPE_BY_DTI[dti])
+    if packet.get("format") in ("telemetry", "telemetry-message"):
+        types.add("t")
+    if "weather" in packet or packet.get("format") == "wx":
+        types.add("w")
+    addressee = packet.get("addresse") or ""
+    if dti == ":" and addressee.upper().startswith(_NWS_PREFIXES):
+        types.add("n")
+    facts = {
+        "from": (packet.get("from") or "").upper(),
+        "to": (packet.get("to") or "").upper(),
+        "path": [hop.upper() for hop in packet.get("path") or []],
+        "types": "".join(sorted(types)),
+        "object": (packet.get("object_name") or packet.get("item_name") or "").strip().upper(),
+        "symbol": (packet.get("symbol_table") or "") + (packet.get("symbol") or ""),
+    }
+    lat, lon = packet.get("latitude"), packet.get("longitude")
+    if isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
+        facts["lat"], facts["lon"] = float(lat), float(lon)
+    return facts
+
+
+def distance_km(lat1, lon1, lat2, lon2):
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _numbers(part, args, count, names):
+    if len(args) != count:
+        raise FilterError(f"{part!r}: expected {'/'.join(names)}")
+    try:
+        values = [float(a) for a in args]
+    except ValueError:
+        raise FilterError(f"{part!r}: {'/'.join(names)} must be numbers") from None
+    if not all(math.isfinite(v) for v in values):
+        raise FilterError(f"{part!r}: numbers must be finite")
+    return values
+
+
+def _check_lat_lon(part, lat, lon):
+    if not -90 <= lat <= 90:
+        raise FilterError(f"{part!r}: latitude {lat} out of range -90..90")
+    if not -180 <= lon <= 180:
+        raise FilterError(f"{part!r}: longitude {lon} out of range -180..180")
+
+
+def _calls(part, args, wildcards=True):
+    if not args or not all(args):
+        raise FilterError(f"{part!r}: expected at least one callsign")
+    patterns = []
+    for arg in args:
+        if not re.fullmatch(r"[A-Za-z0-9*?-]{1,12}", arg):
+            raise FilterError(f"{part!r}: {arg!r} is not a callsign pattern")
+        if not wildcards and ("*" in arg or "?" in arg):
+            raise FilterError(f"{part!r}: wildcards are not allowed here")
+        patterns.append(arg.upper())
+    return _pattern_matcher(patterns)
+
+
+def _pattern_matcher(patterns):
+    exact = {p for p in patterns if "*" not in p and "?" not in p}
+    wild = [p for p in patterns if p not in exact]
+    if not wild:
+        return exact.__contains__
+    regex = re.compile(
+        "|".join(re.escape(p).replace(r"\*", ".*").replace(r"\?", ".") for p in wild)
+    )
+    return lambda value: value in exact or regex.fullmatch(value) is not None
+
+
+def _range(part, args):
+    lat, lon, km = _numbers(part, args, 3, ["lat", "lon", "km"])
+    _check_lat_lon(part, lat, lon)
+    if km <= 0:
+        raise FilterError(f"{part!r}: distance must be greater than 0 km")
+    return lambda f: "lat" in f and distance_km(lat, lon, f["lat"], f["lon"]) <= km
+
+
+def _area(part, args):
+    north, west, south, east = _numbers(part, args, 4, ["latN", "lonW", "latS", "lonE"])
+    _check_lat_lon(part, north, west)
+    _check_lat_lon(part, south, east)
+    if south > north:
+        raise FilterError(f"{part!r}: latS must not be north of latN")
+    if west <= east:
+        return lambda f: "lat" in f and south <= f["lat"] <= north and west <= f["lon"] <= east
+    # A box across the antimeridian.
+    return lambda f: "lat" in f and south <= f["lat"] <= north and (f["lon"] >= west or f["lon"] <= east)
+
+
+def _budlist(part, args):
+    match = _calls(part, args)
+    return lambda f: match(f["from"])
+
+
+def _prefix(part, args):
+    if not args or not all(re.fullmatch(r"[A-Za-z0-9-]{1,9}", a) for a in args):
+        raise FilterError(f"{part!r}: expected prefixes such as p/OH/N0")
+    prefixes = tuple(a.upper() for a in args)
+    return lambda f: f["from"].startswith(prefixes)
+
+
+def _object(part, args):
+    if not args or not all(args):
+        raise FilterError(f"{part!r}: expected at least one object name")
+    match = _pattern_matcher([a.upper() for a in args])
+    return lambda f: bool(f["object"]) and match(f["object"])
+
+
+def _type(part, args):
+    if len(args) != 1:
+        raise FilterError(f"{part!r}: expected t/{TYPE_LETTERS} (t/call/dist is not supported)")
+    letters = args[0].lower()
+    if not letters or any(c not in TYPE_LETTERS for c in letters):
+        raise FilterError(f"{part!r}: type letters must be from {TYPE_LETTERS!r}")
+    wanted = set(letters)
+    return lambda f: not wanted.isdisjoint(f["types"])
+
+
+def _symbol(part, args):
+    if not 1 <= len(args) <= 3:
+        raise FilterError(f"{part!r}: expected s/primary[/alternate[/overlay]]")
+    primary, alternate, overlays = (args + ["", ""])[:3]
+
+    def match(f):
+        if len(f["symbol"]) != 2:
+            return False
+        table, code = f["symbol"]
+        if table == "/":
+            return code in primary
+        # Alternate table: "\\" or an overlay character; overlays narrow it.
+        return code in alternate and (not overlays or table in overlays)
+
+    return match
+
+
+def _digipeater(part, args):
+    match = _calls(part, args)
+    return lambda f: any(hop.endswith("*") and match(hop[:-1]) for hop in f["path"])
+
+
+def _unproto(part, args):
+    match = _calls(part, args)
+    return lambda f: match(f["to"])
+
+
+_PARSERS = {
+    "r": _range, "a": _area, "b": _budlist, "p": _prefix, "o": _object,
+    "t": _type, "s": _symbol, "d": _digipeater, "u": _unproto,
+}
+SUPPORTED = "".join(sorted(_PARSERS))
+
+
+class Filter:
+    """A parsed filter; ``matches(facts)`` tells whether a packet passes."""
+
+    def __init__(self, text, include, exclude):
+        self.text = text
+        self._include = include
+        self._exclude = exclude
+
+    def matches(self, facts):
+        if not any(m(facts) for m in self._include):
+            return False
+        return not any(m(facts) for m in self._exclude)
+
+    def __repr__(self):
+        return f"Filter({self.text!r})"
+
+
+class PassAll:
+    """The empty filter: the whole feed."""
+
+    text = ""
+
+    def matches(self, facts):
+        return True
+
+
+def parse_filter(text):
+    """Parse a filter string; raise FilterError naming the bad part."""
+    if not isinstance(text, str):
+        raise FilterError("filter must be a string")
+    if len(text) > 512:
+        raise FilterError("filter longer than 512 characters")
+    parts = text.split()
+    if not parts:
+        return PassAll()
+    include, exclude = [], []
+    for part in parts:
+        negative = part.startswith("-")
+        body = part[1:] if negative else part
+        kind, _, rest = body.partition("/")
+        parser = _PARSERS.get(kind.lower())
+        if parser is None or not _:
+            raise FilterError(
+                f"{part!r}: unknown filter type (supported: {', '.join(SUPPORTED)})"
+            )
+        (exclude if negative else include).append(parser(part, rest.split("/")))
+    if not include:
+        raise FilterError("a filter needs at least one part that is not an exclusion")
+    return Filter(" ".join(parts), include, exclude)

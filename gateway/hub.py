@@ -1,0 +1,146 @@
+"""The live-feed hub: the one member of the feed group in each process.
+
+``APRSNewsConsumer`` sends every packet once to the ``aprs-feed`` group. In a
+process, only the hub listens there, so the channel layer (and Redis, at
+scale) carries one message per packet per node, never one per client. The
+hub then checks each local subscriber's filter and queues the packet's JSON,
+serialised once upstream, in that subscriber's bounded buffer. Every
+``FEED_FLUSH_INTERVAL`` the buffers are sent as one frame per client.
+
+A slow client is one whose socket already holds ``FEED_CLIENT_BACKLOG`` unsent
+bytes: it gets nothing until it drains, its buffer drops the oldest packets,
+and its next frame says how many it lost. Nobody else waits for it.
+"""
+
+import asyncio
+import collections
+import logging
+import weakref
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+logger = logging.getLogger("gateway.hub")
+
+FEED_GROUP = "aprs-feed"
+GROUP_REFRESH = 3600.0
+"""Seconds between group_add calls, well inside the layers' group expiry."""
+
+_hubs = weakref.WeakKeyDictionary()  # event loop -> FeedHub
+
+
+def get_hub():
+    """The hub of the running event loop, started on first use."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = FeedHub(get_channel_layer())
+        hub.start()
+    return hub
+
+
+class Subscription:
+    """One client's filter and its bounded buffer of packet JSON."""
+
+    def __init__(self, send, packet_filter, backlog=None, buffer_size=None, max_backlog=None):
+        self.send = send  # async callable taking the frame text
+        self.filter = packet_filter
+        self.backlog = backlog or (lambda: 0)
+        self.pending = collections.deque(maxlen=buffer_size or settings.FEED_CLIENT_BUFFER)
+        self.max_backlog = max_backlog or settings.FEED_CLIENT_BACKLOG
+        self.dropped = 0
+        self.dropped_total = 0
+        self.delivered = 0
+
+    def push(self, item):
+        if len(self.pending) == self.pending.maxlen:
+            self.dropped += 1
+            self.dropped_total += 1
+        self.pending.append(item)
+
+    async def flush(self):
+        """Send what is pending; False if the client is too slow to take it now."""
+        if self.backlog() > self.max_backlog:
+            return False
+        items = list(self.pending)
+        self.pending.clear()
+        frame = '{"type":"packets","dropped":%d,"packets":[%s]}' % (self.dropped, ",".join(items))
+        self.dropped = 0
+        self.delivered += len(items)
+        await self.send(frame)
+        return True
+
+
+class FeedHub:
+    def __init__(self, channel_layer, flush_interval=None):
+        self.layer = channel_layer
+        self.flush_interval = flush_interval or settings.FEED_FLUSH_INTERVAL
+        self.subscriptions = set()
+        self.dirty = set()
+        self.flush_handle = None
+        self.task = None
+        self.packets = 0
+
+    def start(self):
+        self.task = asyncio.ensure_future(self._run())
+
+    def subscribe(self, subscription):
+        self.subscriptions.add(subscription)
+
+    def unsubscribe(self, subscription):
+        self.subscriptions.discard(subscription)
+        self.dirty.discard(subscription)
+
+    async def _run(self):
+        """Receive from the feed group for ever; survive a layer outage."""
+        delay = 1.0
+        while True:
+            try:
+                channel = await self.layer.new_channel("aprs-feed-hub.")
+                await self.layer.group_add(FEED_GROUP, channel)
+                logger.info("feed hub listening on %s", channel)
+                delay = 1.0
+                await self._receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.error("feed hub lost the channel layer (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _receive(self, channel):
+        loop = asyncio.get_running_loop()
+        refresh_at = loop.time() + GROUP_REFRESH
+        while True:
+            message = await self.layer.receive(channel)
+            if message.get("type") == "feed.packet":
+                self.dispatch(message["json"], message["facts"])
+            if loop.time() >= refresh_at:
+                await self.layer.group_add(FEED_GROUP, channel)
+                refresh_at = loop.time() + GROUP_REFRESH
+
+    def dispatch(self, item, facts):
+        """Queue one packet for every local subscriber whose filter matches."""
+        self.packets += 1
+        for subscription in self.subscriptions:
+            if subscription.filter.matches(facts):
+                subscription.push(item)
+                self.dirty.add(subscription)
+        self._schedule_flush()
+
+    async def _flush(self):
+        self.flush_handle = None
+        dirty, self.dirty = self.dirty, set()
+        for subscription in dirty:
+            try:
+                if not await subscription.flush():
+                    self.dirty.add(subscription)
+            except Exception:
+                logger.exception("sending to a feed client failed")
+        self._schedule_flush()
+
+    def _schedule_flush(self):
+        if self.dirty and self.flush_handle is None:
+            self.flush_handle = asyncio.get_running_loop().call_later(
+                self.flush_interval, lambda: asyncio.ensure_future(self._flush())
+            )

@@ -1,0 +1,28 @@
+"""HTTP views: the start page, liveness and the link status."""
+
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from gateway import runtime
+from gateway.hub import get_hub
+
+
+def index(request):
+    return render(request, "gateway/index.html")
+
+
+def healthz(request):
+    """The process answers: 200. Readiness checks come with /readyz."""
+    return JsonResponse({"status": "ok"})
+
+
+async def status(request):
+    """APRS-IS link state and live-feed counters, for the page and for scripts."""
+    link = runtime.aprs_server.status() if runtime.aprs_server else {"state": "off"}
+    hub = get_hub()
+    return JsonResponse(
+        {
+            "link": link,
+            "feed": {"clients": len(hub.subscriptions), "packets": hub.packets},
+        }
+    )

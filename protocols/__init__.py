@@ -1,0 +1,1 @@
+"""Protocol servers that turn non-HTTP wire protocols into ASGI events."""
