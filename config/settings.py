@@ -110,19 +110,29 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
+_LAYER_CONFIG = {
+    "capacity": 1000,
+    "expiry": 60,
+    # The feed hub (one per process) takes every packet: give it room for bursts.
+    "channel_capacity": {"aprs-feed-hub.*": 20000},
+}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+            "CONFIG": {
+                # redis-py 8 times socket reads out after 5 s by default, the same
+                # as channels_redis' blocking BZPOPMIN: every idle receive would
+                # fail (channels_redis#422). Leave the pop room, still notice a
+                # dead Redis.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
+                **_LAYER_CONFIG,
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000, "expiry": 60},
-        }
+        "default": {"BACKEND": "gateway.layers.InMemoryChannelLayer", "CONFIG": _LAYER_CONFIG}
     }
 
 LANGUAGE_CODE = "en-us"

@@ -28,6 +28,8 @@ def feed_item(event):
 
 
 class APRSNewsConsumer(AsyncConsumer):
+    sequence = 0  # numbers this instance's packets so hubs can see losses
+
     async def aprs_connect(self, event):
         logger.info(
             "aprs application started for %s (%s, server %s)",
@@ -37,10 +39,13 @@ class APRSNewsConsumer(AsyncConsumer):
         )
 
     async def aprs_packet(self, event):
+        self.sequence += 1
         await self.channel_layer.group_send(
             FEED_GROUP,
             {
                 "type": "feed.packet",
+                "origin": self.channel_name,
+                "sequence": self.sequence,
                 "json": feed_item(event),
                 "facts": packet_facts(event["packet"], event["raw"]),
             },

@@ -122,9 +122,27 @@ def run(bind, port, application_path):
         server_name="aprs-gateway",
     )
     if settings.APRS_ENABLED:
-        servers = [parse_server(text) for text in settings.APRS_SERVERS]  # fail before listening
+        try:
+            servers = [parse_server(text) for text in settings.APRS_SERVERS]
+        except ValueError as exc:  # fail before listening, naming the setting
+            raise ValueError(f"APRS_SERVERS: {exc}") from None
         reactor.callWhenRunning(start_aprs, application, servers)
     else:
         logger.info("APRS uplink disabled (--no-aprs)")
     logger.info("serving http://%s:%d/ (websocket feed at ws/aprs/)", bind, port)
     server.run()
+    finish_pending_tasks(asyncio.get_event_loop())
+
+
+def finish_pending_tasks(loop):
+    """Cancel what still runs on the loop (the feed hub, replay sessions) and let it end.
+
+    Left pending, such tasks are destroyed by the garbage collector at
+    interpreter exit, which has crashed CPython 3.11 with a segfault here.
+    """
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()

@@ -15,6 +15,7 @@ and its next frame says how many it lost. Nobody else waits for it.
 import asyncio
 import collections
 import logging
+import uuid
 import weakref
 
 from channels.layers import get_channel_layer
@@ -80,6 +81,8 @@ class FeedHub:
         self.flush_handle = None
         self.task = None
         self.packets = 0
+        self.lost = 0  # packets the channel layer dropped before they got here
+        self.last_sequence = {}  # origin channel -> last sequence number seen
 
     def start(self):
         self.task = asyncio.ensure_future(self._run())
@@ -96,7 +99,10 @@ class FeedHub:
         delay = 1.0
         while True:
             try:
-                channel = await self.layer.new_channel("aprs-feed-hub.")
+                # A plain channel name, not new_channel(): channels_redis serves
+                # every "!" channel of a process through one shared receive lock
+                # and assumes they all share new_channel()'s default prefix.
+                channel = f"aprs-feed-hub.{uuid.uuid4().hex}"
                 await self.layer.group_add(FEED_GROUP, channel)
                 logger.info("feed hub listening on %s", channel)
                 delay = 1.0
@@ -114,10 +120,21 @@ class FeedHub:
         while True:
             message = await self.layer.receive(channel)
             if message.get("type") == "feed.packet":
+                self.count_losses(message["origin"], message["sequence"])
                 self.dispatch(message["json"], message["facts"])
             if loop.time() >= refresh_at:
                 await self.layer.group_add(FEED_GROUP, channel)
                 refresh_at = loop.time() + GROUP_REFRESH
+
+    def count_losses(self, origin, sequence):
+        """A gap in an origin's numbering is packets the layer dropped (full)."""
+        last = self.last_sequence.pop(origin, None)
+        if last is not None and sequence > last + 1:
+            self.lost += sequence - last - 1
+            logger.warning("channel layer dropped %d feed packets (%d in all)", sequence - last - 1, self.lost)
+        self.last_sequence[origin] = sequence
+        while len(self.last_sequence) > 64:  # origins come and go with reconnects
+            del self.last_sequence[next(iter(self.last_sequence))]
 
     def dispatch(self, item, facts):
         """Queue one packet for every local subscriber whose filter matches."""

@@ -23,6 +23,6 @@ async def status(request):
     return JsonResponse(
         {
             "link": link,
-            "feed": {"clients": len(hub.subscriptions), "packets": hub.packets},
+            "feed": {"clients": len(hub.subscriptions), "packets": hub.packets, "lost": hub.lost},
         }
     )

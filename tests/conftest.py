@@ -1,0 +1,166 @@
+"""Shared fixtures: the corpus, a Redis of our own, the daemon as a subprocess."""
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "true")
+os.environ.pop("REDIS_URL", None)  # unit tests use the in-memory layer
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def require(condition, what):
+    """Fail, never skip, when something the suite needs is missing."""
+    if not condition:
+        pytest.fail(f"missing {what}; `make test` sets it up")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def corpus_lines(name):
+    """Lines of a corpus file as bytes, as they travel on APRS-IS."""
+    path = CORPUS / name
+    require(path.exists(), f"the shared corpus ({path})")
+    lines = [line.rstrip(b"\r") for line in path.read_bytes().split(b"\n")]
+    return [line for line in lines if line]
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    return {
+        name: corpus_lines(name)
+        for name in ("benjojo_aprstestdata.txt", "sp8ebc_aprsis_lines.txt", "sp8ebc_rf_lines.txt")
+    }
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A redis-server of the tests' own, on a free port, gone afterwards."""
+    binary = shutil.which("redis-server")
+    require(binary, "redis-server (make test installs it)")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
+
+
+class Daemon:
+    """``aprs-gateway run`` in a subprocess, with its log in a file."""
+
+    def __init__(self, process, port, log_path):
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self):
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    async def until_log(self, text, timeout=15, count=1):
+        """Wait (without blocking the test's event loop) for a log line."""
+        deadline = time.monotonic() + timeout
+        while self.log().count(text) < count:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"{text!r} x{count} not in the daemon log:\n{self.log()}")
+            await asyncio.sleep(0.05)
+
+    async def started(self, timeout=20):
+        """Wait until the daemon accepts HTTP connections."""
+        await self.until_log("serving http://", timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return self
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise AssertionError(f"daemon did not listen:\n{self.log()}") from None
+                await asyncio.sleep(0.05)
+
+    async def get_json(self, path):
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        writer.write(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        response = await reader.read()
+        writer.close()
+        head, _, body = response.partition(b"\r\n\r\n")
+        assert head.split(b" ")[1] == b"200", head
+        return json.loads(body)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    """Spawn daemons: ``daemon(*flags, env={...})``; each stopped at the end."""
+    spawned = []
+
+    def spawn(*flags, env=None):
+        port = free_port()
+        log_path = tmp_path / f"daemon-{len(spawned)}.log"
+        environment = {
+            **os.environ,
+            "DEBUG": "false",
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        environment = {k: v for k, v in environment.items() if v is not None}
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "run", "--port", str(port), *flags],
+                cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            )
+        spawned.append(Daemon(process, port, log_path))
+        return spawned[-1]
+
+    yield spawn
+    for instance in spawned:
+        instance.stop()

@@ -1,0 +1,56 @@
+"""A real websocket client of the live feed (``ws/aprs/``)."""
+
+import asyncio
+import base64
+import json
+
+import websockets
+
+
+def raw_bytes(item):
+    """The line exactly as received upstream, from a feed item."""
+    if "raw_b64" in item:
+        return base64.b64decode(item["raw_b64"])
+    return item["text"].encode("utf-8")
+
+
+class FeedClient:
+    def __init__(self, socket):
+        self.socket = socket
+        self.dropped = 0
+
+    @classmethod
+    async def connect(cls, base_url, path="/ws/aprs/", **options):
+        host = base_url.split("//", 1)[1]
+        socket = await websockets.connect(base_url + path, origin=f"http://{host}", **options)
+        client = cls(socket)
+        hello = await client.frame()
+        assert hello["type"] == "hello", hello
+        return client
+
+    async def frame(self, timeout=10):
+        return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+
+    async def send(self, message):
+        await self.socket.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def subscribe(self, text=""):
+        await self.send({"type": "subscribe", "filter": text})
+        reply = await self.frame()
+        assert reply["type"] == "subscribed", reply
+        return reply
+
+    async def packets(self, count, timeout=20):
+        """Collect ``count`` packet items (plus the drop counts on the way)."""
+        items = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(items) < count:
+            frame = await self.frame(max(0.01, deadline - loop.time()))
+            assert frame["type"] == "packets", frame
+            self.dropped += frame["dropped"]
+            items.extend(frame["packets"])
+        return items
+
+    async def close(self):
+        await self.socket.close()

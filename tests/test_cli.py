@@ -1,0 +1,88 @@
+"""The command line: passcode, replay server, and configuration errors."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from protocols.aprs import login
+from tests.conftest import REPO, free_port
+
+
+def cli(*args, env=None, **options):
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=30, **options)
+
+
+def test_passcode():
+    result = cli("passcode", "n0call-9")
+    assert (result.returncode, result.stdout) == (0, "13023\n")
+    refused = cli("passcode", "NOT A CALL")
+    assert refused.returncode == 2
+    assert "invalid callsign" in refused.stderr
+
+
+@pytest.fixture
+def replay(tmp_path, corpus):
+    lines = corpus["benjojo_aprstestdata.txt"][:300] + [b"SP8EBC>APRS:>21\xb0C \xff"]
+    capture = tmp_path / "capture.txt"
+    capture.write_bytes(b"".join(line + b"\r\n" for line in lines))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "replay", str(capture), "--listen", f"127.0.0.1:{port}",
+         "--rate", "5000"], cwd=REPO, stderr=subprocess.PIPE,
+    )
+    yield port, lines
+    process.terminate()
+    process.wait(10)
+
+
+async def open_replay(port):
+    for _ in range(100):
+        try:
+            return await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError("replay server did not listen")
+
+
+@pytest.mark.parametrize("passcode, verdict", [("13023", b"verified"), ("-1", b"unverified"), ("1", b"unverified")])
+async def test_replay_server_logs_in_and_plays_bytes_exactly(replay, passcode, verdict):
+    port, lines = replay
+    reader, writer = await open_replay(port)
+    assert (await reader.readline()).startswith(b"# aprs-gateway-replay ")
+    writer.write(login.format_login("N0CALL-1", passcode, "test", "1.0"))
+    assert await reader.readline() == b"# logresp N0CALL-1 " + verdict + b", server REPLAY\r\n"
+    received = []
+    while len(received) < len(lines):
+        line = await asyncio.wait_for(reader.readline(), 5)
+        if not line.startswith(b"#"):
+            received.append(line)
+    assert received == [line + b"\r\n" for line in lines]
+    writer.close()
+
+
+async def test_replay_server_refuses_a_bad_login(replay):
+    port, _ = replay
+    reader, writer = await open_replay(port)
+    await reader.readline()
+    writer.write(b"hello there\r\n")
+    assert b"login line must be" in await reader.readline()
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # closed
+
+
+@pytest.mark.parametrize("args, env, message", [
+    ((), {"SECRET_KEY": "", "DEBUG": "false"}, "SECRET_KEY (or SECRET_KEY_FILE) must be set"),
+    (("--aprs-server", "example.org:http"), {}, "APRS_SERVERS: 'example.org:http': port must be a number"),
+    (("--stale-timeout", "soon"), {}, "APRS_STALE_TIMEOUT='soon': expected a number"),
+    ((), {"DEBUG": "maybe"}, "DEBUG='maybe': expected true/false"),
+])
+def test_bad_configuration_fails_at_start_with_one_line(args, env, message):
+    import os
+
+    environment = {**os.environ, "DEBUG": "true", **env}
+    result = cli("run", "--port", str(free_port()), *args, env=environment)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"aprs-gateway: error: {message}")

@@ -1,0 +1,152 @@
+"""The feed path in one process: APRSNewsConsumer -> layer -> hub -> feed consumer."""
+
+import asyncio
+import json
+
+import pytest
+from channels.layers import channel_layers
+from channels.testing import ApplicationCommunicator, WebsocketCommunicator
+
+from consumers.feed import MAX_BAD_FRAMES, MAX_FRAME, APRSFeedConsumer
+from consumers.news import APRSNewsConsumer
+from gateway.filters import parse_filter
+from gateway.hub import FeedHub, Subscription
+from protocols.aprs.decode import decode_line
+
+CAR = b"N0DEMO-9>APRS,qAR,N0DEMO-15:!4903.00N/07201.80W>090/025Demo car"
+FAR = b"VK2ABC>APRS:!3352.00S/15112.00E-Sydney"
+TELEMETRY = b"N0DEMO-3>APRS:T#001,123,045,067,089,100,00000000"
+SCOPE = {"type": "aprs", "source": "aprs-is", "server": ["127.0.0.1", 14580],
+         "server_id": "T2TEST", "login": "N0CALL", "verified": False, "filter": ""}
+
+
+@pytest.fixture(autouse=True)
+def fresh_layer():
+    """Each test runs in its own event loop: give it its own in-memory layer."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+async def feed_client(path="/ws/aprs/"):
+    client = WebsocketCommunicator(APRSFeedConsumer.as_asgi(), path)
+    connected, _ = await client.connect()
+    assert connected
+    assert (await client.receive_json_from())["type"] == "hello"
+    return client
+
+
+async def news_instance():
+    news = ApplicationCommunicator(APRSNewsConsumer.as_asgi(), dict(SCOPE))
+    await news.send_input({"type": "aprs.connect"})
+    return news
+
+
+async def ingest(news, *lines):
+    for raw in lines:
+        await news.send_input({"type": "aprs.packet", **decode_line(raw, 1.0)})
+
+
+async def next_packets(client, timeout=2):
+    frame = await client.receive_json_from(timeout)
+    assert frame["type"] == "packets"
+    return [item["text"] for item in frame["packets"]]
+
+
+async def test_filtered_packets_reach_the_client():
+    client = await feed_client()
+    await client.send_json_to({"type": "subscribe", "filter": "r/49.05/-72.03/20"})
+    assert await client.receive_json_from() == {"type": "subscribed", "filter": "r/49.05/-72.03/20"}
+    news = await news_instance()
+    await ingest(news, FAR, CAR)
+    assert await next_packets(client) == [CAR.decode()]
+    assert await client.receive_nothing(0.2)
+    await news.send_input({"type": "aprs.disconnect", "reason": "test"})
+    await news.wait(2)  # StopConsumer ends the instance
+    await client.disconnect()
+
+
+async def test_query_string_filter_and_unknown_formats_travel():
+    client = await feed_client("/ws/aprs/?filter=t/t")
+    assert (await client.receive_json_from())["type"] == "subscribed"
+    news = await news_instance()
+    await ingest(news, CAR, TELEMETRY)
+    frame = await client.receive_json_from(2)
+    (item,) = frame["packets"]
+    assert item["packet"]["format"] == "unknown"
+    assert "telemetry" in item["packet"]["error"]
+    await client.disconnect()
+
+
+async def test_unsubscribe_stops_packets():
+    client = await feed_client()
+    await client.send_json_to({"type": "subscribe"})
+    await client.receive_json_from()
+    await client.send_json_to({"type": "unsubscribe"})
+    assert await client.receive_json_from() == {"type": "unsubscribed"}
+    news = await news_instance()
+    await ingest(news, CAR)
+    assert await client.receive_nothing(0.2)
+    await client.disconnect()
+
+
+@pytest.mark.parametrize("frame, reason", [
+    ("{nope", "bad JSON"),
+    ("[1, 2]", "JSON object"),
+    (json.dumps({"type": "dance"}), "unknown type"),
+    (json.dumps({"type": "subscribe", "filter": "q/1"}), "invalid filter"),
+    (json.dumps({"type": "subscribe", "filter": 42}), "invalid filter"),
+    ("x" * (MAX_FRAME + 1), "larger than"),
+])
+async def test_bad_frames_get_an_error_and_the_connection_stays(frame, reason):
+    client = await feed_client()
+    await client.send_to(text_data=frame)
+    error = await client.receive_json_from()
+    assert error["type"] == "error" and reason in error["reason"]
+    await client.send_json_to({"type": "subscribe"})
+    assert (await client.receive_json_from())["type"] == "subscribed"
+    await client.disconnect()
+
+
+async def test_binary_frame_is_refused():
+    client = await feed_client()
+    await client.send_to(bytes_data=b"\x00\x01")
+    assert "binary" in (await client.receive_json_from())["reason"]
+    await client.disconnect()
+
+
+async def test_repeated_abuse_closes_with_1008():
+    client = await feed_client()
+    for _ in range(MAX_BAD_FRAMES):
+        await client.send_to(text_data="garbage")
+        assert (await client.receive_json_from())["type"] == "error"
+    assert await client.receive_output() == {"type": "websocket.close", "code": 1008}
+
+
+async def test_slow_subscriber_loses_oldest_and_is_told_while_others_get_all():
+    hub = FeedHub(channel_layer=None, flush_interval=0.01)
+    fast_frames, slow_frames = [], []
+    backlog = {"bytes": 10**9}
+
+    async def fast_send(frame):
+        fast_frames.append(json.loads(frame))
+
+    async def slow_send(frame):
+        slow_frames.append(json.loads(frame))
+
+    everything = parse_filter("")
+    fast = Subscription(fast_send, everything, buffer_size=5, max_backlog=1000)
+    slow = Subscription(slow_send, everything, backlog=lambda: backlog["bytes"], buffer_size=5, max_backlog=1000)
+    hub.subscribe(fast)
+    hub.subscribe(slow)
+    for n in range(12):
+        hub.dispatch(json.dumps({"n": n}), {})
+        await asyncio.sleep(0.02)  # a flush between packets
+    assert [p["n"] for f in fast_frames for p in f["packets"]] == list(range(12))
+    assert slow_frames == []  # its socket is full: nothing more is queued in twisted
+    backlog["bytes"] = 0
+    await asyncio.sleep(0.05)
+    (frame,) = slow_frames
+    assert frame["dropped"] == 7
+    assert [p["n"] for p in frame["packets"]] == [7, 8, 9, 10, 11]
+    assert slow.delivered + slow.dropped_total == 12

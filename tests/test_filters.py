@@ -1,0 +1,114 @@
+import pytest
+
+from gateway.filters import FilterError, distance_km, packet_facts, parse_filter
+from protocols.aprs.decode import decode_packet
+
+
+def facts(raw):
+    return packet_facts(decode_packet(raw), raw)
+
+
+CAR = b"N0DEMO-9>APRS,WIDE1-1*,qAR,N0DEMO-15:!4903.00N/07201.80W>090/025Demo car"
+WX = b"N0DEMO-5>APRS,TCPIP*,qAC,DEMO:@241200z4902.10N/07159.80W_180/010g015t045r000p000P000h65b10150"
+OBJECT = b"N0DEMO>APRS,TCPIP*,qAC,DEMO:;DEMONET  *241200z4904.00N/07203.00WrDemo net"
+MESSAGE = b"N0DEMO-2>APRS,TCPIP*::N0DEMO-9 :hello{1"
+STATUS = b"OH2XYZ>APRS,TCPIP*:>on the air"
+TELEMETRY = b"N0DEMO-3>APRS,TCPIP*:T#001,123,045,067,089,100,00000000"
+NWS = b"NWSBOT>APRS::NWS-WARN :tornado warning"
+SYDNEY = b"VK2ABC>APRS:!3352.00S/15112.00E-Sydney"
+IGATE = b"N0DEMO-15>APRS:!4859.40NI07206.00W&Demo iGate"
+
+
+def passes(text, raw):
+    return parse_filter(text).matches(facts(raw))
+
+
+def test_range():
+    assert passes("r/49.05/-72.03/10", CAR)
+    assert not passes("r/49.05/-72.03/10", SYDNEY)
+    assert not passes("r/49.05/-72.03/10", STATUS)  # no position
+    assert passes("r/-33.87/151.2/20", SYDNEY)
+    assert distance_km(0, 0, 0, 1) == pytest.approx(111.19, rel=1e-3)
+
+
+def test_area_including_antimeridian():
+    assert passes("a/50/-73/48/-71", CAR)
+    assert not passes("a/50/-71/48/-70", CAR)
+    assert passes("a/-30/170/-40/-170", b"ZL1ABC>APRS:!3500.00S/17900.00W-")
+    assert not passes("a/-30/170/-40/-170", SYDNEY)
+
+
+def test_budlist_prefix_and_wildcards():
+    assert passes("b/N0DEMO-9", CAR)
+    assert passes("b/N0DEMO*", CAR)
+    assert passes("b/n0demo-?", CAR)
+    assert not passes("b/N0DEMO", CAR)
+    assert passes("p/OH/N0", STATUS)
+    assert not passes("p/VK", STATUS)
+
+
+def test_types():
+    assert passes("t/p", CAR)
+    assert passes("t/w", WX)
+    assert passes("t/o", OBJECT)
+    assert passes("t/m", MESSAGE)
+    assert passes("t/s", STATUS)
+    assert passes("t/t", TELEMETRY)
+    assert passes("t/n", NWS)
+    assert not passes("t/m", CAR)
+    assert passes("t/ms", STATUS)
+
+
+def test_object_symbol_digipeater_unproto():
+    assert passes("o/DEMO*", OBJECT)
+    assert not passes("o/OTHER", OBJECT)
+    assert passes("s/>", CAR)
+    assert not passes("s/_", CAR)
+    assert passes("s//&/I", IGATE)
+    assert not passes("s//&/R", IGATE)
+    assert passes("d/WIDE1-1", CAR)
+    assert not passes("d/N0DEMO-15", CAR)  # not used (no *)
+    assert passes("u/APRS", CAR)
+
+
+def test_exclusions_and_combinations():
+    assert passes("r/49.05/-72.03/100 -b/N0DEMO-5", CAR)
+    assert not passes("r/49.05/-72.03/100 -b/N0DEMO-5", WX)
+    assert not passes("r/49.05/-72.03/100 -t/w", WX)
+    assert passes("b/VK2ABC r/49.05/-72.03/10", SYDNEY)
+
+
+def test_empty_filter_passes_everything():
+    empty = parse_filter("   ")
+    assert empty.text == "" and empty.matches(facts(STATUS))
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("x/1/2", "unknown filter type"),
+    ("r/1/2", "expected lat/lon/km"),
+    ("r/91/0/10", "latitude"),
+    ("r/0/181/10", "longitude"),
+    ("r/0/0/-5", "greater than 0"),
+    ("r/a/b/c", "must be numbers"),
+    ("r/nan/0/1", "finite"),
+    ("a/10/0/20/5", "latS"),
+    ("b/", "callsign"),
+    ("b/N0CALL/<script>", "not a callsign pattern"),
+    ("t/xyz", "type letters"),
+    ("t/p/N0CALL/50", "not supported"),
+    ("-b/N0CALL", "not an exclusion"),
+    ("r", "unknown filter type"),
+    ("m/50", "unknown filter type"),
+    ("b/" + "A" * 600, "longer than 512"),
+])
+def test_rejected_filters_say_why(text, reason):
+    with pytest.raises(FilterError, match=reason):
+        parse_filter(text)
+
+
+def test_facts_are_plain_data(corpus):
+    import msgpack
+
+    for raw in corpus["benjojo_aprstestdata.txt"]:
+        value = facts(raw)
+        assert msgpack.unpackb(msgpack.packb(value)) == value
