@@ -117,14 +117,18 @@ class Daemon:
                     raise AssertionError(f"daemon did not listen:\n{self.log()}") from None
                 await asyncio.sleep(0.05)
 
-    async def get_json(self, path):
+    async def get(self, path):
+        """The body of a 200 response to GET path (asserts the status)."""
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         writer.write(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
         response = await reader.read()
         writer.close()
         head, _, body = response.partition(b"\r\n\r\n")
         assert head.split(b" ")[1] == b"200", head
-        return json.loads(body)
+        return body
+
+    async def get_json(self, path):
+        return json.loads(await self.get(path))
 
     def stop(self):
         if self.process.poll() is None:

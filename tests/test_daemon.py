@@ -88,12 +88,13 @@ async def test_oversized_and_non_utf8_lines(daemon, upstream):
     too_long = b"N0DEMO-2>APRS:>" + b"x" * (MAX_CONTENT + 1 - 15)  # 513 bytes with CRLF
     latin1 = b"SP8EBC>APRS,TCPIP*:>temperatura 21\xb0C \xff"
     longest = b"N0DEMO-3>APRS:>" + b"y" * (MAX_CONTENT - 15)  # 512 bytes with CRLF: allowed
-    session.send_lines([first, too_long, latin1, longest])
+    session.send_lines([first, too_long, latin1, longest, too_long, too_long])
     items = await client.packets(3)
     assert [raw_bytes(item) for item in items] == [first, latin1, longest]
     assert items[1]["text"] == latin1.decode("utf-8", "replace")
-    await gateway.until_log("sent a line over 512 bytes; dropped (1 so far)")
-    assert (await gateway.get_json("/api/status"))["link"]["oversized"] == 1
+    await gateway.until_log("sent a line over 512 bytes; dropped (")
+    assert (await gateway.get_json("/api/status"))["link"]["oversized"] == 3
+    assert gateway.log().count("sent a line over 512 bytes") == 1  # rate-limited
 
 
 async def test_upstream_closing_mid_line_reconnects_with_backoff(daemon, upstream):
@@ -179,6 +180,15 @@ async def test_bad_filter_error_then_good_filter(daemon, upstream):
     await client.subscribe("b/N0DEMO-2")
     session.send_lines([b"N0DEMO-1>APRS:>one", b"N0DEMO-2>APRS:>two"])
     assert [item["text"] for item in await client.packets(1)] == ["N0DEMO-2>APRS:>two"]
+
+
+async def test_start_page_and_its_script_are_served(daemon):
+    gateway = await daemon("--no-aprs").started()
+    page = await gateway.get("/")
+    assert b"<title>APRS gateway</title>" in page
+    assert b'src="/static/gateway/feed.js"' in page
+    assert b"ws/aprs/" in await gateway.get("/static/gateway/feed.js")
+    assert (await gateway.get_json("/api/status"))["link"] == {"state": "off"}
 
 
 async def test_foreign_origin_is_refused(daemon):

@@ -150,3 +150,18 @@ async def test_slow_subscriber_loses_oldest_and_is_told_while_others_get_all():
     assert frame["dropped"] == 7
     assert [p["n"] for p in frame["packets"]] == [7, 8, 9, 10, 11]
     assert slow.delivered + slow.dropped_total == 12
+
+
+def test_hub_counts_packets_the_layer_dropped():
+    hub = FeedHub(channel_layer=None)
+    for origin, sequence in [("a", 1), ("a", 2), ("b", 7), ("a", 5), ("b", 8), ("a", 6)]:
+        hub.count_losses(origin, sequence)
+    assert hub.lost == 2  # a: 3 and 4 never arrived; b started at 7, which is no loss
+
+
+def test_in_memory_layer_gives_the_hub_room():
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    assert layer.get_capacity("aprs-feed-hub.0123abcd") == 20000
+    assert layer.get_capacity("specific..inmemory!abc") == 1000

@@ -36,6 +36,7 @@ ASGI_VERSION = {"version": "3.0", "spec_version": "1.0"}
 QUEUE_HIGH_WATER = 5000
 """Events waiting for an instance before we stop reading from the socket."""
 QUEUE_LOW_WATER = 1000
+OVERSIZED_LOG_INTERVAL = 60.0
 
 
 @dataclass
@@ -83,6 +84,7 @@ class APRSProtocolServer:
         )
         self.checker = LoopingCall(self.application_checker)
         self._rate_mark = (time.monotonic(), 0)
+        self._oversized_logged_at = -OVERSIZED_LOG_INTERVAL
 
     # --- lifecycle --------------------------------------------------------
     def start(self):
@@ -137,10 +139,13 @@ class APRSProtocolServer:
 
     def lines_oversized(self, connection, count):
         self.stats.oversized += count
-        logger.warning(
-            "%s:%d sent a line over %d bytes; dropped (%d so far)",
-            *connection.address, MAX_CONTENT + 2, self.stats.oversized,
-        )
+        now = time.monotonic()
+        if now - self._oversized_logged_at >= OVERSIZED_LOG_INTERVAL:
+            self._oversized_logged_at = now
+            logger.warning(
+                "%s:%d sent a line over %d bytes; dropped (%d so far; logged at most once a minute)",
+                *connection.address, MAX_CONTENT + 2, self.stats.oversized,
+            )
 
     def connection_closed(self, connection, reason):
         self.paused.discard(connection)
