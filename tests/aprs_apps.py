@@ -12,7 +12,7 @@ from django.core.asgi import get_asgi_application
 
 
 class ProbeConsumer(AsyncConsumer):
-    """Says hello upstream on connect, echoes packets, crashes on request."""
+    """Says hello upstream on connect, echoes packets; crashes or closes on request."""
 
     async def aprs_connect(self, event):
         await self.send({"type": "aprs.send", "line": b"N0CALL>APRS:>probe connected"})
@@ -21,6 +21,9 @@ class ProbeConsumer(AsyncConsumer):
         body = event["raw"].partition(b":>")[2]
         if body == b"crash":
             raise RuntimeError("probe asked to crash")
+        if body == b"close":
+            await self.send({"type": "aprs.close"})
+            return
         if body == b"bad send":
             await self.send({"type": "aprs.send", "line": b"two\r\nlines"})
         await self.send({"type": "aprs.send", "line": b"N0CALL>APRS:>echo " + body})

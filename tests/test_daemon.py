@@ -257,3 +257,30 @@ async def test_crashed_instance_is_replaced_and_keeps_its_events(daemon, upstrea
     assert await session.read_line() == b"N0CALL>APRS:>probe connected"
     assert await session.read_line() == b"N0CALL>APRS:>echo four"
     assert "must be non-empty bytes or str without CR/LF" in gateway.log()
+
+
+async def test_application_can_close_the_link(daemon, upstream):
+    gateway = await daemon(*uplink_flags(upstream, "--passcode", "13023"),
+                           "--application", "tests.aprs_apps.application").started()
+    session = await upstream.next_session()
+    session.logresp()
+    assert await session.read_line() == b"N0CALL>APRS:>probe connected"
+    session.send_lines([b"N0DEMO>APRS:>close"])
+    await session.until_closed(5)
+    await gateway.until_log("closed by the application")
+    again = await upstream.next_session()  # the retry policy brings the link back
+    again.logresp()
+    assert await again.read_line() == b"N0CALL>APRS:>probe connected"
+
+
+async def test_servers_are_tried_in_turn(daemon, upstream):
+    from tests.conftest import free_port
+
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    gateway = await daemon("--aprs-server", dead, "--aprs-server", upstream.address).started()
+    session = await upstream.next_session()
+    session.logresp()
+    await gateway.until_log(f"as N0CALL, unverified")
+    log = gateway.log()
+    assert f"connection to {dead} failed" in log
+    assert log.index(f"connecting to {dead}") < log.index(f"connecting to {upstream.address}")
