@@ -5,14 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-SECRET_KEY_FILE ?= var/secret_key
-export SECRET_KEY_FILE
-
 .PHONY: run test bench system-deps venv clean
 
+# A secret set in the environment wins; otherwise one is made once in var/.
 run: venv var/secret_key
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/aprs-gateway run
+	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/python manage.py migrate --noinput
+	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/aprs-gateway run
 
 test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -50,7 +50,10 @@ DEBUG = env_bool("DEBUG")
 
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY and env("SECRET_KEY_FILE"):
-    SECRET_KEY = Path(env("SECRET_KEY_FILE")).read_text().strip()
+    try:
+        SECRET_KEY = Path(env("SECRET_KEY_FILE")).read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"SECRET_KEY_FILE: {exc}") from None
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
