@@ -26,6 +26,8 @@ logger = logging.getLogger("gateway.hub")
 FEED_GROUP = "aprs-feed"
 GROUP_REFRESH = 3600.0
 """Seconds between group_add calls, well inside the layers' group expiry."""
+YIELD_EVERY = 100
+"""Feed messages the hub handles before it lets other tasks run."""
 
 _hubs = weakref.WeakKeyDictionary()  # event loop -> FeedHub
 
@@ -49,19 +51,26 @@ class Subscription:
         self.backlog = backlog or (lambda: 0)
         self.pending = collections.deque(maxlen=buffer_size or settings.FEED_CLIENT_BUFFER)
         self.max_backlog = max_backlog or settings.FEED_CLIENT_BACKLOG
+        # Send without waiting for the tick once a quarter of the buffer is used,
+        # so a burst cannot overflow the buffer of a client that keeps up.
+        self.flush_at = max(1, self.pending.maxlen // 4)
+        self.blocked = False  # its socket is full: only the tick retries it
         self.dropped = 0
         self.dropped_total = 0
         self.delivered = 0
 
     def push(self, item):
+        """Queue a packet; True when the buffer is full enough to send now."""
         if len(self.pending) == self.pending.maxlen:
             self.dropped += 1
             self.dropped_total += 1
         self.pending.append(item)
+        return not self.blocked and len(self.pending) >= self.flush_at
 
     async def flush(self):
         """Send what is pending; False if the client is too slow to take it now."""
-        if self.backlog() > self.max_backlog:
+        self.blocked = self.backlog() > self.max_backlog
+        if self.blocked:
             return False
         items = list(self.pending)
         self.pending.clear()
@@ -79,6 +88,7 @@ class FeedHub:
         self.subscriptions = set()
         self.dirty = set()
         self.flush_handle = None
+        self.flush_now = False
         self.task = None
         self.packets = 0
         self.lost = 0  # packets the channel layer dropped before they got here
@@ -117,11 +127,19 @@ class FeedHub:
     async def _receive(self, channel):
         loop = asyncio.get_running_loop()
         refresh_at = loop.time() + GROUP_REFRESH
+        received = 0
         while True:
             message = await self.layer.receive(channel)
             if message.get("type") == "feed.packet":
                 self.count_losses(message["origin"], message["sequence"])
                 self.dispatch(message["json"], message["facts"])
+            if self.flush_now:
+                await self._flush()
+            received += 1
+            if received % YIELD_EVERY == 0:
+                # A non-empty in-memory channel never suspends receive():
+                # let the reactor read and write between bursts.
+                await asyncio.sleep(0)
             if loop.time() >= refresh_at:
                 await self.layer.group_add(FEED_GROUP, channel)
                 refresh_at = loop.time() + GROUP_REFRESH
@@ -141,12 +159,16 @@ class FeedHub:
         self.packets += 1
         for subscription in self.subscriptions:
             if subscription.filter.matches(facts):
-                subscription.push(item)
+                if subscription.push(item):
+                    self.flush_now = True
                 self.dirty.add(subscription)
         self._schedule_flush()
 
     async def _flush(self):
-        self.flush_handle = None
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
+            self.flush_handle = None
+        self.flush_now = False
         dirty, self.dirty = self.dirty, set()
         for subscription in dirty:
             try:

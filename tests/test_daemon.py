@@ -2,6 +2,7 @@
 
 import asyncio
 import signal
+import socket
 import time
 
 import pytest
@@ -20,6 +21,14 @@ async def upstream():
 
 def uplink_flags(upstream, *extra):
     return ("--aprs-server", upstream.address, *extra)
+
+
+async def linked(daemon, upstream, *flags, env=None):
+    """A daemon logged in to the scripted upstream: (gateway, session)."""
+    gateway = await daemon(*uplink_flags(upstream, *flags), env=env).started()
+    session = await upstream.next_session()
+    session.logresp()
+    return gateway, session
 
 
 async def send_paced(session, lines, chunk=200, pause=0.02):
@@ -48,17 +57,16 @@ async def test_login_line_and_logresp(daemon, upstream, passcode, verdict):
 @pytest.mark.parametrize("layer", ["in-memory", "redis"])
 async def test_corpus_reaches_websocket_clients_byte_exact_in_order(daemon, upstream, corpus, layer, request):
     env = {"REDIS_URL": request.getfixturevalue("redis_url")} if layer == "redis" else {}
-    gateway = await daemon(*uplink_flags(upstream), env=env).started()
-    session = await upstream.next_session()
-    session.logresp()
+    gateway, session = await linked(daemon, upstream, env=env)
     await gateway.until_log("logged in to")
     client = await FeedClient.connect(gateway.ws_url)
     await client.subscribe("")
     lines = corpus["benjojo_aprstestdata.txt"] + corpus["sp8ebc_rf_lines.txt"][:4000]
     lines += [line for line in corpus["sp8ebc_aprsis_lines.txt"] if not _is_utf8(line)]
     non_utf8 = [line for line in lines if not _is_utf8(line)]
+    reading = asyncio.ensure_future(client.packets(len(lines), timeout=60))
     await send_paced(session, lines)
-    items = await client.packets(len(lines), timeout=60)
+    items = await reading
     assert [raw_bytes(item) for item in items] == lines
     assert client.dropped == 0
     unknown = [item for item in items if item["packet"]["format"] == "unknown"]
@@ -79,9 +87,7 @@ def _is_utf8(line):
 
 
 async def test_oversized_and_non_utf8_lines(daemon, upstream):
-    gateway = await daemon(*uplink_flags(upstream)).started()
-    session = await upstream.next_session()
-    session.logresp()
+    gateway, session = await linked(daemon, upstream)
     client = await FeedClient.connect(gateway.ws_url)
     await client.subscribe("")
     first = b"N0DEMO-1>APRS:>first"
@@ -98,9 +104,7 @@ async def test_oversized_and_non_utf8_lines(daemon, upstream):
 
 
 async def test_upstream_closing_mid_line_reconnects_with_backoff(daemon, upstream):
-    gateway = await daemon(*uplink_flags(upstream)).started()
-    first = await upstream.next_session()
-    first.logresp()
+    gateway, first = await linked(daemon, upstream)
     client = await FeedClient.connect(gateway.ws_url)
     await client.subscribe("")
     whole = b"N0DEMO-1>APRS:>whole line"
@@ -146,33 +150,33 @@ async def test_silent_upstream_is_stale_and_replaced(daemon, upstream):
 
 
 async def test_slow_client_does_not_stall_a_fast_one(daemon, upstream, corpus):
-    gateway = await daemon(*uplink_flags(upstream), env={"FEED_CLIENT_BACKLOG": "65536"}).started()
-    session = await upstream.next_session()
-    session.logresp()
+    gateway, session = await linked(daemon, upstream)
     fast = await FeedClient.connect(gateway.ws_url)
     await fast.subscribe("")
     # The slow client stops reading: websockets stops reading the socket once
-    # max_queue frames wait, so the server's buffers toward it fill up.
-    slow = await FeedClient.connect(gateway.ws_url, max_queue=1)
+    # max_queue frames wait, and a small receive buffer keeps the kernel from
+    # absorbing megabytes, so the server's backlog toward it builds at once.
+    tight = socket.socket()
+    tight.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    tight.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(tight, ("127.0.0.1", gateway.port))
+    slow = await FeedClient.connect(gateway.ws_url, max_queue=1, sock=tight)
     await slow.subscribe("")
     lines = [line for lines in corpus.values() for line in lines]
-    await send_paced(session, lines, chunk=500, pause=0.05)
-    items = await fast.packets(len(lines), timeout=120)
-    assert [raw_bytes(item) for item in items] == lines
+    reading = asyncio.ensure_future(fast.packets(len(lines), timeout=120))  # reads as it comes
+    await send_paced(session, lines, chunk=250, pause=0.05)
+    items = await reading
     assert fast.dropped == 0
+    assert [raw_bytes(item) for item in items] == lines
     # Now the slow one reads: it gets the newest packets and is told how many it lost.
-    received = []
-    while len(received) + slow.dropped < len(lines):
-        received += await slow.packets(1, timeout=10)
+    received = await slow.packets(len(lines), timeout=30)
     assert slow.dropped > 0
     assert len(received) + slow.dropped == len(lines)
     assert [raw_bytes(item) for item in received[-100:]] == lines[-100:]
 
 
 async def test_bad_filter_error_then_good_filter(daemon, upstream):
-    gateway = await daemon(*uplink_flags(upstream)).started()
-    session = await upstream.next_session()
-    session.logresp()
+    gateway, session = await linked(daemon, upstream)
     client = await FeedClient.connect(gateway.ws_url)
     await client.send({"type": "subscribe", "filter": "r/49/-72"})
     error = await client.frame()
@@ -212,9 +216,7 @@ async def test_demo_feed_without_configuration(daemon):
 
 
 async def test_sigterm_exits_cleanly_within_10_s(daemon, upstream):
-    gateway = await daemon(*uplink_flags(upstream)).started()
-    session = await upstream.next_session()
-    session.logresp()
+    gateway, session = await linked(daemon, upstream)
     client = await FeedClient.connect(gateway.ws_url)
     await client.subscribe("")
     await gateway.until_log("aprs application started")
@@ -229,20 +231,14 @@ async def test_sigterm_exits_cleanly_within_10_s(daemon, upstream):
 
 
 async def test_application_sends_need_a_verified_login(daemon, upstream):
-    gateway = await daemon(*uplink_flags(upstream, "--passcode", "-1"),
-                           "--application", "tests.aprs_apps.application").started()
-    session = await upstream.next_session()
-    session.logresp()
+    gateway, session = await linked(daemon, upstream, "--passcode", "-1", "--application", "tests.aprs_apps.application")
     await gateway.until_log("aprs.send refused: login N0CALL is not verified")
     with pytest.raises(asyncio.TimeoutError):
         await session.read_line(timeout=1)
 
 
 async def test_crashed_instance_is_replaced_and_keeps_its_events(daemon, upstream):
-    gateway = await daemon(*uplink_flags(upstream, "--passcode", "13023"),
-                           "--application", "tests.aprs_apps.application").started()
-    session = await upstream.next_session()
-    session.logresp()
+    gateway, session = await linked(daemon, upstream, "--passcode", "13023", "--application", "tests.aprs_apps.application")
     assert await session.read_line() == b"N0CALL>APRS:>probe connected"
     session.send_lines([b"N0DEMO>APRS:>one", b"N0DEMO>APRS:>crash", b"N0DEMO>APRS:>two",
                         b"N0DEMO>APRS:>three"])
@@ -260,10 +256,7 @@ async def test_crashed_instance_is_replaced_and_keeps_its_events(daemon, upstrea
 
 
 async def test_application_can_close_the_link(daemon, upstream):
-    gateway = await daemon(*uplink_flags(upstream, "--passcode", "13023"),
-                           "--application", "tests.aprs_apps.application").started()
-    session = await upstream.next_session()
-    session.logresp()
+    gateway, session = await linked(daemon, upstream, "--passcode", "13023", "--application", "tests.aprs_apps.application")
     assert await session.read_line() == b"N0CALL>APRS:>probe connected"
     session.send_lines([b"N0DEMO>APRS:>close"])
     await session.until_closed(5)

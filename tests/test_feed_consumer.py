@@ -165,3 +165,25 @@ def test_in_memory_layer_gives_the_hub_room():
     layer = get_channel_layer()
     assert layer.get_capacity("aprs-feed-hub.0123abcd") == 20000
     assert layer.get_capacity("specific..inmemory!abc") == 1000
+
+
+async def test_a_burst_bigger_than_the_buffer_reaches_a_client_that_keeps_up():
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    hub = FeedHub(layer, flush_interval=10.0)  # the tick alone would come far too late
+    frames = []
+
+    async def send(frame):
+        frames.append(json.loads(frame))
+
+    hub.subscribe(Subscription(send, parse_filter(""), buffer_size=8, max_backlog=1000))
+    channel = "aprs-feed-hub.burst"
+    for n in range(100):  # queued before the hub reads: receive() will not suspend
+        await layer.send(channel, {"type": "feed.packet", "origin": "o", "sequence": n + 1,
+                                   "json": json.dumps({"n": n}), "facts": {}})
+    receiving = asyncio.ensure_future(hub._receive(channel))
+    await asyncio.sleep(0.1)
+    receiving.cancel()
+    assert sum(frame["dropped"] for frame in frames) == 0
+    assert [p["n"] for f in frames for p in f["packets"]] == list(range(100))
