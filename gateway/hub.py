@@ -42,6 +42,11 @@ def get_hub():
     return hub
 
 
+def running_hub():
+    """The running event loop's hub if a client started one, else None."""
+    return _hubs.get(asyncio.get_running_loop())
+
+
 class Subscription:
     """One client's filter and its bounded buffer of packet JSON."""
 

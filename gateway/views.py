@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from gateway import runtime
-from gateway.hub import get_hub
+from gateway.hub import running_hub
 
 
 def index(request):
@@ -19,10 +19,8 @@ def healthz(request):
 async def status(request):
     """APRS-IS link state and live-feed counters, for the page and for scripts."""
     link = runtime.aprs_server.status() if runtime.aprs_server else {"state": "off"}
-    hub = get_hub()
-    return JsonResponse(
-        {
-            "link": link,
-            "feed": {"clients": len(hub.subscriptions), "packets": hub.packets, "lost": hub.lost},
-        }
-    )
+    hub = running_hub()
+    feed = {"clients": 0, "packets": 0, "lost": 0}
+    if hub is not None:
+        feed = {"clients": len(hub.subscriptions), "packets": hub.packets, "lost": hub.lost}
+    return JsonResponse({"link": link, "feed": feed})

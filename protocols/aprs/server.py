@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 from twisted.application.internet import ClientService
-from twisted.internet import defer, reactor
+from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 
 from .client import APRSISClientFactory, Backoff, RotatingEndpoint
@@ -68,7 +68,11 @@ class LinkStats:
 class APRSProtocolServer:
     """Runs the uplink and one ASGI application instance per connection."""
 
-    def __init__(self, application, config, close_timeout=10.0, demo=False):
+    def __init__(self, application, config, close_timeout=10.0, demo=False, reactor=None):
+        if reactor is None:
+            # Imported here: importing twisted's reactor installs one, and the
+            # daemon must install daphne's asyncio reactor first.
+            from twisted.internet import reactor
         self.application = application
         self.config = config
         self.close_timeout = close_timeout
