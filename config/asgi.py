@@ -1,7 +1,7 @@
 """The one ASGI application of the daemon: every protocol it speaks.
 
 Channels 4 documents ``path()`` and ``re_path()`` in ``URLRouter``; routes are
-matched in order. ``"channel"`` is where background workers (archive, outbox)
+matched in order, first match wins. ``"channel"`` is where background workers (archive, outbox)
 are added as they arrive; none exists yet.
 """
 
@@ -18,11 +18,19 @@ from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  #
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from consumers.chat import AdminChatConsumer, PublicChatConsumer  # noqa: E402
+from consumers.echo import EchoAsyncConsumer, EchoSyncConsumer  # noqa: E402
 from consumers.feed import APRSFeedConsumer  # noqa: E402
 from consumers.news import APRSNewsConsumer  # noqa: E402
 
 websocket_routes = [
     path("ws/aprs/", APRSFeedConsumer.as_asgi()),
+    # chat/admin/ before the room pattern ("admin" is also no valid room name).
+    path("chat/admin/", AdminChatConsumer.as_asgi()),
+    path("chat/", PublicChatConsumer.as_asgi()),
+    path("chat/<str:room>/", PublicChatConsumer.as_asgi()),
+    path("ws/echo/sync/", EchoSyncConsumer.as_asgi()),
+    path("ws/echo/async/", EchoAsyncConsumer.as_asgi()),
 ]
 
 application = ProtocolTypeRouter(

@@ -173,6 +173,13 @@ APRS_RECONNECT_MIN = env_float("APRS_RECONNECT_MIN", 1.0)
 APRS_RECONNECT_MAX = env_float("APRS_RECONNECT_MAX", 60.0)
 APRS_ENABLED = env_bool("APRS_ENABLED", True)
 
+# --- Chat ----------------------------------------------------------------------
+# Anonymous visitors may always read; with this on they may also speak under a
+# guest nick (never a registered name or anything shaped like a callsign).
+CHAT_ALLOW_GUESTS = env_bool("CHAT_ALLOW_GUESTS", False)
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
 # --- Live feed ---------------------------------------------------------------
 # Packets a websocket client may have waiting before its oldest are dropped.
 FEED_CLIENT_BUFFER = int(env_float("FEED_CLIENT_BUFFER", 1000))

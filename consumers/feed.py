@@ -7,27 +7,26 @@ frame gets an ``error`` frame and the connection stays open; after
 ``MAX_BAD_FRAMES`` of them the server closes it with code 1008.
 """
 
-import json
 import logging
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from consumers.frames import MAX_FRAME, POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
 from gateway.filters import FilterError, parse_filter
 from gateway.hub import Subscription, get_hub
 
 logger = logging.getLogger("gateway.feed")
 
-MAX_FRAME = 4096
-MAX_BAD_FRAMES = 20
 BACKLOG_EXTENSION = "aprs-gateway.send_backlog"
+FRAME_TYPES = {"subscribe", "unsubscribe"}
 
 
 class APRSFeedConsumer(AsyncWebsocketConsumer):
     subscription = None
-    bad_frames = 0
 
     async def connect(self):
+        self.bad_frames = BadFrames()
         await self.accept()
         await self.send_json({"type": "hello", "max_frame": MAX_FRAME})
         query = parse_qs(self.scope.get("query_string", b"").decode("ascii", "replace"))
@@ -38,24 +37,15 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         self.unsubscribe()
 
     async def receive(self, text_data=None, bytes_data=None):
-        if text_data is None:
-            return await self.refuse("binary frames are not accepted; send JSON text")
-        if len(text_data.encode("utf-8")) > MAX_FRAME:
-            return await self.refuse(f"frame larger than {MAX_FRAME} bytes")
         try:
-            message = json.loads(text_data)
-        except ValueError as exc:
-            return await self.refuse(f"bad JSON: {exc}")
-        if not isinstance(message, dict):
-            return await self.refuse("a frame must be a JSON object with a 'type'")
-        kind = message.get("type")
-        if kind == "subscribe":
+            message = parse_frame(text_data, bytes_data, FRAME_TYPES)
+        except FrameError as exc:
+            return await self.refuse(str(exc))
+        if message["type"] == "subscribe":
             await self.subscribe(message.get("filter", ""))
-        elif kind == "unsubscribe":
+        else:
             self.unsubscribe()
             await self.send_json({"type": "unsubscribed"})
-        else:
-            await self.refuse(f"unknown type {kind!r}; expected subscribe or unsubscribe")
 
     async def subscribe(self, text):
         try:
@@ -74,11 +64,10 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
             self.subscription = None
 
     async def refuse(self, reason, **extra):
-        self.bad_frames += 1
         await self.send_json({"type": "error", "reason": reason, **extra})
-        if self.bad_frames >= MAX_BAD_FRAMES:
-            logger.warning("closing a feed client after %d bad frames", self.bad_frames)
-            await self.close(code=1008)
+        if self.bad_frames.refused():
+            logger.warning("closing a feed client after %d bad frames", self.bad_frames.count)
+            await self.close(code=POLICY_VIOLATION)
 
     async def send_json(self, content):
-        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+        await self.send(text_data=dumps(content))

@@ -1,14 +1,24 @@
-"""HTTP views: the start page, liveness and the link status."""
+"""HTTP views: the start page, accounts, liveness and the link status."""
 
+from django.contrib.auth import login
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from gateway import runtime
+from gateway.forms import RegistrationForm
 from gateway.hub import running_hub
 
 
 def index(request):
     return render(request, "gateway/index.html")
+
+
+def register(request):
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.save())
+        return redirect("index")
+    return render(request, "registration/register.html", {"form": form})
 
 
 def healthz(request):

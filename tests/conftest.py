@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "true")
-os.environ.pop("REDIS_URL", None)  # unit tests use the in-memory layer
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -145,26 +142,37 @@ def daemon(tmp_path):
     """Spawn daemons: ``daemon(*flags, env={...})``; each stopped at the end."""
     spawned = []
 
-    def spawn(*flags, env=None):
-        port = free_port()
-        log_path = tmp_path / f"daemon-{len(spawned)}.log"
-        environment = {
+    def environment(env):
+        merged = {
             **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "DEBUG": "false",
             "SECRET_KEY": "test-secret-key",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
-        environment = {k: v for k, v in environment.items() if v is not None}
+        return {k: v for k, v in merged.items() if v is not None}
+
+    def manage(*args, env=None):
+        """``manage.py`` on the daemons' database (migrate, shell -c ...)."""
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=environment(env),
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def spawn(*flags, env=None):
+        port = free_port()
+        log_path = tmp_path / f"daemon-{len(spawned)}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "gateway.cli", "run", "--port", str(port), *flags],
-                cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO, env=environment(env), stdout=log, stderr=subprocess.STDOUT,
             )
         spawned.append(Daemon(process, port, log_path))
         return spawned[-1]
 
+    spawn.manage = manage
     yield spawn
     for instance in spawned:
         instance.stop()

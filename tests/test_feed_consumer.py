@@ -7,7 +7,8 @@ import pytest
 from channels.layers import channel_layers
 from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 
-from consumers.feed import MAX_BAD_FRAMES, MAX_FRAME, APRSFeedConsumer
+from consumers.feed import APRSFeedConsumer
+from consumers.frames import MAX_BAD_FRAMES, MAX_FRAME
 from consumers.news import APRSNewsConsumer
 from gateway.filters import parse_filter
 from gateway.hub import FeedHub, Subscription

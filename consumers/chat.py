@@ -1,0 +1,239 @@
+"""Web chat: PublicChatConsumer at ``chat/`` and ``chat/<room>/``, AdminChatConsumer at ``chat/admin/``.
+
+Every frame is in docs/chat.md. The rules (who may speak, what is stored,
+what moderators may do) live in ``gateway.chat``; these classes only carry
+frames and group events.
+"""
+
+import asyncio
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
+from django.conf import settings
+
+from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
+from gateway import chat
+from gateway.models import LOBBY, Room, Sanction
+
+logger = logging.getLogger("gateway.chat")
+
+CLOSE_UNKNOWN_ROOM = 4404
+CLOSE_BANNED = 4003
+PRESENCE_REFRESH = 60.0
+rate_limit = chat.RateLimit(burst=5, per=5.0)  # per sender, in this process
+
+
+def client_address(scope):
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+class PublicChatConsumer(AsyncWebsocketConsumer):
+    """A member of one room.
+
+    Async, because what it mostly does is pass group events (messages,
+    presence, deletions) on to its socket, many members at a time, which needs
+    no thread; its few database calls (join, post) go through
+    ``database_sync_to_async``.
+    """
+
+    FRAME_TYPES = {"message", "nick", "ping"}
+
+    async def connect(self):
+        self.bad_frames = BadFrames()
+        self.identity = await database_sync_to_async(chat.identity_of)(
+            self.scope.get("user"), client_address(self.scope), connection=uuid.uuid4().hex)
+        self.room = None
+        self.groups_joined = []
+        await self.accept()
+        room_name = self.scope["url_route"]["kwargs"].get("room", LOBBY)
+        try:
+            self.room = await database_sync_to_async(chat.get_room)(room_name)
+            if await database_sync_to_async(chat.sanction_of)(self.identity, Sanction.BAN):
+                raise chat.ChatError("banned", "you are banned from this chat")
+        except chat.ChatError as exc:
+            await self.send_json(exc.frame())
+            return await self.close(CLOSE_BANNED if exc.code == "banned" else CLOSE_UNKNOWN_ROOM)
+        await self.join_group(chat.room_group(self.room.name))
+        if self.identity.group:
+            await self.join_group(self.identity.group)
+        joined = await database_sync_to_async(self.enter_room)()
+        await self.send_json(joined)
+        await self.announce_presence("join")
+        self.refresher = asyncio.ensure_future(self.refresh_presence())
+
+    def enter_room(self):
+        chat.enter(self.channel_name, self.room, self.identity)
+        return {
+            "type": "joined",
+            "room": self.room.name,
+            "you": self.identity.public(),
+            "may_speak": bool(self.identity.name) or settings.CHAT_ALLOW_GUESTS,
+            "history": chat.history(self.room),
+            "presence": chat.online(self.room.name),
+        }
+
+    async def disconnect(self, code):
+        if getattr(self, "refresher", None):
+            self.refresher.cancel()
+        if self.room is not None and self.groups_joined:
+            await database_sync_to_async(chat.leave)(self.channel_name)
+            await self.announce_presence("leave")
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def join_group(self, group):
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+
+    async def refresh_presence(self):
+        while True:
+            await asyncio.sleep(PRESENCE_REFRESH)
+            await database_sync_to_async(chat.still_here)(self.channel_name)
+
+    async def announce_presence(self, event):
+        if self.identity.name:
+            await self.channel_layer.group_send(
+                chat.room_group(self.room.name),
+                {"type": "chat.presence", "event": event, "who": self.identity.public(),
+                 "channel": self.channel_name},
+            )
+
+    # --- frames from the client -------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            frame = parse_frame(text_data, bytes_data, self.FRAME_TYPES)
+            if frame["type"] == "message":
+                await self.post(frame)
+            elif frame["type"] == "nick":
+                await self.choose_nick(frame.get("nick"))
+            else:
+                await self.send_json({"type": "pong"})
+        except FrameError as exc:
+            await self.refuse({"type": "error", "code": "bad_frame", "reason": str(exc)})
+        except chat.ChatError as exc:
+            await self.refuse(exc.frame())
+
+    async def post(self, frame):
+        wait = rate_limit.retry_after(self.identity.sender_key)
+        if wait:
+            raise chat.ChatError("rate_limited", f"too many messages; retry in {wait:.1f} s",
+                                 retry_after=round(wait, 1), id=frame.get("id"))
+        payload, created = await database_sync_to_async(chat.post_message)(
+            self.room, self.identity, frame.get("text"), frame.get("id"))
+        if created:  # stored first; a retried id is acknowledged, not sent twice
+            await self.channel_layer.group_send(chat.room_group(self.room.name),
+                                                {"type": "chat.message", "message": payload})
+        await self.send_json({"type": "ack", "id": frame.get("id"), "message_id": payload["id"]})
+
+    async def choose_nick(self, nick):
+        old_group = self.identity.group
+        await database_sync_to_async(chat.choose_nick)(self.identity, nick)
+        if old_group:
+            await self.channel_layer.group_discard(old_group, self.channel_name)
+            self.groups_joined.remove(old_group)
+        await self.join_group(self.identity.group)
+        await database_sync_to_async(chat.enter)(self.channel_name, self.room, self.identity)
+        await self.send_json({"type": "nick", "you": self.identity.public()})
+        await self.announce_presence("join")
+
+    async def refuse(self, frame):
+        await self.send_json(frame)
+        if frame["code"] not in ("rate_limited", "muted") and self.bad_frames.refused():
+            logger.warning("closing a chat client after %d bad frames", self.bad_frames.count)
+            await self.close(POLICY_VIOLATION)
+
+    # --- group events -------------------------------------------------------------
+    async def chat_message(self, event):
+        await self.send_json({"type": "message", "message": event["message"]})
+
+    async def chat_deleted(self, event):
+        await self.send_json({"type": "deleted", "id": event["id"]})
+
+    async def chat_presence(self, event):
+        if event["channel"] == self.channel_name:
+            return  # a member's own arrival is in its "joined" frame already
+        await self.send_json({"type": "presence", "event": event["event"], "who": event["who"]})
+
+    async def chat_muted(self, event):
+        await self.send_json({"type": "muted", "until": event["until"]})
+
+    async def chat_banned(self, event):
+        await self.send_json({"type": "error", "code": "banned", "reason": "you are banned from this chat"})
+        await self.close(CLOSE_BANNED)
+
+    async def send_json(self, content):
+        await self.send(text_data=dumps(content))
+
+
+class AdminChatConsumer(WebsocketConsumer):
+    """Staff moderation: announce, delete, mute, ban, unban, who is online.
+
+    Synchronous, because every command is database work (find the target,
+    record the sanction, log the action) for a handful of staff connections:
+    running it in Channels' worker thread keeps the code straight, and
+    nothing here is on the hot path of a busy room.
+    """
+
+    FRAME_TYPES = {"announce", "delete", "mute", "ban", "unban", "online"}
+
+    def connect(self):
+        user = self.scope.get("user")
+        if not (user and user.is_authenticated and user.is_staff):
+            return self.close()  # before accept: the handshake is refused (HTTP 403)
+        self.bad_frames = BadFrames()
+        self.user = user
+        self.accept()
+        self.send_json({"type": "admin", "you": user.get_username(),
+                        "rooms": list(Room.objects.values_list("name", flat=True))})
+
+    def receive(self, text_data=None, bytes_data=None):
+        try:
+            frame = parse_frame(text_data, bytes_data, self.FRAME_TYPES)
+            result = getattr(self, "do_" + frame["type"])(frame)
+            self.send_json({"type": "done", "action": frame["type"], **(result or {})})
+        except FrameError as exc:
+            self.refuse({"type": "error", "code": "bad_frame", "reason": str(exc)})
+        except chat.ChatError as exc:
+            self.refuse(exc.frame())
+
+    def do_announce(self, frame):
+        payload = chat.announce(self.user, frame.get("room", LOBBY), frame.get("text"))
+        self.group_send(chat.room_group(payload["room"]), {"type": "chat.message", "message": payload})
+        return {"message_id": payload["id"]}
+
+    def do_delete(self, frame):
+        room, message_id = chat.delete_message(self.user, frame.get("id"))
+        self.group_send(chat.room_group(room), {"type": "chat.deleted", "id": message_id})
+        return {"id": message_id}
+
+    def do_mute(self, frame):
+        group, until = chat.mute(self.user, frame.get("user"), frame.get("minutes"))
+        self.group_send(group, {"type": "chat.muted", "until": until})
+        return {"user": frame["user"], "until": until}
+
+    def do_ban(self, frame):
+        group = chat.ban(self.user, frame.get("user"))
+        self.group_send(group, {"type": "chat.banned"})
+        return {"user": frame["user"]}
+
+    def do_unban(self, frame):
+        chat.unban(self.user, frame.get("user"))
+        return {"user": frame["user"]}
+
+    def do_online(self, frame):
+        return {"online": chat.online()}
+
+    def group_send(self, group, event):
+        async_to_sync(self.channel_layer.group_send)(group, event)
+
+    def refuse(self, frame):
+        self.send_json(frame)
+        if self.bad_frames.refused():
+            self.close(POLICY_VIOLATION)
+
+    def send_json(self, content):
+        self.send(text_data=dumps(content))

@@ -1,0 +1,31 @@
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from gateway.models import Profile
+from protocols.aprs.login import LoginError, validate_callsign
+
+
+class RegistrationForm(UserCreationForm):
+    """Django's sign-up form plus an optional callsign, unique across users."""
+
+    callsign = forms.CharField(max_length=9, required=False, help_text="optional, without SSID")
+
+    def clean_callsign(self):
+        callsign = self.cleaned_data["callsign"].strip().upper()
+        if not callsign:
+            return ""
+        try:
+            callsign = validate_callsign(callsign)
+        except LoginError:
+            raise forms.ValidationError("not a callsign") from None
+        if "-" in callsign:
+            raise forms.ValidationError("give the callsign without SSID")
+        if Profile.objects.filter(callsign=callsign).exists():
+            raise forms.ValidationError("this callsign is registered already")
+        return callsign
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            Profile.objects.create(user=user, callsign=self.cleaned_data["callsign"])
+        return user

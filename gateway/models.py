@@ -1,0 +1,123 @@
+"""Chat: rooms, messages, who may speak, and what the moderators did."""
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+ROOM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+RESERVED_ROOMS = {"admin"}
+LOBBY = "lobby"
+
+
+def validate_room_name(name):
+    if not ROOM_NAME.match(name) or name in RESERVED_ROOMS:
+        raise ValidationError(
+            "room names are 1-32 characters of a-z, 0-9 and '-', starting with a letter or "
+            "digit; 'admin' is reserved"
+        )
+
+
+class Room(models.Model):
+    name = models.CharField(max_length=32, unique=True, validators=[validate_room_name])
+    title = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
+
+
+class Profile(models.Model):
+    """What a registered user adds to Django's User: an optional callsign."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    callsign = models.CharField(max_length=9, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["callsign"], condition=~models.Q(callsign=""), name="unique_callsign"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.callsign or 'no callsign'})"
+
+
+class Message(models.Model):
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    name = models.CharField(max_length=150, help_text="username or guest nick, as shown")
+    callsign = models.CharField(max_length=9, blank=True, default="")
+    guest = models.BooleanField(default=False)
+    announcement = models.BooleanField(default=False)
+    text = models.TextField()
+    # The sender's identity and its own message id: a retry with the same pair
+    # is the same message, never a second one.
+    sender_key = models.CharField(max_length=80)
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sender_key", "client_id"], name="one_message_per_client_id")
+        ]
+        indexes = [models.Index(fields=["room", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.name} in {self.room}: {self.text[:40]}"
+
+
+class Sanction(models.Model):
+    """A mute (with an end) or a ban (until lifted) of a user or a guest nick."""
+
+    MUTE, BAN = "mute", "ban"
+    kind = models.CharField(max_length=4, choices=[(MUTE, "mute"), (BAN, "ban")])
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="sanctions")
+    guest_nick = models.CharField(max_length=20, blank=True, default="", help_text="lower case")
+    address = models.GenericIPAddressField(null=True, blank=True, help_text="a banned guest's address")
+    until = models.DateTimeField(null=True, blank=True, help_text="empty: until lifted")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.kind} {self.user or 'guest ' + self.guest_nick}"
+
+
+class ModerationAction(models.Model):
+    """Who did what, when: every staff action, for the Django admin."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=20)
+    target = models.CharField(max_length=200, blank=True)
+    room = models.CharField(max_length=32, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.actor} {self.action} {self.target}"
+
+
+class Presence(models.Model):
+    """One open chat connection, so every node can list who is online."""
+
+    channel_name = models.CharField(max_length=200, unique=True)
+    room = models.CharField(max_length=32, db_index=True)
+    name = models.CharField(max_length=150)
+    callsign = models.CharField(max_length=9, blank=True, default="")
+    guest = models.BooleanField(default=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
