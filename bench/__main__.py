@@ -13,7 +13,7 @@ from pathlib import Path
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DEBUG", "true")
 
-from bench import fanout, ingest  # noqa: E402
+from bench import chat, fanout, ingest  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -34,6 +34,7 @@ def parse_args(argv=None):
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring window per scenario")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"),
                         help="also measure the daemon on channels-redis")
+    parser.add_argument("--chat-members", type=int, default=100, help="members of the chat room")
     parser.add_argument("--output", type=Path, help="JSON file (default: bench/results/<time>.json)")
     return parser.parse_args(argv)
 
@@ -72,9 +73,14 @@ def main(argv=None):
             ratio = row["delivered_copies_per_s"] / max(baseline["delivered_copies_per_s"], 1e-9)
             rows.append({"scenario": name, **row, "ratio": ratio})
     table(rows)
+    room = chat.run(members=4 if args.quick else args.chat_members, senders=2 if args.quick else 5,
+                    seconds=seconds)
+    print(f"chat: one room, {room['members']} members, {room['senders']} senders: "
+          f"{room['stored_per_s']:,.0f} messages/s stored, {room['copies_per_s']:,.0f} copies/s delivered, "
+          f"p50 {room['p50_ms'] or 0:.1f} ms, p99 {room['p99_ms'] or 0:.1f} ms")
     output = args.output or RESULTS / time.strftime("%Y%m%d-%H%M%S.json")
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"ingest": result, "fanout": rows}, indent=2))
+    output.write_text(json.dumps({"ingest": result, "fanout": rows, "chat": room}, indent=2))
     print(f"written {output}")
     return rows
 

@@ -177,6 +177,9 @@ APRS_ENABLED = env_bool("APRS_ENABLED", True)
 # Anonymous visitors may always read; with this on they may also speak under a
 # guest nick (never a registered name or anything shaped like a callsign).
 CHAT_ALLOW_GUESTS = env_bool("CHAT_ALLOW_GUESTS", False)
+# Messages one sender may send in a burst, and the seconds that burst refills over.
+CHAT_RATE_BURST = int(env_float("CHAT_RATE_BURST", 5))
+CHAT_RATE_PERIOD = env_float("CHAT_RATE_PERIOD", 5.0)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 

@@ -23,7 +23,7 @@ logger = logging.getLogger("gateway.chat")
 CLOSE_UNKNOWN_ROOM = 4404
 CLOSE_BANNED = 4003
 PRESENCE_REFRESH = 60.0
-rate_limit = chat.RateLimit(burst=5, per=5.0)  # per sender, in this process
+rate_limit = chat.RateLimit(settings.CHAT_RATE_BURST, settings.CHAT_RATE_PERIOD)  # per sender, per process
 
 
 def client_address(scope):

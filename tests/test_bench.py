@@ -19,3 +19,4 @@ def test_quick_bench_runs_and_reports(tmp_path):
     for row in report["fanout"]:
         assert row["delivered_copies_per_s"] > 0 and row["failed_clients"] == 0, row
     assert "websockets.broadcast" in result.stdout and "daemon (in-memory)" in result.stdout
+    assert report["chat"]["stored_per_s"] > 0 and report["chat"]["copies_per_s"] > 0
