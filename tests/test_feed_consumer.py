@@ -17,6 +17,8 @@ from protocols.aprs.decode import decode_line
 CAR = b"N0DEMO-9>APRS,qAR,N0DEMO-15:!4903.00N/07201.80W>090/025Demo car"
 FAR = b"VK2ABC>APRS:!3352.00S/15112.00E-Sydney"
 TELEMETRY = b"N0DEMO-3>APRS:T#001,123,045,067,089,100,00000000"
+# Channels' async consumers close stale database connections around each event.
+pytestmark = pytest.mark.django_db(transaction=True)
 SCOPE = {"type": "aprs", "source": "aprs-is", "server": ["127.0.0.1", 14580],
          "server_id": "T2TEST", "login": "N0CALL", "verified": False, "filter": ""}
 
