@@ -5,6 +5,7 @@ A bad value stops the process at start with one line naming the variable
 (``ImproperlyConfigured``), never later at run time.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -167,11 +168,24 @@ APRS_SERVERS = env_list("APRS_SERVERS")
 APRS_CALLSIGN = env("APRS_CALLSIGN", "N0CALL").upper()
 APRS_PASSCODE = env("APRS_PASSCODE", "-1")
 APRS_FILTER = env("APRS_FILTER", "")
+# A file holding the filter: read at start if set (over APRS_FILTER), and again on SIGHUP.
+APRS_FILTER_FILE = env("APRS_FILTER_FILE", "")
+if APRS_FILTER_FILE:
+    try:
+        APRS_FILTER = " ".join(Path(APRS_FILTER_FILE).read_text(encoding="ascii").split())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImproperlyConfigured(f"APRS_FILTER_FILE: {exc}") from None
 APRS_STALE_TIMEOUT = env_float("APRS_STALE_TIMEOUT", 120.0)
 APRS_KEEPALIVE_INTERVAL = env_float("APRS_KEEPALIVE_INTERVAL", 240.0)
 APRS_RECONNECT_MIN = env_float("APRS_RECONNECT_MIN", 1.0)
 APRS_RECONNECT_MAX = env_float("APRS_RECONNECT_MAX", 60.0)
 APRS_ENABLED = env_bool("APRS_ENABLED", True)
+
+# What this node does: web (websocket clients), ingest (may hold the uplink),
+# worker (background channel workers). Several nodes on one Redis split them.
+ROLES = tuple(env_list("ROLES", "web,ingest,worker"))
+if not ROLES or set(ROLES) - {"web", "ingest", "worker"}:
+    raise ImproperlyConfigured(f"ROLES={','.join(ROLES)!r}: expected some of web, ingest, worker")
 
 # --- Chat ----------------------------------------------------------------------
 # Anonymous visitors may always read; with this on they may also speak under a
@@ -182,6 +196,17 @@ CHAT_RATE_BURST = int(env_float("CHAT_RATE_BURST", 5))
 CHAT_RATE_PERIOD = env_float("CHAT_RATE_PERIOD", 5.0)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# --- Metrics --------------------------------------------------------------------
+def env_networks(name, default):
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name, default)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 # --- Live feed ---------------------------------------------------------------
 # Packets a websocket client may have waiting before its oldest are dropped.

@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from django.conf import settings
 
 from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
-from gateway import chat
+from gateway import chat, metrics
 from gateway.models import LOBBY, Room, Sanction
 
 logger = logging.getLogger("gateway.chat")
@@ -41,9 +41,12 @@ class PublicChatConsumer(AsyncWebsocketConsumer):
     """
 
     FRAME_TYPES = {"message", "nick", "ping"}
+    counted = None
 
     async def connect(self):
         self.bad_frames = BadFrames()
+        self.counted = metrics.websocket_clients.labels("chat")
+        self.counted.inc()
         self.identity = await database_sync_to_async(chat.identity_of)(
             self.scope.get("user"), client_address(self.scope), connection=uuid.uuid4().hex)
         self.room = None
@@ -77,6 +80,8 @@ class PublicChatConsumer(AsyncWebsocketConsumer):
         }
 
     async def disconnect(self, code):
+        if self.counted:
+            self.counted.dec()
         if getattr(self, "refresher", None):
             self.refresher.cancel()
         if self.room is not None and self.groups_joined:
@@ -179,6 +184,11 @@ class AdminChatConsumer(WebsocketConsumer):
     """
 
     FRAME_TYPES = {"announce", "delete", "mute", "ban", "unban", "online"}
+    counted = None
+
+    def disconnect(self, code):
+        if self.counted:
+            self.counted.dec()
 
     def connect(self):
         user = self.scope.get("user")
@@ -187,6 +197,8 @@ class AdminChatConsumer(WebsocketConsumer):
         self.bad_frames = BadFrames()
         self.user = user
         self.accept()
+        self.counted = metrics.websocket_clients.labels("chat-admin")
+        self.counted.inc()
         self.send_json({"type": "admin", "you": user.get_username(),
                         "rooms": list(Room.objects.values_list("name", flat=True))})
 

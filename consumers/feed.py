@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from consumers.frames import MAX_FRAME, POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
+from gateway import metrics
 from gateway.filters import FilterError, parse_filter
 from gateway.hub import Subscription, get_hub
 
@@ -23,11 +24,18 @@ FRAME_TYPES = {"subscribe", "unsubscribe"}
 
 
 class APRSFeedConsumer(AsyncWebsocketConsumer):
+    # Packets come from the process's hub, never from the channel layer: no
+    # per-client inbox, no Redis connection per client, and a Redis restart
+    # does not cut feed clients off.
+    channel_layer_alias = None
     subscription = None
+    counted = None
 
     async def connect(self):
         self.bad_frames = BadFrames()
         await self.accept()
+        self.counted = metrics.websocket_clients.labels("feed")
+        self.counted.inc()
         await self.send_json({"type": "hello", "max_frame": MAX_FRAME})
         query = parse_qs(self.scope.get("query_string", b"").decode("ascii", "replace"))
         if "filter" in query:
@@ -35,6 +43,8 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         self.unsubscribe()
+        if self.counted:
+            self.counted.dec()
 
     async def receive(self, text_data=None, bytes_data=None):
         try:

@@ -8,12 +8,16 @@ once, and sends both to the feed group in one channel-layer message.
 import base64
 import json
 import logging
+import time
 
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 
+from gateway import metrics
 from gateway.filters import packet_facts
 from gateway.hub import FEED_GROUP
+
+LAYER_ERROR_LOG_INTERVAL = 10.0
 
 logger = logging.getLogger("aprs.news")
 
@@ -29,6 +33,8 @@ def feed_item(event):
 
 class APRSNewsConsumer(AsyncConsumer):
     sequence = 0  # numbers this instance's packets so hubs can see losses
+    layer_errors = 0
+    layer_error_logged_at = -LAYER_ERROR_LOG_INTERVAL
 
     async def aprs_connect(self, event):
         logger.info(
@@ -40,16 +46,28 @@ class APRSNewsConsumer(AsyncConsumer):
 
     async def aprs_packet(self, event):
         self.sequence += 1
-        await self.channel_layer.group_send(
-            FEED_GROUP,
-            {
-                "type": "feed.packet",
-                "origin": self.channel_name,
-                "sequence": self.sequence,
-                "json": feed_item(event),
-                "facts": packet_facts(event["packet"], event["raw"]),
-            },
-        )
+        message = {
+            "type": "feed.packet",
+            "origin": self.channel_name,
+            "sequence": self.sequence,
+            "json": feed_item(event),
+            "facts": packet_facts(event["packet"], event["raw"]),
+        }
+        started = time.perf_counter()
+        try:
+            await self.channel_layer.group_send(FEED_GROUP, message)
+        except Exception as exc:  # Redis down: count the loss, keep the uplink
+            self.layer_lost(exc)
+            return
+        metrics.layer_send_seconds.observe(time.perf_counter() - started)
+
+    def layer_lost(self, exc):
+        self.layer_errors += 1
+        metrics.feed_packets_lost.inc()
+        now = time.monotonic()
+        if now - self.layer_error_logged_at >= LAYER_ERROR_LOG_INTERVAL:
+            self.layer_error_logged_at = now
+            logger.error("channel layer unavailable (%s): %d packets lost so far", exc, self.layer_errors)
 
     async def aprs_disconnect(self, event):
         logger.info("aprs application stopping: %s", event.get("reason", ""))

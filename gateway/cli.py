@@ -17,6 +17,7 @@ ENV_FLAGS = {
     "passcode": "APRS_PASSCODE",
     "filter": "APRS_FILTER",
     "stale_timeout": "APRS_STALE_TIMEOUT",
+    "role": "ROLES",
 }
 
 
@@ -34,6 +35,8 @@ def build_parser():
     run.add_argument("--filter", help="APRS-IS server-side filter (APRS_FILTER)")
     run.add_argument("--stale-timeout", help="seconds of silence before reconnecting (APRS_STALE_TIMEOUT)")
     run.add_argument("--no-aprs", action="store_true", help="no uplink, no demo feed")
+    run.add_argument("--role", action="append", choices=["web", "ingest", "worker"],
+                     help="what this node does; repeat for several (ROLES, default all)")
     run.add_argument("--application", default="config.asgi.application", help=argparse.SUPPRESS)
 
     replay = commands.add_parser("replay", help="serve a capture file as a small APRS-IS server")
@@ -44,15 +47,17 @@ def build_parser():
 
     passcode = commands.add_parser("passcode", help="print the APRS-IS passcode of a callsign")
     passcode.add_argument("callsign")
+
+    commands.add_parser("check-config", help="validate the configuration and say what it would do")
     return parser
 
 
 def apply_flags(args):
     for flag, variable in ENV_FLAGS.items():
-        value = getattr(args, flag)
+        value = getattr(args, flag, None)
         if value is not None:
             os.environ[variable] = ",".join(value) if isinstance(value, list) else str(value)
-    if args.no_aprs:
+    if getattr(args, "no_aprs", False):
         os.environ["APRS_ENABLED"] = "false"
 
 
@@ -94,13 +99,25 @@ def command_passcode(args):
     print(aprslib.passcode(validate_callsign(args.callsign)))
 
 
+def command_check_config(args):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from gateway.checkconfig import describe
+
+    print(describe())
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from django.core.exceptions import ImproperlyConfigured
 
     try:
-        {"run": command_run, "replay": command_replay, "passcode": command_passcode}[args.command](args)
+        commands = {"run": command_run, "replay": command_replay, "passcode": command_passcode,
+                    "check-config": command_check_config}
+        commands[args.command](args)
     except (ImproperlyConfigured, ValueError, OSError) as exc:
         print(f"aprs-gateway: error: {exc}", file=sys.stderr)
         return 2

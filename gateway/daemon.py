@@ -10,18 +10,24 @@ import daphne.server  # noqa: F401  (installs the asyncio reactor; must come fir
 
 import asyncio
 import logging
+import os
+import signal
+import time
 from functools import partial
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 from twisted.internet import defer, reactor
+from twisted.internet.task import LoopingCall
 
 from consumers.feed import BACKLOG_EXTENSION
-from gateway import runtime
+from gateway import metrics, runtime, systemd
+from gateway.leader import Leadership
 from protocols.aprs.client import UplinkConfig, parse_server
 from protocols.aprs.login import RECEIVE_ONLY_PASSCODE
 from protocols.aprs.replay import ReplayServer, read_capture
@@ -31,6 +37,10 @@ logger = logging.getLogger("gateway.daemon")
 
 DEMO_RATE = 2.0
 """Demo feed lines per second."""
+CLOSE_TIMEOUT = 10
+"""Seconds applications get to finish when their connection closes."""
+STATUS_INTERVAL = 5.0
+GOING_AWAY = 1001
 
 
 def software_version():
@@ -54,7 +64,13 @@ def send_backlog(protocol):
 
 
 class GatewayServer(Server):
-    """daphne's server, telling websocket consumers how far behind a client is."""
+    """daphne's server, telling websocket consumers how far behind a client is,
+    and reporting each listening port to the daemon."""
+
+    def __init__(self, *args, on_listening=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_listening = on_listening
+        self.ports = []
 
     def create_application(self, protocol, scope):
         if scope["type"] == "websocket":
@@ -62,6 +78,16 @@ class GatewayServer(Server):
                 "bytes": partial(send_backlog, protocol)
             }
         return super().create_application(protocol, scope)
+
+    def listen_success(self, port):
+        super().listen_success(port)
+        self.ports.append(port)
+        if self.on_listening and len(self.ports) == len(self.endpoints):
+            self.on_listening()
+
+    def websocket_connections(self):
+        return [p for p, details in self.connections.items()
+                if isinstance(p, WebSocketProtocol) and "disconnected" not in details]
 
 
 def uplink_config(servers, demo=False):
@@ -87,51 +113,190 @@ async def start_demo_feed():
     return await replay.start("127.0.0.1", 0)
 
 
-@defer.inlineCallbacks
-def start_aprs(application, servers):
-    """Start the uplink, or the demo feed when no server is configured."""
-    demo = not servers
-    if demo:
-        logger.warning(
-            "DEMO FEED: no APRS_SERVERS set, playing a sample capture. To connect to "
-            "APRS-IS set APRS_SERVERS (e.g. rotate.aprs2.net:14580), APRS_CALLSIGN, "
-            "APRS_PASSCODE and APRS_FILTER (see README)."
+class Gateway:
+    """One daemon process: daphne, the uplink while this node leads, systemd, signals.
+
+    Lifecycle: ``run()`` listens, then the uplink starts (or this node stands
+    by for it); READY=1 goes to systemd once both are done. SIGHUP re-reads
+    the filter; the first SIGTERM/SIGINT stops gracefully (websockets are
+    closed with 1001, the uplink's applications get up to 10 s), a second
+    one exits at once.
+    """
+
+    def __init__(self, bind, port, application_path, roles):
+        self.bind, self.port = bind, port
+        self.application = import_string(application_path)
+        if "web" not in roles:
+            self.application = without_websockets(self.application)
+        self.roles = roles
+        self.servers = self._configured_servers()
+        self.demo_address = None
+        self.uplink = None
+        self.leadership = None
+        self.stopping = False
+        self.ready = {"listening": False, "uplink": not self.runs_uplink}
+        self.server = GatewayServer(
+            application=self.application,
+            endpoints=build_endpoint_description_strings(host=bind, port=port),
+            signal_handlers=False,
+            application_close_timeout=CLOSE_TIMEOUT,
+            server_name="aprs-gateway",
+            on_listening=partial(self._mark_ready, "listening"),
         )
-        servers = [(yield defer.Deferred.fromFuture(asyncio.ensure_future(start_demo_feed())))]
-    config = uplink_config(servers, demo=demo)
-    logger.info(
-        "APRS-IS uplink: %s as %s (%s), filter %r",
-        ", ".join("%s:%d" % s for s in config.servers),
-        config.callsign,
-        "receive-only" if config.passcode == RECEIVE_ONLY_PASSCODE else "passcode set",
-        config.filter,
-    )
-    server = APRSProtocolServer(application, config, demo=demo)
-    runtime.aprs_server = server
-    reactor.addSystemEventTrigger("before", "shutdown", server.stop)
-    server.start()
+
+    @property
+    def runs_uplink(self):
+        return settings.APRS_ENABLED and "ingest" in self.roles
+
+    def _configured_servers(self):
+        try:  # fail before listening, naming the setting
+            return [parse_server(text) for text in settings.APRS_SERVERS]
+        except ValueError as exc:
+            raise ValueError(f"APRS_SERVERS: {exc}") from None
+
+    def run(self):
+        reactor.callWhenRunning(self.install_signal_handlers)
+        if self.runs_uplink:
+            reactor.callWhenRunning(self.start_uplink_election)
+        else:
+            logger.info("APRS uplink off on this node (%s)",
+                        "--no-aprs" if not settings.APRS_ENABLED else f"roles: {','.join(self.roles)}")
+        reactor.addSystemEventTrigger("before", "shutdown", self.release_uplink)
+        LoopingCall(self.report_status).start(STATUS_INTERVAL, now=False)
+        interval = systemd.watchdog_interval()
+        if interval:
+            LoopingCall(systemd.notify, "WATCHDOG=1").start(interval)
+        logger.info("serving http://%s:%d/ (websocket feed at ws/aprs/), roles %s",
+                    self.bind, self.port, ",".join(self.roles))
+        self.server.run()
+        finish_pending_tasks(asyncio.get_event_loop())
+
+    def install_signal_handlers(self):
+        """On the reactor's own asyncio loop (daphne makes it current as it starts)."""
+        loop = asyncio.get_event_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.on_stop_signal, signum)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+
+    def _mark_ready(self, what):
+        self.ready[what] = True
+        if all(self.ready.values()):
+            systemd.notify("READY=1", f"STATUS={self.status_line()}")
+
+    # --- the uplink -----------------------------------------------------------
+    @defer.inlineCallbacks
+    def start_uplink_election(self):
+        if not self.servers:
+            logger.warning(
+                "DEMO FEED: no APRS_SERVERS set, playing a sample capture. To connect to "
+                "APRS-IS set APRS_SERVERS (e.g. rotate.aprs2.net:14580), APRS_CALLSIGN, "
+                "APRS_PASSCODE and APRS_FILTER (see README)."
+            )
+            self.demo_address = yield defer.Deferred.fromFuture(asyncio.ensure_future(start_demo_feed()))
+        self.leadership = Leadership(settings.REDIS_URL, gained=self.take_uplink, lost=self.drop_uplink)
+        self.leadership.start()
+        if not self.leadership.leading:
+            runtime.uplink_role = "standby"
+            self._mark_ready("uplink")
+
+    def take_uplink(self):
+        demo = self.demo_address is not None
+        config = uplink_config([self.demo_address] if demo else self.servers, demo=demo)
+        logger.info(
+            "APRS-IS uplink: %s as %s (%s), filter %r",
+            ", ".join("%s:%d" % s for s in config.servers), config.callsign,
+            "receive-only" if config.passcode == RECEIVE_ONLY_PASSCODE else "passcode set",
+            config.filter,
+        )
+        self.uplink = APRSProtocolServer(self.application, config, close_timeout=CLOSE_TIMEOUT, demo=demo)
+        runtime.aprs_server = self.uplink
+        runtime.uplink_role = "demo" if demo else "leader"
+        metrics.uplink_leader.set(1)
+        self.uplink.start()
+        self._mark_ready("uplink")
+
+    def drop_uplink(self):
+        """Disconnect upstream now (another node may take over any moment)."""
+        uplink, self.uplink = self.uplink, None
+        runtime.aprs_server = None
+        runtime.uplink_role = "standby"
+        metrics.uplink_leader.set(0)
+        metrics.set_link_state("off")
+        return uplink.stop() if uplink else defer.succeed(None)
+
+    def release_uplink(self):
+        if self.leadership is not None:
+            self.leadership.stop()
+        return self.drop_uplink()
+
+    # --- signals --------------------------------------------------------------
+    def on_stop_signal(self, signum):
+        name = signal.Signals(signum).name
+        if self.stopping:
+            logger.warning("second %s: exiting now", name)
+            os._exit(1)
+        self.stopping = True
+        logger.info("%s: stopping (websocket clients get 1001, applications up to %d s)", name, CLOSE_TIMEOUT)
+        systemd.notify("STOPPING=1")
+        for port in self.server.ports:
+            port.stopListening()
+        for protocol in self.server.websocket_connections():
+            # 1001 "going away" is the RFC 6455 code for this, but autobahn's
+            # sendClose() only lets applications send 1000 or 3000-4999.
+            protocol.sendCloseFrame(code=GOING_AWAY, reasonUtf8=b"server shutting down")
+        self._stop_when_closed(time.monotonic() + CLOSE_TIMEOUT)
+
+    def _stop_when_closed(self, deadline):
+        if self.server.websocket_connections() and time.monotonic() < deadline:
+            reactor.callLater(0.1, self._stop_when_closed, deadline)
+        else:
+            reactor.stop()
+
+    def reload(self):
+        """SIGHUP: take the filter from APRS_FILTER_FILE; clients stay connected."""
+        systemd.notify(*systemd.reloading())
+        path = settings.APRS_FILTER_FILE
+        if not path:
+            logger.warning("SIGHUP: nothing to reload (set APRS_FILTER_FILE to change the filter live)")
+        else:
+            try:
+                with open(path, encoding="ascii") as source:
+                    new_filter = " ".join(source.read().split())
+            except (OSError, UnicodeDecodeError) as exc:
+                logger.error("SIGHUP: cannot read APRS_FILTER_FILE: %s; filter unchanged", exc)
+            else:
+                settings.APRS_FILTER = new_filter
+                if self.uplink is not None:
+                    self.uplink.change_filter(new_filter)
+                logger.info("SIGHUP: APRS filter is now %r", new_filter)
+        systemd.notify("READY=1", f"STATUS={self.status_line()}")
+
+    # --- status -----------------------------------------------------------------
+    def status_line(self):
+        if self.uplink is None:
+            return f"uplink {runtime.uplink_role}"
+        stats = self.uplink.stats
+        return f"uplink {stats.state}, {stats.packets_per_second:.1f} packets/s"
+
+    def report_status(self):
+        systemd.notify(f"STATUS={self.status_line()}")
+
+
+def without_websockets(application):
+    """The application of a node without the web role: websocket handshakes get 403."""
+
+    async def refuse_websockets(scope, receive, send):
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close"})
+            return
+        await application(scope, receive, send)
+
+    return refuse_websockets
 
 
 def run(bind, port, application_path):
-    application = import_string(application_path)
-    server = GatewayServer(
-        application=application,
-        endpoints=build_endpoint_description_strings(host=bind, port=port),
-        signal_handlers=True,
-        application_close_timeout=10,
-        server_name="aprs-gateway",
-    )
-    if settings.APRS_ENABLED:
-        try:
-            servers = [parse_server(text) for text in settings.APRS_SERVERS]
-        except ValueError as exc:  # fail before listening, naming the setting
-            raise ValueError(f"APRS_SERVERS: {exc}") from None
-        reactor.callWhenRunning(start_aprs, application, servers)
-    else:
-        logger.info("APRS uplink disabled (--no-aprs)")
-    logger.info("serving http://%s:%d/ (websocket feed at ws/aprs/)", bind, port)
-    server.run()
-    finish_pending_tasks(asyncio.get_event_loop())
+    Gateway(bind, port, application_path, settings.ROLES).run()
 
 
 def finish_pending_tasks(loop):

@@ -21,6 +21,8 @@ import weakref
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from gateway import metrics
+
 logger = logging.getLogger("gateway.hub")
 
 FEED_GROUP = "aprs-feed"
@@ -69,6 +71,7 @@ class Subscription:
         if len(self.pending) == self.pending.maxlen:
             self.dropped += 1
             self.dropped_total += 1
+            metrics.feed_packets_dropped.inc()
         self.pending.append(item)
         return not self.blocked and len(self.pending) >= self.flush_at
 
@@ -82,6 +85,8 @@ class Subscription:
         frame = '{"type":"packets","dropped":%d,"packets":[%s]}' % (self.dropped, ",".join(items))
         self.dropped = 0
         self.delivered += len(items)
+        metrics.feed_frames_sent.inc()
+        metrics.feed_packets_sent.inc(len(items))
         await self.send(frame)
         return True
 
@@ -154,6 +159,7 @@ class FeedHub:
         last = self.last_sequence.pop(origin, None)
         if last is not None and sequence > last + 1:
             self.lost += sequence - last - 1
+            metrics.feed_packets_lost.inc(sequence - last - 1)
             logger.warning("channel layer dropped %d feed packets (%d in all)", sequence - last - 1, self.lost)
         self.last_sequence[origin] = sequence
         while len(self.last_sequence) > 64:  # origins come and go with reconnects

@@ -5,3 +5,6 @@ uplink (tests with channels.testing, manage.py commands, ``--no-aprs``).
 """
 
 aprs_server = None
+
+uplink_role = "off"
+"""What this node does about the uplink: "off", "leader", "standby" or "demo"."""

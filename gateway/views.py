@@ -1,8 +1,17 @@
-"""HTTP views: the start page, accounts, liveness and the link status."""
+"""HTTP views: the start page, accounts, health, readiness, metrics and the link status."""
 
+import asyncio
+import hmac
+import ipaddress
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.auth import login
-from django.http import JsonResponse
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import runtime
 from gateway.forms import RegistrationForm
@@ -22,8 +31,70 @@ def register(request):
 
 
 def healthz(request):
-    """The process answers: 200. Readiness checks come with /readyz."""
+    """The process answers: 200. What it depends on is /readyz's business."""
     return JsonResponse({"status": "ok"})
+
+
+async def readyz(request):
+    """200 when this node can do its job, 503 (with the failing check) when not."""
+    checks = {
+        "database": await _check(sync_to_async(_database_answers)()),
+        "channel_layer": await _check(_layer_round_trip()),
+        "aprs_link": _link_check(),
+    }
+    ready = all(check["ok"] for check in checks.values())
+    return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def _check(probe, timeout=2.0):
+    try:
+        await asyncio.wait_for(probe, timeout)
+        return {"ok": True}
+    except asyncio.TimeoutError:
+        return {"ok": False, "error": f"no answer in {timeout:g} s"}
+    except Exception as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _database_answers():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def _layer_round_trip():
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "readyz.ping"})
+    await layer.receive(channel)
+
+
+def _link_check():
+    """Ready unless this node holds the uplink and is not logged in upstream."""
+    server = runtime.aprs_server
+    if server is None:
+        return {"ok": True, "state": runtime.uplink_role}
+    state = server.stats.state
+    return {"ok": state in ("verified", "unverified"), "state": state}
+
+
+def metrics(request):
+    """Prometheus text format, for allowed networks or the bearer token only."""
+    if not _may_scrape(request):
+        return HttpResponse("forbidden: see METRICS_ALLOWED_NETWORKS / METRICS_TOKEN\n",
+                            status=403, content_type="text/plain")
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _may_scrape(request):
+    token = settings.METRICS_TOKEN
+    offered = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in network for network in settings.METRICS_ALLOWED_NETWORKS)
 
 
 async def status(request):

@@ -6,6 +6,7 @@ import socket
 import time
 
 import pytest
+import websockets
 
 from protocols.aprs.lines import MAX_CONTENT
 from tests.aprsis import ScriptedServer
@@ -228,6 +229,9 @@ async def test_sigterm_exits_cleanly_within_10_s(daemon, upstream):
     assert gateway.process.returncode == 0, gateway.log()
     await session.until_closed(5)  # the uplink was closed, not abandoned
     assert "aprs application stopping" in gateway.log()
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+        await client.frame()
+    assert closed.value.rcvd.code == 1001  # "going away", as RFC 6455 says
 
 
 async def test_application_sends_need_a_verified_login(daemon, upstream):

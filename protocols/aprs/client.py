@@ -141,9 +141,11 @@ class APRSISClientProtocol(TimeoutMixin, Protocol):
 
     def dataReceived(self, data):
         self.resetTimeout()
+        self.server.bytes_received(self, len(data))
         oversized = self.splitter.oversized
         for line in self.splitter.feed(data):
             if line.startswith(b"#"):
+                self.server.comment_received(self)
                 self._comment_received(line)
             elif line:
                 self.server.line_received(self, line)

@@ -18,6 +18,7 @@ The instance lifecycle is four methods:
 """
 
 import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from twisted.application.internet import ClientService
 from twisted.internet import defer
 from twisted.internet.task import LoopingCall
+
+from gateway import metrics
 
 from .client import APRSISClientFactory, Backoff, RotatingEndpoint
 from .decode import decode_line
@@ -81,11 +84,8 @@ class APRSProtocolServer:
         self.stats = LinkStats(demo=demo)
         self.endpoint = RotatingEndpoint(reactor, config.servers)
         self.backoff = Backoff(config.reconnect_min, config.reconnect_max)
-        self.service = ClientService(
-            self.endpoint,
-            APRSISClientFactory(self, config, self.endpoint),
-            retryPolicy=self.backoff,
-        )
+        self.factory = APRSISClientFactory(self, config, self.endpoint)
+        self.service = ClientService(self.endpoint, self.factory, retryPolicy=self.backoff)
         self.checker = LoopingCall(self.application_checker)
         self._rate_mark = (time.monotonic(), 0)
         self._oversized_logged_at = -OVERSIZED_LOG_INTERVAL
@@ -117,6 +117,14 @@ class APRSProtocolServer:
         self.instances.clear()
         self._set_state("stopped")
 
+    def change_filter(self, new_filter):
+        """Use a new server-side filter now (``#filter``) and at every later login."""
+        self.config = dataclasses.replace(self.config, filter=new_filter)
+        self.factory.config = self.config
+        for connection in self.instances:
+            connection.config = self.config
+            connection.send_line(b"#filter " + new_filter.encode("ascii"))
+
     # --- calls from the wire protocol -------------------------------------
     def connection_opened(self, connection):
         self.stats.server = "%s:%d" % connection.address
@@ -129,8 +137,16 @@ class APRSProtocolServer:
         if connection not in self.instances:
             self.create_application_instance(connection)
 
+    def bytes_received(self, connection, count):
+        metrics.bytes_received.inc(count)
+
+    def comment_received(self, connection):
+        metrics.lines_received.inc()
+
     def line_received(self, connection, line):
         self.stats.lines += 1
+        metrics.lines_received.inc()
+        metrics.packets_received.inc()
         if connection not in self.instances:
             logger.warning("%s:%d sent packets before a logresp; treating the login as unverified", *connection.address)
             self.create_application_instance(connection)
@@ -138,11 +154,13 @@ class APRSProtocolServer:
         self.stats.packets += 1
         if event["packet"].get("format") == "unknown":
             self.stats.undecoded += 1
+            metrics.parse_failures.labels(metrics.failure_reason(event["packet"]["error"])).inc()
         event["type"] = "aprs.packet"
         self._put(connection, event)
 
     def lines_oversized(self, connection, count):
         self.stats.oversized += count
+        metrics.oversized_lines.inc(count)
         now = time.monotonic()
         if now - self._oversized_logged_at >= OVERSIZED_LOG_INTERVAL:
             self._oversized_logged_at = now
@@ -155,6 +173,7 @@ class APRSProtocolServer:
         self.paused.discard(connection)
         self.backoff.session_ended(connection.logged_in_for())
         self.stats.reconnects += 1
+        metrics.reconnects.inc()
         self._set_state("disconnected")
         self.close_application_instance(connection, reason)
 
@@ -261,6 +280,7 @@ class APRSProtocolServer:
             connection.transport.pauseProducing()
 
     def _set_state(self, state):
+        metrics.set_link_state(state)
         self.stats.state = state
         self.stats.since = time.time()
 

@@ -1,0 +1,65 @@
+"""``aprs-gateway check-config``: what this configuration would do, secrets masked.
+
+Loading the settings already validated every value (a bad one raised
+ImproperlyConfigured, which the command line prints as one line); this adds
+the checks that need more than one setting, and says the result in words.
+"""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+
+from protocols.aprs.client import parse_server
+from protocols.aprs.login import RECEIVE_ONLY_PASSCODE, passcode_is_valid, validate_callsign
+
+
+def mask_url(url):
+    """The URL with its password replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def describe():
+    lines = [f"roles: {', '.join(settings.ROLES)}"]
+    if not settings.APRS_ENABLED or "ingest" not in settings.ROLES:
+        lines.append("APRS-IS uplink: off on this node")
+    elif not settings.APRS_SERVERS:
+        lines.append("APRS-IS uplink: DEMO feed (no APRS_SERVERS): a bundled capture, played locally")
+    else:
+        try:
+            servers = [parse_server(text) for text in settings.APRS_SERVERS]
+        except ValueError as exc:
+            raise ValueError(f"APRS_SERVERS: {exc}") from None
+        callsign = validate_callsign(settings.APRS_CALLSIGN)
+        if settings.APRS_PASSCODE == RECEIVE_ONLY_PASSCODE:
+            login = "receive-only (passcode -1)"
+        elif passcode_is_valid(callsign, settings.APRS_PASSCODE):
+            login = "passcode *** (valid for this callsign: verified login expected)"
+        else:
+            login = "passcode *** (NOT valid for this callsign: the login will be unverified)"
+        lines += [
+            f"APRS-IS servers: {', '.join('%s:%d' % s for s in servers)} (tried in turn)",
+            f"callsign: {callsign}, {login}",
+            f"filter: {settings.APRS_FILTER or '(none)'}"
+            + (f" (from {settings.APRS_FILTER_FILE}, re-read on SIGHUP)" if settings.APRS_FILTER_FILE else ""),
+            f"stale after {settings.APRS_STALE_TIMEOUT:g} s; reconnect backoff "
+            f"{settings.APRS_RECONNECT_MIN:g}-{settings.APRS_RECONNECT_MAX:g} s",
+        ]
+    if settings.REDIS_URL:
+        lines.append(f"channel layer: Redis {mask_url(settings.REDIS_URL)} "
+                     "(nodes share it; one node holds the uplink)")
+    else:
+        lines.append("channel layer: in-memory (this process only)")
+    database = settings.DATABASES["default"]
+    where = database["NAME"] if "sqlite" in database["ENGINE"] else (
+        f"{database.get('USER')}:***@{database.get('HOST')}:{database.get('PORT')}/{database['NAME']}")
+    lines.append(f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {where}")
+    lines.append(f"allowed hosts: {', '.join(settings.ALLOWED_HOSTS)}")
+    lines.append(f"chat guests: {'may speak' if settings.CHAT_ALLOW_GUESTS else 'read only'}")
+    networks = ", ".join(str(n) for n in settings.METRICS_ALLOWED_NETWORKS)
+    lines.append(f"/metrics: {networks}" + (", or with the bearer token ***" if settings.METRICS_TOKEN else ""))
+    lines.append(f"secret key: {'set' if settings.SECRET_KEY else 'MISSING'}; debug: {settings.DEBUG}")
+    return "\n".join(lines)

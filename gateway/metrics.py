@@ -1,0 +1,41 @@
+"""Prometheus metrics of one daemon process (prometheus-client's default registry).
+
+Counters are incremented where things happen; link state and queue sizes
+are read when /metrics is scraped (``collect_live``), so the hot paths only
+pay for a counter increment.
+"""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LINK_STATES = ("idle", "connecting", "connected", "verified", "unverified", "disconnected", "stopped", "off")
+
+lines_received = Counter("aprs_lines_received", "Lines received from APRS-IS (comments included)")
+packets_received = Counter("aprs_packets_received", "Packet lines received from APRS-IS")
+bytes_received = Counter("aprs_bytes_received", "Bytes received from APRS-IS")
+parse_failures = Counter("aprs_parse_failures", "Packets aprslib could not decode, by reason", ["reason"])
+oversized_lines = Counter("aprs_oversized_lines", "Lines over 512 bytes, dropped")
+reconnects = Counter("aprs_reconnects", "Upstream connections that ended")
+link_state = Gauge("aprs_link_state", "1 for the uplink's current state", ["state"])
+uplink_leader = Gauge("aprs_uplink_leader", "1 if this node holds the APRS-IS uplink")
+
+websocket_clients = Gauge("gateway_websocket_clients", "Open websocket connections, by route", ["route"])
+feed_frames_sent = Counter("feed_frames_sent", "Packet frames sent to feed clients")
+feed_packets_sent = Counter("feed_packets_sent", "Packets sent to feed clients (copies)")
+feed_packets_dropped = Counter("feed_packets_dropped", "Packets dropped for slow feed clients")
+feed_packets_lost = Counter("feed_packets_lost", "Feed packets the channel layer lost before the hub")
+layer_send_seconds = Histogram(
+    "channel_layer_send_seconds", "Time to hand one packet to the channel layer",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+def failure_reason(error):
+    """A low-cardinality label: the exception name and the first words of its message."""
+    kind, _, text = error.partition(": ")
+    words = text.replace("'", "").split()
+    return " ".join([kind, *words[:4]])[:60]
+
+
+def set_link_state(state):
+    for known in LINK_STATES:
+        link_state.labels(known).set(1 if known == state else 0)
