@@ -28,9 +28,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# What the tests run besides Python: a redis-server binary they start themselves.
+# What the tests run besides Python: a redis-server binary they start themselves,
+# and systemd-analyze to check the unit file.
 system-deps:
 	@command -v redis-server >/dev/null || scripts/apt-install redis-server
+	@command -v systemd-analyze >/dev/null || scripts/apt-install systemd
 
 var/secret_key:
 	mkdir -p var

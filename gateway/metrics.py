@@ -33,7 +33,7 @@ def failure_reason(error):
     """A low-cardinality label: the exception name and the first words of its message."""
     kind, _, text = error.partition(": ")
     words = text.replace("'", "").split()
-    return " ".join([kind, *words[:4]])[:60]
+    return " ".join([kind, *words[:6]])[:60]
 
 
 def set_link_state(state):

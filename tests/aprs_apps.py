@@ -5,6 +5,8 @@ place of the gateway's own router, so tests can watch what the protocol
 server does with an application's sends, crashes and exits.
 """
 
+import asyncio
+
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from channels.routing import ProtocolTypeRouter
@@ -12,7 +14,9 @@ from django.core.asgi import get_asgi_application
 
 
 class ProbeConsumer(AsyncConsumer):
-    """Says hello upstream on connect, echoes packets; crashes or closes on request."""
+    """Says hello upstream on connect, echoes packets; crashes, closes or lingers on request."""
+
+    linger = False
 
     async def aprs_connect(self, event):
         await self.send({"type": "aprs.send", "line": b"N0CALL>APRS:>probe connected"})
@@ -21,6 +25,9 @@ class ProbeConsumer(AsyncConsumer):
         body = event["raw"].partition(b":>")[2]
         if body == b"crash":
             raise RuntimeError("probe asked to crash")
+        if body == b"linger":  # take a long time to finish after disconnect
+            self.linger = True
+            return
         if body == b"close":
             await self.send({"type": "aprs.close"})
             return
@@ -29,6 +36,8 @@ class ProbeConsumer(AsyncConsumer):
         await self.send({"type": "aprs.send", "line": b"N0CALL>APRS:>echo " + body})
 
     async def aprs_disconnect(self, event):
+        if self.linger:
+            await asyncio.sleep(60)
         raise StopConsumer()
 
 

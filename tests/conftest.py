@@ -114,14 +114,20 @@ class Daemon:
                     raise AssertionError(f"daemon did not listen:\n{self.log()}") from None
                 await asyncio.sleep(0.05)
 
-    async def get(self, path):
-        """The body of a 200 response to GET path (asserts the status)."""
+    async def request(self, path, headers=None):
+        """GET path: (status, body)."""
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        writer.write(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        writer.write(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode())
         response = await reader.read()
         writer.close()
         head, _, body = response.partition(b"\r\n\r\n")
-        assert head.split(b" ")[1] == b"200", head
+        return int(head.split(b" ")[1]), body
+
+    async def get(self, path):
+        """The body of a 200 response to GET path (asserts the status)."""
+        status, body = await self.request(path)
+        assert status == 200, (status, body)
         return body
 
     async def get_json(self, path):

@@ -1,0 +1,218 @@
+"""Operations: systemd notify, health, metrics, graceful stop, the unit file, docker-compose."""
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from tests.aprsis import ScriptedServer
+from tests.conftest import REPO, require
+from tests.feedclient import FeedClient, raw_bytes
+
+
+@pytest.fixture
+async def upstream():
+    server = await ScriptedServer().start()
+    yield server
+    await server.close()
+
+
+class NotifySocket:
+    """A real AF_UNIX datagram socket, as systemd offers in $NOTIFY_SOCKET."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.setblocking(False)
+        self.messages = []
+
+    async def until(self, field, timeout=15):
+        """Wait for a datagram holding ``field``; return its fields."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for message in self.messages:
+                if field in message:
+                    self.messages.remove(message)
+                    return message
+            try:
+                data = await asyncio.wait_for(loop.sock_recv(self.sock, 4096), deadline - loop.time())
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no {field} among {self.messages}") from None
+            self.messages.append(data.decode().split("\n"))
+
+
+async def test_systemd_notify_ready_status_watchdog_reload_stopping(daemon, upstream, tmp_path):
+    notify = NotifySocket(tmp_path / "notify.sock")
+    filter_file = tmp_path / "filter"
+    filter_file.write_text("r/49.05/-72.03/100\n")
+    gateway = daemon("--aprs-server", upstream.address, env={
+        "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000", "APRS_FILTER_FILE": str(filter_file)})
+    session = await upstream.next_session()
+    assert session.login_line.endswith(b" filter r/49.05/-72.03/100")
+    ready = await notify.until("READY=1")
+    assert any(f.startswith("STATUS=uplink") for f in ready)
+    await gateway.started()
+    session.logresp()
+    for _ in range(3):
+        await notify.until("WATCHDOG=1", timeout=3)  # every WATCHDOG_USEC / 2
+    status = await notify.until("STATUS=uplink unverified, 0.0 packets/s", timeout=10)
+    assert status
+    client = await FeedClient.connect(gateway.ws_url)
+    await client.subscribe("")
+    # SIGHUP: RELOADING, the new filter on the open link, READY again; clients stay.
+    filter_file.write_text("b/N0DEMO* t/p\n")
+    gateway.process.send_signal(signal.SIGHUP)
+    reloading = await notify.until("RELOADING=1")
+    assert any(f.startswith("MONOTONIC_USEC=") for f in reloading)
+    assert await session.read_line() == b"#filter b/N0DEMO* t/p"
+    await notify.until("READY=1")
+    session.send_lines([b"N0DEMO>APRS:>after reload"])
+    assert [raw_bytes(i) for i in await client.packets(1)] == [b"N0DEMO>APRS:>after reload"]
+    gateway.process.send_signal(signal.SIGTERM)
+    await notify.until("STOPPING=1")
+    assert await asyncio.to_thread(gateway.process.wait, 10) == 0
+
+
+async def test_health_readiness_and_metrics(daemon, upstream):
+    gateway = await daemon("--aprs-server", upstream.address).started()
+    assert (await gateway.get_json("/healthz")) == {"status": "ok"}
+    status, body = await gateway.request("/readyz")
+    assert status == 503  # connected but not logged in yet
+    session = await upstream.next_session()
+    session.logresp()
+    await gateway.until_log("logged in to")
+    ready = await gateway.get_json("/readyz")
+    assert ready["ready"] and ready["checks"]["aprs_link"] == {"ok": True, "state": "unverified"}
+    client = await FeedClient.connect(gateway.ws_url)
+    await client.subscribe("")
+    session.send_lines([b"N0DEMO>APRS:>one", b"N0DEMO>APRS:T#001,1,2,3,4,5,00000000", b"x" * 600])
+    await client.packets(2)
+    text = (await gateway.get("/metrics")).decode()
+    assert "aprs_packets_received_total 2.0" in text
+    assert 'aprs_parse_failures_total{reason="UnknownFormat Format is not supported: T telemetry"} 1.0' in text
+    assert "aprs_oversized_lines_total 1.0" in text
+    assert 'gateway_websocket_clients{route="feed"} 1.0' in text
+    assert 'aprs_link_state{state="unverified"} 1.0' in text
+    assert "feed_packets_sent_total 2.0" in text
+    assert "channel_layer_send_seconds_count 2.0" in text
+
+
+async def test_metrics_are_restricted(daemon):
+    gateway = await daemon("--no-aprs", env={"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8",
+                                             "METRICS_TOKEN": "s3cret"}).started()
+    status, body = await gateway.request("/metrics")
+    assert status == 403 and b"METRICS_ALLOWED_NETWORKS" in body
+    status, _ = await gateway.request("/metrics", headers={"Authorization": "Bearer wrong"})
+    assert status == 403
+    status, body = await gateway.request("/metrics", headers={"Authorization": "Bearer s3cret"})
+    assert status == 200 and b"aprs_lines_received_total" in body
+
+
+async def test_readyz_fails_without_the_channel_layer(daemon):
+    from tests.conftest import free_port
+
+    gateway = await daemon("--no-aprs", env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}).started()
+    status, body = await gateway.request("/readyz")
+    assert status == 503
+    assert b'"channel_layer": {"ok": false' in body and b'"database": {"ok": true}' in body
+
+
+async def test_second_sigterm_exits_at_once(daemon, upstream):
+    gateway = await daemon("--aprs-server", upstream.address, "--passcode", "13023",
+                           "--application", "tests.aprs_apps.application").started()
+    session = await upstream.next_session()
+    session.logresp()
+    assert await session.read_line() == b"N0CALL>APRS:>probe connected"
+    session.send_lines([b"N0DEMO>APRS:>linger"])  # its application will take 60 s to finish
+    await asyncio.sleep(0.5)
+    gateway.process.send_signal(signal.SIGTERM)
+    await gateway.until_log("SIGTERM: stopping")
+    await asyncio.sleep(1)
+    assert gateway.process.poll() is None  # waiting for the application (up to 10 s)
+    began = time.monotonic()
+    gateway.process.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(gateway.process.wait, 5) == 1
+    assert time.monotonic() - began < 2
+    assert "second SIGTERM: exiting now" in gateway.log()
+
+
+async def test_first_sigterm_waits_at_most_the_close_timeout(daemon, upstream):
+    gateway = await daemon("--aprs-server", upstream.address, "--passcode", "13023",
+                           "--application", "tests.aprs_apps.application").started()
+    session = await upstream.next_session()
+    session.logresp()
+    await session.read_line()
+    session.send_lines([b"N0DEMO>APRS:>linger"])
+    await asyncio.sleep(0.5)
+    began = time.monotonic()
+    gateway.process.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(gateway.process.wait, 15) == 0
+    assert 9 <= time.monotonic() - began < 12
+    assert "did not finish in 10 s; cancelled" in gateway.log()
+
+
+def test_unit_file_passes_systemd_analyze_verify(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    require(analyze, "systemd-analyze (make test installs systemd)")
+    unit = (REPO / "deploy/systemd/aprs-gateway.service").read_text()
+    for needed in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "EnvironmentFile=",
+                   "DynamicUser=yes", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
+                   "ExecReload=/bin/kill -HUP $MAINPID"):
+        assert needed in unit
+    # verify checks that ExecStart exists: point it at this checkout's venv.
+    local = tmp_path / "aprs-gateway.service"
+    local.write_text(unit.replace("/opt/aprs-gateway", str(REPO)))
+    result = subprocess.run([analyze, "verify", str(local)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "aprs-gateway.service" not in result.stderr, result.stderr
+
+
+def test_check_config_masks_secrets():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "very-secret-key",
+           "APRS_SERVERS": "rotate.aprs2.net:14580", "APRS_CALLSIGN": "n0call-10", "APRS_PASSCODE": "13023",
+           "APRS_FILTER": "r/49/-72/100", "REDIS_URL": "redis://:hunter2@127.0.0.1:6379/0",
+           "DATABASE_URL": "postgres://aprs:pgpass@db.example:5432/aprs"}
+    result = subprocess.run([str(REPO / ".venv/bin/python"), "-m", "gateway.cli", "check-config"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "APRS-IS servers: rotate.aprs2.net:14580" in out
+    assert "callsign: N0CALL-10, passcode *** (valid for this callsign" in out
+    assert "filter: r/49/-72/100" in out
+    assert "channel layer: Redis redis://:***@127.0.0.1:6379/0" in out
+    assert "database: postgresql aprs:***@db.example:5432/aprs" in out
+    for secret in ("13023", "hunter2", "pgpass", "very-secret-key"):
+        assert secret not in out
+
+
+def test_docker_compose_matches_the_command_line():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"redis", "postgres", "web1", "web2", "ingest", "worker", "proxy"} <= set(services)
+    from gateway.cli import build_parser
+
+    parser = build_parser()
+    for name in ("web1", "web2", "ingest", "worker"):
+        service = services[name]
+        command = service["command"]
+        assert command[0] == "aprs-gateway"
+        parser.parse_args(command[1:])  # the CLI accepts exactly this command line
+        env = service["environment"]
+        assert env["REDIS_URL"].startswith("redis://redis:")
+        assert env["DATABASE_URL"].startswith("postgres://")
+        assert "healthcheck" in service
+    assert services["web1"]["command"][-2:] == ["--role", "web"]
+    assert services["ingest"]["command"][-2:] == ["--role", "ingest"]
+    proxy = services["proxy"]
+    assert proxy["ports"] == ["8080:80"]
+    config = (REPO / "deploy/nginx.conf").read_text()
+    assert "server web1:8000;" in config and "server web2:8000;" in config
+    assert "proxy_set_header Upgrade $http_upgrade;" in config
