@@ -28,6 +28,8 @@ logger = logging.getLogger("gateway.hub")
 FEED_GROUP = "aprs-feed"
 GROUP_REFRESH = 3600.0
 """Seconds between group_add calls, well inside the layers' group expiry."""
+LAYER_RETRY_MAX = 4.0
+"""Longest wait between attempts to get back to a lost channel layer (Redis)."""
 YIELD_EVERY = 100
 """Feed messages the hub handles before it lets other tasks run."""
 
@@ -132,7 +134,7 @@ class FeedHub:
             except Exception as exc:
                 logger.error("feed hub lost the channel layer (%s); retrying in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, LAYER_RETRY_MAX)
 
     async def _receive(self, channel):
         loop = asyncio.get_running_loop()

@@ -45,32 +45,64 @@ def corpus():
     }
 
 
+class RedisServer:
+    """A redis-server of the tests' own, on a free port; it can be killed and restarted."""
+
+    def __init__(self, workdir):
+        self.binary = shutil.which("redis-server")
+        require(self.binary, "redis-server (make test installs it)")
+        self.port = free_port()
+        self.workdir = workdir
+        self.process = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.kill()
+                    pytest.fail("redis-server did not start")
+                time.sleep(0.05)
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait()
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
-    """A redis-server of the tests' own, on a free port, gone afterwards."""
-    binary = shutil.which("redis-server")
-    require(binary, "redis-server (make test installs it)")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+    """One Redis for the session's tests that only need it to be there."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server.url
+    server.kill()
+
+
+@pytest.fixture
+def redis(tmp_path):
+    """A Redis for one test, which the test may kill and start again."""
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+async def upstream():
+    """A scripted APRS-IS server (tests/aprsis.py) on a free loopback port."""
+    from tests.aprsis import ScriptedServer
+
+    server = await ScriptedServer().start()
+    yield server
+    await server.close()
 
 
 class Daemon:

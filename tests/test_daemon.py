@@ -9,15 +9,7 @@ import pytest
 import websockets
 
 from protocols.aprs.lines import MAX_CONTENT
-from tests.aprsis import ScriptedServer
 from tests.feedclient import FeedClient, raw_bytes
-
-
-@pytest.fixture
-async def upstream():
-    server = await ScriptedServer().start()
-    yield server
-    await server.close()
 
 
 def uplink_flags(upstream, *extra):

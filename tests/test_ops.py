@@ -11,16 +11,8 @@ import time
 import pytest
 import yaml
 
-from tests.aprsis import ScriptedServer
 from tests.conftest import REPO, require
 from tests.feedclient import FeedClient, raw_bytes
-
-
-@pytest.fixture
-async def upstream():
-    server = await ScriptedServer().start()
-    yield server
-    await server.close()
 
 
 class NotifySocket:
