@@ -208,13 +208,14 @@ async def test_demo_feed_without_configuration(daemon):
     assert status["link"]["demo"] is True and status["link"]["server_id"] == "DEMO"
 
 
-async def test_sigterm_exits_cleanly_within_10_s(daemon, upstream):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+async def test_stop_signal_exits_cleanly_within_10_s(daemon, upstream, stop):
     gateway, session = await linked(daemon, upstream)
     client = await FeedClient.connect(gateway.ws_url)
     await client.subscribe("")
     await gateway.until_log("aprs application started")
     began = time.monotonic()
-    gateway.process.send_signal(signal.SIGTERM)
+    gateway.process.send_signal(stop)
     while gateway.process.poll() is None:
         assert time.monotonic() - began < 10, gateway.log()
         await asyncio.sleep(0.05)
