@@ -47,7 +47,6 @@ class Identity:
     callsign: str = ""
     guest: bool = True
     user_id: int = None
-    is_staff: bool = False
     address: str = None
     connection: str = ""  # a guest's stable key for this connection
 
@@ -70,7 +69,7 @@ def identity_of(user, address=None, connection=""):
     if user is not None and user.is_authenticated:
         profile = getattr(user, "profile", None)
         return Identity(name=user.get_username(), callsign=profile.callsign if profile else "",
-                        guest=False, user_id=user.pk, is_staff=user.is_staff, address=address)
+                        guest=False, user_id=user.pk, address=address)
     return Identity(address=address, connection=connection)
 
 
