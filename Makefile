@@ -12,8 +12,11 @@ run: venv var/secret_key
 	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/python manage.py migrate --noinput
 	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/aprs-gateway run
 
+# The whole suite on SQLite, then the database-bound tests again on PostgreSQL.
+PG_TEST_URL ?= postgres:///aprs_gateway?host=/var/run/postgresql
 test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DATABASE_URL='$(PG_TEST_URL)' $(BIN)/python -m pytest tests/test_archive.py tests/test_chat.py
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
@@ -28,11 +31,12 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# What the tests run besides Python: a redis-server binary they start themselves,
-# and systemd-analyze to check the unit file.
+# What the tests use besides Python: a redis-server binary they start themselves,
+# systemd-analyze to check the unit file, and a local PostgreSQL.
 system-deps:
 	@command -v redis-server >/dev/null || scripts/apt-install redis-server
 	@command -v systemd-analyze >/dev/null || scripts/apt-install systemd
+	@scripts/ensure-postgres
 
 var/secret_key:
 	mkdir -p var

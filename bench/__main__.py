@@ -10,10 +10,7 @@ import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "true")
-
-from bench import chat, fanout, ingest  # noqa: E402
+from bench import chat, fanout, ingest  # bench/__init__ sets Django up
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -1,8 +1,8 @@
 """The one ASGI application of the daemon: every protocol it speaks.
 
 Channels 4 documents ``path()`` and ``re_path()`` in ``URLRouter``; routes are
-matched in order, first match wins. ``"channel"`` is where background workers (archive, outbox)
-are added as they arrive; none exists yet.
+matched in order, first match wins. ``"channel"`` holds the background
+workers, run in the daemon (role ``worker``) or by ``manage.py runworker``.
 """
 
 import os
@@ -18,6 +18,7 @@ from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  #
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from consumers.archive import ARCHIVE_CHANNEL, ArchiveConsumer  # noqa: E402
 from consumers.chat import AdminChatConsumer, PublicChatConsumer  # noqa: E402
 from consumers.echo import EchoAsyncConsumer, EchoSyncConsumer  # noqa: E402
 from consumers.feed import APRSFeedConsumer  # noqa: E402
@@ -38,6 +39,6 @@ application = ProtocolTypeRouter(
         "http": django_application,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
         "aprs": APRSNewsConsumer.as_asgi(),
-        "channel": ChannelNameRouter({}),
+        "channel": ChannelNameRouter({ARCHIVE_CHANNEL: ArchiveConsumer.as_asgi()}),
     }
 )

@@ -113,12 +113,20 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Archive ----------------------------------------------------------------------
+ARCHIVE_ENABLED = env_bool("ARCHIVE_ENABLED", True)
+ARCHIVE_RETENTION_DAYS = env_float("ARCHIVE_RETENTION_DAYS", 7.0)
+ARCHIVE_BATCH = int(env_float("ARCHIVE_BATCH", 500))
+ARCHIVE_FLUSH_INTERVAL = env_float("ARCHIVE_FLUSH_INTERVAL", 1.0)
+# Packets the archive channel holds for a worker that is behind; past that they are counted and dropped.
+ARCHIVE_CAPACITY = int(env_float("ARCHIVE_CAPACITY", 20000))
+
 REDIS_URL = env("REDIS_URL")
 _LAYER_CONFIG = {
     "capacity": 1000,
     "expiry": 60,
     # The feed hub (one per process) takes every packet: give it room for bursts.
-    "channel_capacity": {"aprs-feed-hub.*": 20000},
+    "channel_capacity": {"aprs-feed-hub.*": 20000, "aprs-archive": ARCHIVE_CAPACITY},
 }
 if REDIS_URL:
     CHANNEL_LAYERS = {

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from gateway import views
+from gateway import api, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -9,6 +9,11 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics, name="metrics"),
     path("api/status", views.status, name="status"),
+    path("api/stations/", api.stations, name="api-stations"),
+    path("api/stations/<str:callsign>/", api.station, name="api-station"),
+    path("api/stations/<str:callsign>/weather/", api.weather, name="api-weather"),
+    path("api/packets/", api.packets, name="api-packets"),
+    path("api/bad-packets/", api.bad_packets, name="api-bad-packets"),
     path("accounts/register/", views.register, name="register"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

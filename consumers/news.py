@@ -15,6 +15,10 @@ from channels.exceptions import StopConsumer
 
 from gateway import metrics
 from gateway.filters import packet_facts
+from channels.exceptions import ChannelFull
+from django.conf import settings
+
+from consumers.archive import ARCHIVE_CHANNEL
 from gateway.hub import FEED_GROUP
 
 LAYER_ERROR_LOG_INTERVAL = 10.0
@@ -60,14 +64,31 @@ class APRSNewsConsumer(AsyncConsumer):
             self.layer_lost(exc)
             return
         metrics.layer_send_seconds.observe(time.perf_counter() - started)
+        if settings.ARCHIVE_ENABLED:
+            await self.archive(event)
+
+    async def archive(self, event):
+        body = {key: event[key] for key in ("raw", "text", "received", "packet")}
+        try:
+            await self.channel_layer.send(ARCHIVE_CHANNEL, {"type": "archive.packet", **body})
+        except ChannelFull:  # the worker is behind: count it, keep the feed going
+            metrics.archive_dropped.inc()
+            self.log_loss("archive channel full (is a worker running?)")
+        except Exception as exc:
+            metrics.archive_dropped.inc()
+            self.log_loss(f"archive channel unavailable ({exc})")
 
     def layer_lost(self, exc):
-        self.layer_errors += 1
         metrics.feed_packets_lost.inc()
+        self.log_loss(f"channel layer unavailable ({exc}); feed packets lost")
+
+    def log_loss(self, what):
+        """At most one error line per LAYER_ERROR_LOG_INTERVAL, with the running count."""
+        self.layer_errors += 1
         now = time.monotonic()
         if now - self.layer_error_logged_at >= LAYER_ERROR_LOG_INTERVAL:
             self.layer_error_logged_at = now
-            logger.error("channel layer unavailable (%s): %d packets lost so far", exc, self.layer_errors)
+            logger.error("%s: %d losses so far", what, self.layer_errors)
 
     async def aprs_disconnect(self, event):
         logger.info("aprs application stopping: %s", event.get("reason", ""))

@@ -64,11 +64,12 @@ def apply_flags(args):
 def command_run(args):
     apply_flags(args)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from gateway import daemon  # installs twisted's asyncio reactor before Django loads
-
+    import daphne.server  # noqa: F401  (installs twisted's asyncio reactor before anything imports twisted)
     import django
 
     django.setup()
+    from gateway import daemon
+
     daemon.run(args.bind, args.port, args.application)
 
 

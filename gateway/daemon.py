@@ -17,6 +17,8 @@ from functools import partial
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 
+from channels.layers import get_channel_layer
+from channels.worker import Worker
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
@@ -25,6 +27,7 @@ from django.utils.module_loading import import_string
 from twisted.internet import defer, reactor
 from twisted.internet.task import LoopingCall
 
+from consumers.archive import ARCHIVE_CHANNEL
 from consumers.feed import BACKLOG_EXTENSION
 from gateway import metrics, runtime, systemd
 from gateway.leader import Leadership
@@ -161,6 +164,8 @@ class Gateway:
         else:
             logger.info("APRS uplink off on this node (%s)",
                         "--no-aprs" if not settings.APRS_ENABLED else f"roles: {','.join(self.roles)}")
+        if "worker" in self.roles and settings.ARCHIVE_ENABLED:
+            reactor.callWhenRunning(self.start_workers)
         reactor.addSystemEventTrigger("before", "shutdown", self.release_uplink)
         LoopingCall(self.report_status).start(STATUS_INTERVAL, now=False)
         interval = systemd.watchdog_interval()
@@ -177,6 +182,13 @@ class Gateway:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+
+    def start_workers(self):
+        """The "channel" workers (archive) in this process, as runworker would run them."""
+        worker = Worker(application=self.application, channels=[ARCHIVE_CHANNEL],
+                        channel_layer=get_channel_layer())
+        asyncio.ensure_future(worker.arun())
+        logger.info("worker: consuming %s", ARCHIVE_CHANNEL)
 
     def _mark_ready(self, what):
         self.ready[what] = True

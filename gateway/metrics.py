@@ -23,6 +23,9 @@ feed_frames_sent = Counter("feed_frames_sent", "Packet frames sent to feed clien
 feed_packets_sent = Counter("feed_packets_sent", "Packets sent to feed clients (copies)")
 feed_packets_dropped = Counter("feed_packets_dropped", "Packets dropped for slow feed clients")
 feed_packets_lost = Counter("feed_packets_lost", "Feed packets the channel layer lost before the hub")
+archive_stored = Counter("archive_packets_stored", "Packets written to the archive")
+archive_dropped = Counter("archive_packets_dropped", "Packets the archive channel had no room for")
+archive_lag = Gauge("archive_lag_seconds", "Age of the newest packet of the archive's last batch when stored")
 layer_send_seconds = Histogram(
     "channel_layer_send_seconds", "Time to hand one packet to the channel layer",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),

@@ -121,3 +121,54 @@ class Presence(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
     address = models.GenericIPAddressField(null=True, blank=True)
     seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+
+class Packet(models.Model):
+    """One received APRS line, decoded or not, as the archive keeps it."""
+
+    received_at = models.DateTimeField(db_index=True)
+    source = models.CharField(max_length=12, help_text="upper case, with SSID")
+    destination = models.CharField(max_length=12, blank=True, default="")
+    path = models.CharField(max_length=200, blank=True, default="")
+    format = models.CharField(max_length=24, help_text="aprslib's format, or 'unknown'")
+    raw = models.BinaryField(help_text="the line exactly as received")
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True, default="", help_text="why it did not decode")
+    data = models.JSONField(default=dict, help_text="the decoded packet")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["source", "received_at"]),
+            models.Index(fields=["format", "received_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.source} {self.format} {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Station(models.Model):
+    """The last known state of a station (or an object/item, by its name)."""
+
+    callsign = models.CharField(max_length=12, unique=True)
+    first_heard = models.DateTimeField()
+    last_heard = models.DateTimeField(db_index=True)
+    packet_count = models.PositiveIntegerField(default=0)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    position_at = models.DateTimeField(null=True, blank=True)
+    symbol = models.CharField(max_length=2, blank=True, default="")
+    course = models.FloatField(null=True, blank=True)
+    speed = models.FloatField(null=True, blank=True)
+    altitude = models.FloatField(null=True, blank=True)
+    comment = models.CharField(max_length=300, blank=True, default="")
+    status = models.CharField(max_length=300, blank=True, default="")
+    weather = models.JSONField(null=True, blank=True)
+    weather_at = models.DateTimeField(null=True, blank=True)
+    last_path = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["latitude", "longitude"])]
+
+    def __str__(self):
+        return self.callsign

@@ -188,6 +188,7 @@ def daemon(tmp_path):
             "SECRET_KEY": "test-secret-key",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "PYTHONUNBUFFERED": "1",
+            "ARCHIVE_ENABLED": "false",  # tests of the archive turn it on (and migrate)
             **(env or {}),
         }
         return {k: v for k, v in merged.items() if v is not None}
@@ -211,6 +212,7 @@ def daemon(tmp_path):
         return spawned[-1]
 
     spawn.manage = manage
+    spawn.environment = environment
     yield spawn
     for instance in spawned:
         instance.stop()

@@ -1,0 +1,190 @@
+"""The REST API: stations, tracks, packets, weather and bad packets, as JSON.
+
+Plain Django views: five read-only endpoints with simple parameters do not
+need a framework. Every parameter is validated; a bad one gets a 400 with
+``{"error": ...}`` naming it. Times are ISO 8601 (UTC if no offset) or Unix
+seconds. docs/api.md is the reference.
+"""
+
+import base64
+from datetime import datetime, timedelta, timezone
+
+from django.http import JsonResponse
+from django.utils import timezone as django_timezone
+from django.views.decorators.http import require_GET
+
+from gateway.models import Packet, Station
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+MAX_STATIONS = 2000
+
+
+class BadParameter(ValueError):
+    pass
+
+
+def api_view(view):
+    """GET only; BadParameter becomes a 400 with the reason."""
+
+    @require_GET
+    def wrapper(request, *args, **kwargs):
+        try:
+            return JsonResponse(view(request, *args, **kwargs))
+        except BadParameter as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        except Station.DoesNotExist:
+            return JsonResponse({"error": "no such station"}, status=404)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def parse_time(request, name, default):
+    value = request.GET.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(f"{name}: {value!r} is neither ISO 8601 nor Unix seconds") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def time_range(request, default_span=timedelta(hours=24)):
+    until = parse_time(request, "until", django_timezone.now())
+    since = parse_time(request, "since", until - default_span)
+    if since > until:
+        raise BadParameter("since must not be after until")
+    return since, until
+
+
+def parse_limit(request):
+    value = request.GET.get("limit", str(DEFAULT_LIMIT))
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+        raise BadParameter(f"limit: a whole number from 1 to {MAX_LIMIT}")
+    return int(value)
+
+
+def parse_bbox(value):
+    if not value:
+        raise BadParameter("bbox is required: west,south,east,north in degrees")
+    try:
+        west, south, east, north = (float(v) for v in value.split(","))
+    except ValueError:
+        raise BadParameter("bbox: four numbers, west,south,east,north") from None
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+        raise BadParameter("bbox: longitudes in -180..180, latitudes in -90..90, south <= north")
+    return west, south, east, north
+
+
+def station_json(station):
+    return {
+        "callsign": station.callsign,
+        "latitude": station.latitude,
+        "longitude": station.longitude,
+        "position_at": station.position_at,
+        "symbol": station.symbol,
+        "course": station.course,
+        "speed": station.speed,
+        "altitude": station.altitude,
+        "comment": station.comment,
+        "status": station.status,
+        "weather": station.weather,
+        "weather_at": station.weather_at,
+        "first_heard": station.first_heard,
+        "last_heard": station.last_heard,
+        "packet_count": station.packet_count,
+        "path": station.last_path,
+    }
+
+
+def packet_json(packet):
+    raw = bytes(packet.raw)
+    item = {
+        "id": packet.id,
+        "received": packet.received_at,
+        "source": packet.source,
+        "format": packet.format,
+        "text": raw.decode("utf-8", "replace"),
+        "packet": packet.data,
+    }
+    if item["text"].encode("utf-8") != raw:
+        item["raw_b64"] = base64.b64encode(raw).decode("ascii")
+    if packet.error:
+        item["error"] = packet.error
+    return item
+
+
+def page_of(request, found):
+    """Newest first, ``limit`` at a time; ``before`` (the last page's next_before) pages back."""
+    before = request.GET.get("before")
+    if before:
+        if not before.isdigit():
+            raise BadParameter("before: a packet id from a previous page's next_before")
+        found = found.filter(id__lt=int(before))
+    limit = parse_limit(request)
+    rows = list(found.order_by("-id")[: limit + 1])
+    page = [packet_json(p) for p in rows[:limit]]
+    return {"packets": page, "next_before": page[-1]["id"] if len(rows) > limit else None}
+
+
+@api_view
+def stations(request):
+    """Stations whose last position is inside bbox, most recently heard first."""
+    west, south, east, north = parse_bbox(request.GET.get("bbox"))
+    found = Station.objects.filter(latitude__gte=south, latitude__lte=north)
+    if west <= east:
+        found = found.filter(longitude__gte=west, longitude__lte=east)
+    else:  # across the antimeridian
+        found = found.exclude(longitude__gt=east, longitude__lt=west)
+    rows = list(found.order_by("-last_heard")[: MAX_STATIONS + 1])
+    return {"stations": [station_json(s) for s in rows[:MAX_STATIONS]], "truncated": len(rows) > MAX_STATIONS}
+
+
+@api_view
+def station(request, callsign):
+    """One station's last state and its track (positions) over since..until."""
+    found = Station.objects.get(callsign=callsign.upper())
+    since, until = time_range(request)
+    track = (Packet.objects.filter(source=found.callsign, received_at__gte=since, received_at__lte=until)
+             .exclude(latitude=None).order_by("received_at")
+             .values_list("received_at", "latitude", "longitude")[:MAX_LIMIT * 10])
+    return {"station": station_json(found),
+            "track": [{"t": t, "lat": lat, "lon": lon} for t, lat, lon in track]}
+
+
+@api_view
+def packets(request):
+    """Packets by callsign, format and time, newest first, paged with ``before``."""
+    since, until = time_range(request)
+    found = Packet.objects.filter(received_at__gte=since, received_at__lte=until)
+    if request.GET.get("callsign"):
+        found = found.filter(source=request.GET["callsign"].upper())
+    if request.GET.get("format"):
+        found = found.filter(format=request.GET["format"])
+    return page_of(request, found)
+
+
+@api_view
+def weather(request, callsign):
+    """A weather station's readings over since..until, oldest first."""
+    found = Station.objects.get(callsign=callsign.upper())
+    since, until = time_range(request)
+    rows = (Packet.objects.filter(source=found.callsign, received_at__gte=since, received_at__lte=until)
+            .order_by("received_at").values_list("received_at", "data")[:MAX_LIMIT * 10])
+    series = [{"t": t, **data["weather"]} for t, data in rows if isinstance(data.get("weather"), dict)]
+    return {"callsign": found.callsign, "weather": series}
+
+
+@api_view
+def bad_packets(request):
+    """Lines that did not decode, with the reason, newest first."""
+    since, until = time_range(request)
+    found = Packet.objects.filter(format="unknown", received_at__gte=since, received_at__lte=until)
+    return page_of(request, found)

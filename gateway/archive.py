@@ -1,0 +1,110 @@
+"""The archive: packets and each station's last state, stored in batches.
+
+``store_batch`` takes the bodies of ``archive.packet`` messages (the fields of
+an ``aprs.packet`` event) and writes them in one transaction: one bulk insert
+of packets, one read and one bulk write of the stations they touch. Objects
+and items are stations of their own, under their name.
+"""
+
+from datetime import datetime, timedelta, timezone
+
+from django.db import transaction
+from django.utils import timezone as django_timezone
+
+from gateway.models import Packet, Station
+
+POSITION_FORMATS = {"uncompressed", "compressed", "mic-e", "object", "item", "nmea"}
+
+
+def without_nul(value):
+    """PostgreSQL text and JSON cannot hold U+0000, which real packets carry:
+    store U+FFFD instead (the exact bytes stay in ``raw``)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
+def _when(event):
+    return datetime.fromtimestamp(event["received"], tz=timezone.utc)
+
+
+def _packet_row(event):
+    packet = event["packet"] = without_nul(event["packet"])
+    lat, lon = packet.get("latitude"), packet.get("longitude")
+    has_position = isinstance(lat, (int, float)) and isinstance(lon, (int, float))
+    return Packet(
+        received_at=_when(event),
+        source=(packet.get("from") or "")[:12].upper(),
+        destination=(packet.get("to") or "")[:12],
+        path=",".join(packet.get("path") or [])[:200],
+        format=(packet.get("format") or "unknown")[:24],
+        raw=event["raw"],
+        latitude=lat if has_position else None,
+        longitude=lon if has_position else None,
+        error=(packet.get("error") or "")[:200],
+        data=packet,
+    )
+
+
+def station_key(packet):
+    name = packet.get("object_name") or packet.get("item_name")
+    return (name or packet.get("from") or "").strip()[:12].upper()
+
+
+def _apply(station, event, row):
+    """Fold one packet into a station's last state."""
+    packet = event["packet"]
+    station.last_heard = row.received_at
+    station.packet_count += 1
+    station.last_path = row.path
+    if row.latitude is not None:
+        station.latitude, station.longitude = row.latitude, row.longitude
+        station.position_at = row.received_at
+        for field in ("course", "speed", "altitude"):
+            value = packet.get(field)
+            if isinstance(value, (int, float)):
+                setattr(station, field, float(value))
+    if packet.get("symbol") and packet.get("symbol_table"):
+        station.symbol = packet["symbol_table"] + packet["symbol"]
+    if packet.get("comment"):
+        station.comment = packet["comment"][:300]
+    if packet.get("format") == "status" and packet.get("status"):
+        station.status = packet["status"][:300]
+    if packet.get("weather"):
+        station.weather = packet["weather"]
+        station.weather_at = row.received_at
+
+
+def store_batch(events):
+    """Store packets and update their stations in one transaction; return the count."""
+    rows = [_packet_row(event) for event in events]
+    keyed = [(station_key(event["packet"]), event, row) for event, row in zip(events, rows)]
+    keys = {key for key, _, _ in keyed if key}
+    with transaction.atomic():
+        Packet.objects.bulk_create(rows, batch_size=500)
+        existing = Station.objects.select_for_update().in_bulk(keys, field_name="callsign")
+        created = {}
+        for key, event, row in keyed:
+            if not key:
+                continue
+            station = existing.get(key) or created.get(key)
+            if station is None:
+                station = created[key] = Station(callsign=key, first_heard=row.received_at,
+                                                 last_heard=row.received_at)
+            _apply(station, event, row)
+        Station.objects.bulk_create(created.values(), batch_size=500)
+        if existing:
+            fields = [f.name for f in Station._meta.concrete_fields if f.name not in ("id", "callsign", "first_heard")]
+            Station.objects.bulk_update(existing.values(), fields, batch_size=500)
+    return len(rows)
+
+
+def purge(days):
+    """Forget packets older than ``days``; return how many went."""
+    cutoff = django_timezone.now() - timedelta(days=days)
+    deleted, _ = Packet.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,117 @@
+"""The archive and the REST API on a real database (SQLite, and PostgreSQL in `make test`)."""
+
+import base64
+import time
+
+import pytest
+from django.test import Client
+
+from gateway import archive
+from gateway.models import Packet, Station
+from protocols.aprs.decode import decode_line
+
+pytestmark = pytest.mark.django_db
+NOW = time.time()
+
+
+def events(lines, start=NOW - 60, step=1.0):
+    return [decode_line(raw, start + n * step) for n, raw in enumerate(lines)]
+
+
+CAR = [f"N0DEMO-9>APRS,WIDE1-1:!4903.{n:02d}N/07201.80W>090/025Demo car {n}".encode() for n in range(5)]
+WX = b"N0DEMO-5>APRS:@241200z4902.10N/07159.80W_180/010g015t045r000p000P000h65b10150"
+OBJECT = b"N0DEMO>APRS:;DEMONET  *241200z4904.00N/07203.00WrDemo net"
+STATUS = b"N0DEMO-9>APRS:>heading home"
+TELEMETRY = b"N0DEMO-3>APRS:T#001,1,2,3,4,5,00000000"
+LATIN1 = b"SP8EBC>APRS:>21\xb0C"
+
+
+def api(path, **params):
+    response = Client().get(path, params)
+    return response.status_code, response.json()
+
+
+def test_batch_stores_packets_and_folds_station_state():
+    stored = archive.store_batch(events(CAR + [WX, OBJECT, STATUS, TELEMETRY, LATIN1]))
+    assert stored == Packet.objects.count() == 10
+    car = Station.objects.get(callsign="N0DEMO-9")
+    assert car.packet_count == 6
+    assert car.latitude == pytest.approx(49 + 3.04 / 60)
+    assert (car.symbol, car.course, car.speed) == ("/>", 90.0, pytest.approx(46.3, abs=0.1))
+    assert car.status == "heading home" and car.comment == "Demo car 4"
+    assert Station.objects.get(callsign="DEMONET").symbol == "/r"  # an object is a station of its own
+    assert Station.objects.get(callsign="N0DEMO-5").weather["humidity"] == 65
+    bad = Packet.objects.get(source="N0DEMO-3")
+    assert bad.format == "unknown" and "telemetry" in bad.error
+    assert bytes(Packet.objects.get(source="SP8EBC").raw) == LATIN1
+    archive.store_batch(events(CAR[:1], start=NOW))  # a later batch updates, never duplicates
+    assert Station.objects.get(callsign="N0DEMO-9").packet_count == 7
+    assert Station.objects.filter(callsign="N0DEMO-9").count() == 1
+
+
+def test_the_whole_corpus_is_stored(corpus):
+    lines = [line for lines in corpus.values() for line in lines]
+    for start in range(0, len(lines), 500):
+        archive.store_batch(events(lines[start:start + 500]))
+    assert Packet.objects.count() == len(lines)
+    assert Packet.objects.filter(format="unknown").count() > 0
+    assert Station.objects.count() > 100
+
+
+def test_purge_keeps_recent_packets():
+    archive.store_batch(events(CAR[:2], start=NOW - 10 * 86400) + events(CAR[2:], start=NOW))
+    assert archive.purge(7) == 2
+    assert Packet.objects.count() == 3
+
+
+def test_stations_in_bbox_and_one_station_with_track():
+    archive.store_batch(events(CAR + [WX, OBJECT, STATUS, b"VK2ABC>APRS:!3352.00S/15112.00E-"]))
+    status, body = api("/api/stations/", bbox="-73,48,-71,50")
+    assert status == 200
+    assert {s["callsign"] for s in body["stations"]} == {"N0DEMO-9", "N0DEMO-5", "DEMONET"}
+    status, body = api("/api/stations/", bbox="150,-35,-170,-30")  # across the antimeridian
+    assert [s["callsign"] for s in body["stations"]] == ["VK2ABC"]
+    status, body = api("/api/stations/n0demo-9/")
+    assert body["station"]["status"] == "heading home"
+    assert [point["lat"] for point in body["track"]] == [pytest.approx(49 + (3 + n / 100) / 60) for n in range(5)]
+    assert api("/api/stations/NOBODY/") == (404, {"error": "no such station"})
+
+
+def test_packets_paging_filters_and_bad_packets():
+    archive.store_batch(events(CAR + [TELEMETRY, LATIN1]))
+    status, first = api("/api/packets/", callsign="N0DEMO-9", limit=3)
+    assert status == 200 and len(first["packets"]) == 3
+    status, second = api("/api/packets/", callsign="N0DEMO-9", limit=3, before=first["next_before"])
+    assert len(second["packets"]) == 2 and second["next_before"] is None
+    texts = [p["text"] for p in first["packets"] + second["packets"]]
+    assert texts == [line.decode() for line in reversed(CAR)]
+    status, latin = api("/api/packets/", callsign="SP8EBC")
+    assert base64.b64decode(latin["packets"][0]["raw_b64"]) == LATIN1
+    status, bad = api("/api/bad-packets/")
+    assert [(p["source"], "telemetry" in p["error"]) for p in bad["packets"]] == [("N0DEMO-3", True)]
+    status, unknown = api("/api/packets/", format="unknown")
+    assert len(unknown["packets"]) == 1
+
+
+def test_weather_series():
+    later = WX.replace(b"t045", b"t050")
+    archive.store_batch(events([WX, later]))
+    status, body = api("/api/stations/N0DEMO-5/weather/")
+    assert status == 200
+    assert [round(w["temperature"], 1) for w in body["weather"]] == [7.2, 10.0]
+
+
+@pytest.mark.parametrize("path, params, reason", [
+    ("/api/stations/", {}, "bbox is required"),
+    ("/api/stations/", {"bbox": "1,2,3"}, "four numbers"),
+    ("/api/stations/", {"bbox": "0,10,1,5"}, "south <= north"),
+    ("/api/packets/", {"limit": "0"}, "limit"),
+    ("/api/packets/", {"limit": "abc"}, "limit"),
+    ("/api/packets/", {"since": "yesterday"}, "since"),
+    ("/api/packets/", {"since": "2026-11-02", "until": "2026-11-01"}, "since must not be after until"),
+    ("/api/packets/", {"before": "x"}, "before"),
+    ("/api/bad-packets/", {"until": "nope"}, "until"),
+])
+def test_bad_parameters_get_400_with_the_reason(path, params, reason):
+    status, body = api(path, **params)
+    assert status == 400 and reason in body["error"]
