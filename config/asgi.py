@@ -16,13 +16,14 @@ django_application = get_asgi_application()  # sets Django up before consumers i
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
 from consumers.archive import ARCHIVE_CHANNEL, ArchiveConsumer  # noqa: E402
 from consumers.chat import AdminChatConsumer, PublicChatConsumer  # noqa: E402
 from consumers.echo import EchoAsyncConsumer, EchoSyncConsumer  # noqa: E402
 from consumers.feed import APRSFeedConsumer  # noqa: E402
 from consumers.news import APRSNewsConsumer  # noqa: E402
+from consumers.streams import LongPollConsumer, NotificationsConsumer  # noqa: E402
 
 websocket_routes = [
     path("ws/aprs/", APRSFeedConsumer.as_asgi()),
@@ -36,7 +37,11 @@ websocket_routes = [
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        "http": URLRouter([
+            re_path(r"^notifications/(?P<stream>\w+)/$", NotificationsConsumer.as_asgi()),
+            path("longpoll/", LongPollConsumer.as_asgi()),
+            re_path(r"", django_application),
+        ]),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
         "aprs": APRSNewsConsumer.as_asgi(),
         "channel": ChannelNameRouter({ARCHIVE_CHANNEL: ArchiveConsumer.as_asgi()}),

@@ -21,6 +21,8 @@ from django.conf import settings
 from consumers.archive import ARCHIVE_CHANNEL
 from gateway.hub import FEED_GROUP
 
+NEWS_GROUP = "aprs-news"
+
 LAYER_ERROR_LOG_INTERVAL = 10.0
 
 logger = logging.getLogger("aprs.news")
@@ -64,8 +66,23 @@ class APRSNewsConsumer(AsyncConsumer):
             self.layer_lost(exc)
             return
         metrics.layer_send_seconds.observe(time.perf_counter() - started)
+        if event["raw"].partition(b":")[2].startswith(b":BLN"):
+            await self.bulletin(event)
         if settings.ARCHIVE_ENABLED:
             await self.archive(event)
+
+    async def bulletin(self, event):
+        """APRS bulletins and announcements (to BLN*) for the news stream."""
+        packet = event["packet"]
+        try:
+            await self.channel_layer.group_send(NEWS_GROUP, {
+                "type": "news.bulletin", "from": packet.get("from", ""),
+                "to": event["raw"].partition(b"::")[2][:9].decode("ascii", "replace").strip(),
+                "text": packet.get("message_text") or event["text"].partition("::")[2][10:],
+                "received": event["received"],
+            })
+        except Exception as exc:
+            self.log_loss(f"channel layer unavailable ({exc}); bulletin lost")
 
     async def archive(self, event):
         body = {key: event[key] for key in ("raw", "text", "received", "packet")}

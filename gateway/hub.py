@@ -103,6 +103,9 @@ class FeedHub:
         self.flush_now = False
         self.task = None
         self.packets = 0
+        # The last packets with a node-local number each, for long-polling clients.
+        self.recent = collections.deque(maxlen=settings.LONGPOLL_BUFFER)
+        self.arrived = asyncio.Event()
         self.lost = 0  # packets the channel layer dropped before they got here
         self.last_sequence = {}  # origin channel -> last sequence number seen
 
@@ -170,6 +173,9 @@ class FeedHub:
     def dispatch(self, item, facts):
         """Queue one packet for every local subscriber whose filter matches."""
         self.packets += 1
+        self.recent.append((self.packets, item, facts))
+        self.arrived.set()
+        self.arrived.clear()
         for subscription in self.subscriptions:
             if subscription.filter.matches(facts):
                 if subscription.push(item):
@@ -190,6 +196,14 @@ class FeedHub:
             except Exception:
                 logger.exception("sending to a feed client failed")
         self._schedule_flush()
+
+    def since(self, cursor, packet_filter):
+        """Packets after ``cursor`` that pass the filter, and how many fell out of the buffer."""
+        oldest = self.recent[0][0] if self.recent else self.packets + 1
+        missed = max(0, oldest - cursor - 1)
+        items = [item for number, item, facts in self.recent
+                 if number > cursor and packet_filter.matches(facts)]
+        return items, missed
 
     def _schedule_flush(self):
         if self.dirty and self.flush_handle is None:

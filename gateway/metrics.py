@@ -18,7 +18,7 @@ reconnects = Counter("aprs_reconnects", "Upstream connections that ended")
 link_state = Gauge("aprs_link_state", "1 for the uplink's current state", ["state"])
 uplink_leader = Gauge("aprs_uplink_leader", "1 if this node holds the APRS-IS uplink")
 
-websocket_clients = Gauge("gateway_websocket_clients", "Open websocket connections, by route", ["route"])
+websocket_clients = Gauge("gateway_websocket_clients", "Open websocket and SSE connections, by route", ["route"])
 feed_frames_sent = Counter("feed_frames_sent", "Packet frames sent to feed clients")
 feed_packets_sent = Counter("feed_packets_sent", "Packets sent to feed clients (copies)")
 feed_packets_dropped = Counter("feed_packets_dropped", "Packets dropped for slow feed clients")

@@ -1,0 +1,147 @@
+"""Server-Sent Events and long-poll: in one process for cleanup, through the daemon for real."""
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from channels.layers import channel_layers, get_channel_layer
+from channels.testing import ApplicationCommunicator
+
+from config.asgi import application
+from gateway.models import Room
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_layer():
+    Room.objects.get_or_create(name="lobby")
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+def http_scope(path, query=b""):
+    return {"type": "http", "method": "GET", "path": path, "query_string": query, "headers": [],
+            "client": ["127.0.0.1", 5000], "server": ["127.0.0.1", 8000], "scheme": "http"}
+
+
+async def open_stream(path, query=b""):
+    communicator = ApplicationCommunicator(application, http_scope(path, query))
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(2)
+    return communicator, start
+
+
+async def test_unknown_stream_is_404_and_bad_filter_400():
+    communicator, start = await open_stream("/notifications/weather/")
+    assert start["status"] == 404
+    body = await communicator.receive_output(2)
+    assert b"unknown stream 'weather'" in body["body"]
+    communicator, start = await open_stream("/notifications/packets/", b"filter=r/1/2")
+    assert start["status"] == 400
+
+
+async def test_chat_stream_leaves_its_group_when_the_client_goes():
+    layer = get_channel_layer()
+    communicator, start = await open_stream("/notifications/chat/")
+    assert start["status"] == 200 and (b"content-type", b"text/event-stream; charset=utf-8") in [
+        (k.lower(), v) for k, v in start["headers"]]
+    assert (await communicator.receive_output(2))["body"] == b": stream chat\n\n"
+    assert len(layer.groups.get("chat-room-lobby", {})) == 1
+    await layer.group_send("chat-room-lobby", {"type": "chat.message", "message": {"id": 1, "text": "<b>hi</b>"}})
+    event = (await communicator.receive_output(2))["body"].decode()
+    assert event.startswith("event: message\ndata: ")
+    assert json.loads(event.split("data: ", 1)[1]) == {"message": {"id": 1, "text": "<b>hi</b>"}}
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(2)
+    assert not layer.groups.get("chat-room-lobby")  # no leaked membership
+
+
+async def test_packets_stream_unsubscribes_from_the_hub_when_the_client_goes():
+    from gateway.hub import get_hub
+
+    communicator, start = await open_stream("/notifications/packets/", b"filter=b/N0DEMO*")
+    await communicator.receive_output(2)
+    hub = get_hub()
+    assert len(hub.subscriptions) == 1
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(2)
+    assert len(hub.subscriptions) == 0
+
+
+# --- through the daemon -----------------------------------------------------------------
+
+LINES = [f"N0DEMO-{n % 3}>APRS:>sse {n}".encode() for n in range(30)]
+
+
+@pytest.mark.django_db(False)
+async def test_sse_packets_with_a_real_http_client(daemon, upstream):
+    gateway = await daemon("--aprs-server", upstream.address).started()
+    session = await upstream.next_session()
+    session.logresp()
+    received = []
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with client.stream("GET", gateway.url + "/notifications/packets/?filter=b/N0DEMO-1") as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            lines = response.aiter_lines()
+            assert await anext(lines) == ": stream packets"
+            session.send_lines(LINES)
+            while len(received) < 10:
+                line = await asyncio.wait_for(anext(lines), 10)
+                if line.startswith("data: "):
+                    received += [p["text"] for p in json.loads(line[6:])["packets"]]
+    assert received == [line.decode() for line in LINES if line.startswith(b"N0DEMO-1>")]
+
+
+@pytest.mark.django_db(False)
+async def test_longpoll_cursor_semantics(daemon, upstream):
+    gateway = await daemon("--aprs-server", upstream.address, env={"LONGPOLL_BUFFER": "20"}).started()
+    session = await upstream.next_session()
+    session.logresp()
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
+        start = (await client.get("/longpoll/")).json()
+        assert start == {"cursor": 0, "missed": 0, "packets": []}
+        began = time.monotonic()
+        empty = (await client.get("/longpoll/", params={"cursor": 0, "timeout": 1})).json()
+        assert empty["packets"] == [] and time.monotonic() - began >= 0.9  # waited, then gave up
+        waiting = asyncio.ensure_future(client.get("/longpoll/", params={"cursor": 0, "timeout": 20}))
+        await asyncio.sleep(0.5)
+        session.send_lines(LINES[:5])
+        first = (await waiting).json()  # answered as soon as packets came, not after 20 s
+        assert [p["text"] for p in first["packets"]][:1] == [LINES[0].decode()]
+        await asyncio.sleep(0.5)
+        batch = (await client.get("/longpoll/", params={"cursor": 0})).json()
+        assert [p["text"] for p in batch["packets"]] == [line.decode() for line in LINES[:5]]
+        assert batch["cursor"] == 5
+        filtered = (await client.get("/longpoll/", params={"cursor": 0, "filter": "b/N0DEMO-2"})).json()
+        assert [p["text"] for p in filtered["packets"]] == [LINES[2].decode()]
+        session.send_lines(LINES[5:30])  # more than the buffer holds
+        await asyncio.sleep(1)
+        late = (await client.get("/longpoll/", params={"cursor": 5})).json()
+        assert late["missed"] == 5 and len(late["packets"]) == 20 and late["cursor"] == 30
+        bad = await client.get("/longpoll/", params={"cursor": "x"})
+        assert bad.status_code == 400 and "cursor" in bad.json()["error"]
+
+
+async def test_news_stream_carries_bulletins_only():
+    from consumers.news import APRSNewsConsumer
+    from protocols.aprs.decode import decode_line
+
+    communicator, start = await open_stream("/notifications/news/")
+    await communicator.receive_output(2)
+    news = ApplicationCommunicator(APRSNewsConsumer.as_asgi(), {"type": "aprs", "login": "N0CALL",
+                                                                "verified": False, "server_id": "T"})
+    await news.send_input({"type": "aprs.connect"})
+    for raw in (b"N0DEMO>APRS::N0DEMO-9 :not news", b"N0DEMO>APRS::BLN1DEMO :Net tonight at 20:00"):
+        await news.send_input({"type": "aprs.packet", **decode_line(raw, 1.0)})
+    event = (await communicator.receive_output(2))["body"].decode()
+    name, data = event.split("\n")[:2]
+    assert name == "event: bulletin"
+    assert json.loads(data[6:]) == {"from": "N0DEMO", "to": "BLN1DEMO", "text": "Net tonight at 20:00",
+                                    "received": 1.0}
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(2)
