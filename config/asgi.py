@@ -23,6 +23,7 @@ from consumers.chat import AdminChatConsumer, PublicChatConsumer  # noqa: E402
 from consumers.echo import EchoAsyncConsumer, EchoSyncConsumer  # noqa: E402
 from consumers.feed import APRSFeedConsumer  # noqa: E402
 from consumers.news import APRSNewsConsumer  # noqa: E402
+from consumers.outbox import OUTBOX_CHANNEL, OutboxConsumer  # noqa: E402
 from consumers.streams import LongPollConsumer, NotificationsConsumer  # noqa: E402
 
 websocket_routes = [
@@ -44,6 +45,9 @@ application = ProtocolTypeRouter(
         ]),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
         "aprs": APRSNewsConsumer.as_asgi(),
-        "channel": ChannelNameRouter({ARCHIVE_CHANNEL: ArchiveConsumer.as_asgi()}),
+        "channel": ChannelNameRouter({
+            ARCHIVE_CHANNEL: ArchiveConsumer.as_asgi(),
+            OUTBOX_CHANNEL: OutboxConsumer.as_asgi(),
+        }),
     }
 )

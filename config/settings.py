@@ -205,6 +205,10 @@ CHAT_RATE_PERIOD = env_float("CHAT_RATE_PERIOD", 5.0)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
+# --- APRS messages from the web (outbox) ---------------------------------------------
+OUTBOX_TRIES = int(env_float("OUTBOX_TRIES", 3))
+OUTBOX_RETRY = env_float("OUTBOX_RETRY", 30.0)
+
 # --- Metrics --------------------------------------------------------------------
 def env_networks(name, default):
     try:

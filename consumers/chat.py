@@ -15,7 +15,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from django.conf import settings
 
 from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
-from gateway import chat, metrics
+from consumers.outbox import OUTBOX_CHANNEL
+from gateway import chat, metrics, outbox
 from gateway.models import LOBBY, Room, Sanction
 
 logger = logging.getLogger("gateway.chat")
@@ -40,7 +41,7 @@ class PublicChatConsumer(AsyncWebsocketConsumer):
     ``database_sync_to_async``.
     """
 
-    FRAME_TYPES = {"message", "nick", "ping"}
+    FRAME_TYPES = {"message", "nick", "ping", "aprs_message"}
     counted = None
 
     async def connect(self):
@@ -115,6 +116,8 @@ class PublicChatConsumer(AsyncWebsocketConsumer):
                 await self.post(frame)
             elif frame["type"] == "nick":
                 await self.choose_nick(frame.get("nick"))
+            elif frame["type"] == "aprs_message":
+                await self.send_aprs_message(frame)
             else:
                 await self.send_json({"type": "pong"})
         except FrameError as exc:
@@ -133,6 +136,16 @@ class PublicChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_send(chat.room_group(self.room.name),
                                                 {"type": "chat.message", "message": payload})
         await self.send_json({"type": "ack", "id": frame.get("id"), "message_id": payload["id"]})
+
+    async def send_aprs_message(self, frame):
+        """Queue an APRS message to a station; its state changes come as "outbox" frames."""
+        message = await database_sync_to_async(outbox.submit)(self.scope.get("user"), frame.get("to"),
+                                                              frame.get("text"))
+        await self.send_json({"type": "outbox", "message": outbox.state_payload(message)})
+        await self.channel_layer.send(OUTBOX_CHANNEL, {"type": "outbox.wake"})
+
+    async def outbox_state(self, event):
+        await self.send_json({"type": "outbox", "message": event["message"]})
 
     async def choose_nick(self, nick):
         old_group = self.identity.group

@@ -19,6 +19,7 @@ from channels.exceptions import ChannelFull
 from django.conf import settings
 
 from consumers.archive import ARCHIVE_CHANNEL
+from consumers.outbox import OUTBOX_CHANNEL, UPLINK_GROUP
 from gateway.hub import FEED_GROUP
 
 NEWS_GROUP = "aprs-news"
@@ -43,6 +44,8 @@ class APRSNewsConsumer(AsyncConsumer):
     layer_error_logged_at = -LAYER_ERROR_LOG_INTERVAL
 
     async def aprs_connect(self, event):
+        await self.channel_layer.group_add(UPLINK_GROUP, self.channel_name)
+        await self.announce(self.scope["verified"])
         logger.info(
             "aprs application started for %s (%s, server %s)",
             self.scope["login"],
@@ -68,6 +71,8 @@ class APRSNewsConsumer(AsyncConsumer):
         metrics.layer_send_seconds.observe(time.perf_counter() - started)
         if event["raw"].partition(b":")[2].startswith(b":BLN"):
             await self.bulletin(event)
+        elif event["packet"].get("format") == "message":
+            await self.handle_message(event)
         if settings.ARCHIVE_ENABLED:
             await self.archive(event)
 
@@ -109,4 +114,32 @@ class APRSNewsConsumer(AsyncConsumer):
 
     async def aprs_disconnect(self, event):
         logger.info("aprs application stopping: %s", event.get("reason", ""))
+        try:
+            await self.announce(False)
+            await self.channel_layer.group_discard(UPLINK_GROUP, self.channel_name)
+        except Exception as exc:  # the layer may be what failed
+            logger.warning("could not tell the outbox the uplink is gone: %s", exc)
         raise StopConsumer()
+
+    # --- APRS messaging (the outbox worker talks to the uplink through here) --------
+    async def announce(self, verified):
+        await self.channel_layer.send(OUTBOX_CHANNEL, {"type": "outbox.uplink", "verified": verified,
+                                                       "channel": self.channel_name})
+
+    async def uplink_query(self, event):
+        await self.announce(self.scope["verified"])
+
+    async def uplink_send(self, event):
+        await self.send({"type": "aprs.send", "line": event["line"]})  # refused unless verified
+
+    async def handle_message(self, event):
+        """Acks and rejects go to the outbox; messages to our login get an ack."""
+        packet = event["packet"]
+        addressee = (packet.get("addresse") or "").strip().upper()
+        if packet.get("response") in ("ack", "rej") and packet.get("msgNo"):
+            await self.channel_layer.send(OUTBOX_CHANNEL, {
+                "type": "outbox.reply", "source": addressee, "destination": packet.get("from", "").upper(),
+                "msgno": packet["msgNo"], "accepted": packet["response"] == "ack"})
+        elif addressee == self.scope["login"].upper() and packet.get("msgNo") and self.scope["verified"]:
+            line = f"{self.scope['login']}>APRS,TCPIP*::{packet['from']:<9}:ack{packet['msgNo']}"
+            await self.send({"type": "aprs.send", "line": line.encode("ascii", "replace")})

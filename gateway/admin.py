@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from gateway.models import ModerationAction, Message, Profile, Room, Sanction
+from gateway.models import ModerationAction, Message, OutboxMessage, Profile, Room, Sanction
 
 
 @admin.register(Room)
@@ -10,7 +10,8 @@ class RoomAdmin(admin.ModelAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "callsign"]
+    list_display = ["user", "callsign", "callsign_verified"]
+    list_filter = ["callsign_verified"]
     search_fields = ["user__username", "callsign"]
 
 
@@ -42,3 +43,9 @@ class ModerationActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "source", "destination", "text", "msgno", "state", "tries"]
+    list_filter = ["state"]

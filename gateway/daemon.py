@@ -29,6 +29,7 @@ from twisted.internet.task import LoopingCall
 
 from consumers.archive import ARCHIVE_CHANNEL
 from consumers.feed import BACKLOG_EXTENSION
+from consumers.outbox import OUTBOX_CHANNEL
 from gateway import metrics, runtime, systemd
 from gateway.leader import Leadership
 from protocols.aprs.client import UplinkConfig, parse_server
@@ -164,7 +165,7 @@ class Gateway:
         else:
             logger.info("APRS uplink off on this node (%s)",
                         "--no-aprs" if not settings.APRS_ENABLED else f"roles: {','.join(self.roles)}")
-        if "worker" in self.roles and settings.ARCHIVE_ENABLED:
+        if "worker" in self.roles:
             reactor.callWhenRunning(self.start_workers)
         reactor.addSystemEventTrigger("before", "shutdown", self.release_uplink)
         LoopingCall(self.report_status).start(STATUS_INTERVAL, now=False)
@@ -184,11 +185,11 @@ class Gateway:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
 
     def start_workers(self):
-        """The "channel" workers (archive) in this process, as runworker would run them."""
-        worker = Worker(application=self.application, channels=[ARCHIVE_CHANNEL],
-                        channel_layer=get_channel_layer())
+        """The "channel" workers (archive, outbox) in this process, as runworker would run them."""
+        channels = [OUTBOX_CHANNEL] + ([ARCHIVE_CHANNEL] if settings.ARCHIVE_ENABLED else [])
+        worker = Worker(application=self.application, channels=channels, channel_layer=get_channel_layer())
         asyncio.ensure_future(worker.arun())
-        logger.info("worker: consuming %s", ARCHIVE_CHANNEL)
+        logger.info("worker: consuming %s", ", ".join(channels))
 
     def _mark_ready(self, what):
         self.ready[what] = True

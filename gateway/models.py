@@ -34,6 +34,8 @@ class Profile(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     callsign = models.CharField(max_length=9, blank=True, default="")
+    callsign_verified = models.BooleanField(
+        default=False, help_text="staff checked that this user holds the callsign: may send APRS messages")
 
     class Meta:
         constraints = [
@@ -172,3 +174,29 @@ class Station(models.Model):
 
     def __str__(self):
         return self.callsign
+
+
+class OutboxMessage(models.Model):
+    """An APRS message a user sends from the web, and what became of it."""
+
+    QUEUED, SENT, ACKED, REJECTED, FAILED = "queued", "sent", "acked", "rejected", "failed"
+    STATES = [(s, s) for s in (QUEUED, SENT, ACKED, REJECTED, FAILED)]
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbox")
+    source = models.CharField(max_length=9)
+    destination = models.CharField(max_length=9)
+    text = models.CharField(max_length=67)
+    msgno = models.CharField(max_length=5)
+    state = models.CharField(max_length=8, choices=STATES, default=QUEUED, db_index=True)
+    tries = models.PositiveSmallIntegerField(default=0)
+    next_try_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.source}>{self.destination} {{{self.msgno} {self.state}"
+
+    @property
+    def line(self):
+        """The APRS-IS line, as it goes on the wire (without CRLF)."""
+        return f"{self.source}>APRS,TCPIP*::{self.destination:<9}:{self.text}{{{self.msgno}".encode("ascii")
