@@ -9,6 +9,7 @@ from django.test import Client
 
 from bench.__main__ import corpus_lines
 from gateway.archive import store_batch
+from gateway.models import Packet, Station
 from protocols.aprs.decode import decode_line
 
 BATCH = 500
@@ -29,6 +30,13 @@ def spread(lines, count):
 
 
 def main(count):
+    if count:
+        fill(count)
+    print(f"  archive holds {Packet.objects.count():,} packets, {Station.objects.count():,} stations")
+    time_api()
+
+
+def fill(count):
     lines = corpus_lines()
     decoded = {}
     stored, started = 0, time.perf_counter()
@@ -46,7 +54,10 @@ def main(count):
     elapsed = time.perf_counter() - started
     print(f"archive ({connection.vendor}): {stored:,} packets in {elapsed:.1f} s = {stored / elapsed:,.0f} packets/s "
           f"(batches of {BATCH}, decoding cached)")
-    client = Client()
+
+
+def time_api():
+    client = Client(HTTP_HOST="localhost")
     for name, path in [
         ("stations in a bbox (Poland, 10x6 deg)", "/api/stations/?bbox=14,49,24,55"),
         ("stations in a bbox (world)", "/api/stations/?bbox=-180,-90,180,90"),

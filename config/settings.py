@@ -158,12 +158,13 @@ STATIC_ROOT = env("STATIC_ROOT")  # only for collectstatic; WhiteNoise serves fr
 WHITENOISE_USE_FINDERS = True
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
+# No timestamps by default: journald and docker add their own.
+LOG_TIMESTAMPS = env_bool("LOG_TIMESTAMPS", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        # No timestamp: journald and docker add their own.
-        "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "plain": {"format": ("%(asctime)s " if LOG_TIMESTAMPS else "") + "%(levelname)s %(name)s: %(message)s"},
     },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},

@@ -23,7 +23,7 @@ async def send_and_receive(session, client, lines, timeout=15):
 
 
 async def nodes(daemon, count, redis_url, *flags):
-    started = [daemon(*flags, env={"REDIS_URL": redis_url}) for _ in range(count)]
+    started = [daemon(*flags, env={"REDIS_URL": redis_url, "LOG_TIMESTAMPS": "true"}) for _ in range(count)]
     return [await node.started() for node in started]
 
 
@@ -64,6 +64,10 @@ async def test_one_uplink_every_packet_once_and_failover_within_10_s(daemon, ups
             await client.frame(timeout=0.5)
     assert upstream.sessions.empty()
     print(f"failover: leader killed, new uplink login after {failover:.2f} s")
+    for gateway in gateways:
+        print(f"--- node on port {gateway.port}")
+        print("\n".join(line for line in gateway.log().splitlines()
+                        if any(k in line for k in ("uplink", "standing by", "logged in", "connecting"))))
 
 
 async def test_redis_restart_mid_stream_resumes_within_10_s(daemon, upstream, redis):
