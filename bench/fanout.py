@@ -63,7 +63,9 @@ def start_server(kind, upstream_port, layer_env):
     else:
         args = [sys.executable, "-m", "gateway.cli", "run", "--port", str(port),
                 "--aprs-server", f"127.0.0.1:{upstream_port}"]
-        env = {"DEBUG": "true", "LOG_LEVEL": "WARNING", **layer_env}
+        # Fan-out alone: the archive (another layer send per packet, and database
+        # writes on the same two cores) is measured by bench/archive.py.
+        env = {"DEBUG": "true", "LOG_LEVEL": "WARNING", "ARCHIVE_ENABLED": "false", **layer_env}
     return start(args, port, env), port
 
 
@@ -78,7 +80,7 @@ def measure(kind, clients, rate, lines, warmup, seconds, layer_env, processes=2)
         finally:
             for process in (server, replay):
                 process.terminate()
-                process.wait(15)
+                process.wait(30)
 
 
 def _run_clients(kind, server, port, clients, rate, warmup, seconds, processes):

@@ -138,6 +138,7 @@ class Gateway:
         self.uplink = None
         self.leadership = None
         self.stopping = False
+        self.uplink_stopping = None
         self.ready = {"listening": False, "uplink": not self.runs_uplink}
         self.server = GatewayServer(
             application=self.application,
@@ -167,7 +168,7 @@ class Gateway:
                         "--no-aprs" if not settings.APRS_ENABLED else f"roles: {','.join(self.roles)}")
         if "worker" in self.roles:
             reactor.callWhenRunning(self.start_workers)
-        reactor.addSystemEventTrigger("before", "shutdown", self.release_uplink)
+        reactor.addSystemEventTrigger("before", "shutdown", self.finish_uplink)
         LoopingCall(self.report_status).start(STATUS_INTERVAL, now=False)
         interval = systemd.watchdog_interval()
         if interval:
@@ -242,6 +243,11 @@ class Gateway:
             self.leadership.stop()
         return self.drop_uplink()
 
+    def finish_uplink(self):
+        """Before the reactor stops: the uplink's stop, begun by the signal if there was one."""
+        stopping, self.uplink_stopping = self.uplink_stopping, None
+        return stopping or self.release_uplink()
+
     # --- signals --------------------------------------------------------------
     def on_stop_signal(self, signum):
         name = signal.Signals(signum).name
@@ -251,6 +257,7 @@ class Gateway:
         self.stopping = True
         logger.info("%s: stopping (websocket clients get 1001, applications up to %d s)", name, CLOSE_TIMEOUT)
         systemd.notify("STOPPING=1")
+        self.uplink_stopping = self.release_uplink()  # upstream goes now, while websockets close
         for port in self.server.ports:
             port.stopListening()
         for protocol in self.server.websocket_connections():
