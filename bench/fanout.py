@@ -20,6 +20,8 @@ import psutil
 from bench.clients import run_clients
 
 REPO = Path(__file__).resolve().parent.parent
+LOGS = Path(tempfile.gettempdir()) / "aprs-gateway-bench"
+LOGS.mkdir(exist_ok=True)
 
 
 def free_port():
@@ -65,8 +67,9 @@ def start_server(kind, upstream_port, layer_env):
                 "--aprs-server", f"127.0.0.1:{upstream_port}"]
         # Fan-out alone: the archive (another layer send per packet, and database
         # writes on the same two cores) is measured by bench/archive.py.
-        env = {"DEBUG": "true", "LOG_LEVEL": "WARNING", "ARCHIVE_ENABLED": "false", **layer_env}
-    return start(args, port, env), port
+        env = {"DEBUG": "true", "ARCHIVE_ENABLED": "false", "LOG_TIMESTAMPS": "true", **layer_env}
+    log = open(LOGS / f"{kind}-{port}.log", "wb")
+    return start(args, port, env, log=log), port
 
 
 def measure(kind, clients, rate, lines, warmup, seconds, layer_env, processes=2):

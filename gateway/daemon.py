@@ -45,6 +45,8 @@ CLOSE_TIMEOUT = 10
 """Seconds applications get to finish when their connection closes."""
 STATUS_INTERVAL = 5.0
 GOING_AWAY = 1001
+FINISH_TIMEOUT = 5.0
+"""Seconds the last tasks get to end once cancelled, after the reactor stopped."""
 
 
 def software_version():
@@ -329,5 +331,9 @@ def finish_pending_tasks(loop):
     for task in pending:
         task.cancel()
     if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        _, stuck = loop.run_until_complete(asyncio.wait(pending, timeout=FINISH_TIMEOUT))
+        if stuck:  # a library task that will not end: do not wait for it, nor let GC meet it
+            logger.warning("%d tasks did not finish on cancel; exiting without them", len(stuck))
+            logging.shutdown()
+            os._exit(0)
     loop.close()

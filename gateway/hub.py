@@ -193,8 +193,9 @@ class FeedHub:
             try:
                 if not await subscription.flush():
                     self.dirty.add(subscription)
-            except Exception:
-                logger.exception("sending to a feed client failed")
+            except Exception as exc:  # its connection closed under us: it is gone
+                logger.debug("dropping a feed client whose send failed: %s", exc)
+                self.unsubscribe(subscription)
         self._schedule_flush()
 
     def since(self, cursor, packet_filter):
