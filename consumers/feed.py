@@ -65,7 +65,9 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         self.unsubscribe()
         backlog = self.scope.get("extensions", {}).get(BACKLOG_EXTENSION, {}).get("bytes")
         self.subscription = Subscription(self.send, packet_filter, backlog=backlog)
-        get_hub().subscribe(self.subscription)
+        hub = get_hub()
+        hub.subscribe(self.subscription)
+        await hub.until_joined()
         await self.send_json({"type": "subscribed", "filter": packet_filter.text})
 
     def unsubscribe(self):

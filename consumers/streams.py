@@ -63,7 +63,9 @@ class NotificationsConsumer(AsyncHttpConsumer):
             except FilterError as exc:
                 return await error(self, 400, f"invalid filter: {exc}")
             self.subscription = Subscription(self.packets_frame, packet_filter)
-            get_hub().subscribe(self.subscription)
+            hub = get_hub()
+            hub.subscribe(self.subscription)
+            await hub.until_joined()
             reader = None
         else:
             layer = get_channel_layer()

@@ -31,6 +31,7 @@ from consumers.archive import ARCHIVE_CHANNEL
 from consumers.feed import BACKLOG_EXTENSION
 from consumers.outbox import OUTBOX_CHANNEL
 from gateway import metrics, runtime, systemd
+from gateway.hub import get_hub
 from gateway.leader import Leadership
 from protocols.aprs.client import UplinkConfig, parse_server
 from protocols.aprs.login import RECEIVE_ONLY_PASSCODE
@@ -170,6 +171,8 @@ class Gateway:
                         "--no-aprs" if not settings.APRS_ENABLED else f"roles: {','.join(self.roles)}")
         if "worker" in self.roles:
             reactor.callWhenRunning(self.start_workers)
+        if "web" in self.roles:
+            reactor.callWhenRunning(get_hub)  # in the feed group before the first client comes
         reactor.addSystemEventTrigger("before", "shutdown", self.finish_uplink)
         LoopingCall(self.report_status).start(STATUS_INTERVAL, now=False)
         interval = systemd.watchdog_interval()

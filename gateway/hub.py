@@ -101,6 +101,7 @@ class FeedHub:
         self.dirty = set()
         self.flush_handle = None
         self.flush_now = False
+        self.joined = asyncio.Event()  # set while the hub is a member of the feed group
         self.task = None
         self.packets = 0
         # The last packets with a node-local number each, for long-polling clients.
@@ -114,6 +115,14 @@ class FeedHub:
 
     def subscribe(self, subscription):
         self.subscriptions.add(subscription)
+
+    async def until_joined(self, timeout=5.0):
+        """Wait (at most ``timeout`` s) until the hub receives the feed, so nothing sent
+        after a client's "subscribed" is missed."""
+        try:
+            await asyncio.wait_for(self.joined.wait(), timeout)
+        except asyncio.TimeoutError:
+            logger.warning("feed hub is not receiving yet (channel layer down?); the client waits for packets")
 
     def unsubscribe(self, subscription):
         self.subscriptions.discard(subscription)
@@ -130,11 +139,13 @@ class FeedHub:
                 channel = f"aprs-feed-hub.{uuid.uuid4().hex}"
                 await self.layer.group_add(FEED_GROUP, channel)
                 logger.info("feed hub listening on %s", channel)
+                self.joined.set()
                 delay = 1.0
                 await self._receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.joined.clear()
                 logger.error("feed hub lost the channel layer (%s); retrying in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, LAYER_RETRY_MAX)
