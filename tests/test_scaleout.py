@@ -110,9 +110,9 @@ async def test_roles_split_web_and_ingest(daemon, upstream, redis):
     session.logresp()
     await ingest.until_log("aprs application started")
     assert "APRS uplink off on this node (roles: web)" in web.log()
-    import websockets
+    from websockets.exceptions import InvalidStatus
 
-    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+    with pytest.raises(InvalidStatus) as refused:
         await FeedClient.connect(ingest.ws_url)
     assert refused.value.response.status_code == 403
     client = await FeedClient.connect(web.ws_url)
