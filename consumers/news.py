@@ -11,15 +11,13 @@ import logging
 import time
 
 from channels.consumer import AsyncConsumer
-from channels.exceptions import StopConsumer
-
-from gateway import metrics
-from gateway.filters import packet_facts
-from channels.exceptions import ChannelFull
+from channels.exceptions import ChannelFull, StopConsumer
 from django.conf import settings
 
 from consumers.archive import ARCHIVE_CHANNEL
 from consumers.outbox import OUTBOX_CHANNEL, UPLINK_GROUP
+from gateway import metrics
+from gateway.filters import packet_facts
 from gateway.hub import FEED_GROUP
 
 NEWS_GROUP = "aprs-news"

@@ -47,7 +47,7 @@ def get_hub():
 
 
 def running_hub():
-    """The running event loop's hub if a client started one, else None."""
+    """The running event loop's hub if one was started (a web node, a client), else None."""
     return _hubs.get(asyncio.get_running_loop())
 
 
