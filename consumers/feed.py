@@ -1,7 +1,8 @@
 """The live APRS feed at ``ws/aprs/``: filtered packets for web clients.
 
-Client frames (JSON text): ``{"type": "subscribe", "filter": "r/.. t/.."}``
-and ``{"type": "unsubscribe"}``. Server frames: ``hello``, ``subscribed``,
+Client frames (JSON text): ``{"type": "subscribe", "filter": "r/.. t/..",
+"recent": N}`` and ``{"type": "unsubscribe"}``; ``recent`` asks for up to N
+packets the node already holds that pass the filter, so a map starts full. Server frames: ``hello``, ``subscribed``,
 ``unsubscribed``, ``packets`` and ``error``; docs/feed.md lists them. A bad
 frame gets an ``error`` frame and the connection stays open; after
 ``MAX_BAD_FRAMES`` of them the server closes it with code 1008.
@@ -11,6 +12,7 @@ import logging
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from consumers.frames import MAX_FRAME, POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
 from gateway import metrics
@@ -52,21 +54,25 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         except FrameError as exc:
             return await self.refuse(str(exc))
         if message["type"] == "subscribe":
-            await self.subscribe(message.get("filter", ""))
+            await self.subscribe(message.get("filter", ""), message.get("recent", 0))
         else:
             self.unsubscribe()
             await self.send_json({"type": "unsubscribed"})
 
-    async def subscribe(self, text):
+    async def subscribe(self, text, recent=0):
         try:
             packet_filter = parse_filter(text)
         except FilterError as exc:
             return await self.refuse(f"invalid filter: {exc}", filter=text)
+        if type(recent) is not int or not 0 <= recent <= settings.FEED_CLIENT_BUFFER:
+            return await self.refuse(f"recent: a whole number from 0 to {settings.FEED_CLIENT_BUFFER}")
         self.unsubscribe()
         backlog = self.scope.get("extensions", {}).get(BACKLOG_EXTENSION, {}).get("bytes")
         self.subscription = Subscription(self.send, packet_filter, backlog=backlog)
         hub = get_hub()
-        hub.subscribe(self.subscription)
+        # The held packets go first through the same buffer as live ones: in
+        # order, none twice, under the same slow-client rule.
+        hub.subscribe(self.subscription, recent)
         await hub.until_joined()
         await self.send_json({"type": "subscribed", "filter": packet_filter.text})
 

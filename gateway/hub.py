@@ -113,7 +113,15 @@ class FeedHub:
     def start(self):
         self.task = asyncio.ensure_future(self._run())
 
-    def subscribe(self, subscription):
+    def subscribe(self, subscription, recent=0):
+        """Add a client; with ``recent``, first queue up to that many held packets it matches."""
+        if recent:
+            held, _ = self.since(0, subscription.filter)
+            for item in held[-recent:]:
+                subscription.push(item)
+            if held:
+                self.dirty.add(subscription)
+                self._schedule_flush()
         self.subscriptions.add(subscription)
 
     async def until_joined(self, timeout=5.0):

@@ -93,7 +93,28 @@ async def test_unsubscribe_stops_packets():
     await client.disconnect()
 
 
+async def test_recent_packets_come_first_then_live_ones_none_twice():
+    watcher = await feed_client()
+    await watcher.send_json_to({"type": "subscribe"})
+    assert (await watcher.receive_json_from())["type"] == "subscribed"
+    news = await news_instance()
+    await ingest(news, FAR, TELEMETRY, CAR)
+    assert len(await next_packets(watcher)) == 3  # the hub holds them now
+    client = await feed_client()
+    await client.send_json_to({"type": "subscribe", "filter": "t/p", "recent": 1})
+    assert (await client.receive_json_from())["type"] == "subscribed"
+    assert await next_packets(client) == [CAR.decode()]  # the newest one that matches
+    await ingest(news, FAR)
+    assert await next_packets(client) == [FAR.decode()]
+    assert await client.receive_nothing(0.2)
+    await client.disconnect()
+    await watcher.disconnect()
+
+
 @pytest.mark.parametrize("frame, reason", [
+    (json.dumps({"type": "subscribe", "recent": -1}), "recent: a whole number"),
+    (json.dumps({"type": "subscribe", "recent": "10"}), "recent: a whole number"),
+    (json.dumps({"type": "subscribe", "recent": 10**6}), "recent: a whole number"),
     ("{nope", "bad JSON"),
     ("[1, 2]", "JSON object"),
     (json.dumps({"type": "dance"}), "unknown type"),
