@@ -5,16 +5,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-.PHONY: run test bench system-deps venv clean
+WEB := node_modules/.package-lock.json
+.PHONY: run test bench system-deps venv web clean
 
 # A secret set in the environment wins; otherwise one is made once in var/.
-run: venv var/secret_key
+run: venv web var/secret_key
 	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/python manage.py migrate --noinput
 	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/aprs-gateway run
 
 # The whole suite on SQLite, then the database-bound tests again on PostgreSQL.
 PG_TEST_URL ?= postgres:///aprs_gateway?host=/var/run/postgresql
-test: venv system-deps
+test: venv web system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	DATABASE_URL='$(PG_TEST_URL)' $(BIN)/python -m pytest tests/test_archive.py tests/test_chat.py
 
@@ -31,10 +32,20 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# Leaflet and its clustering plugin, pinned by package-lock.json, served as static files.
+web: $(WEB)
+
+$(WEB): package.json package-lock.json
+	@command -v npm >/dev/null || scripts/apt-install npm
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # What the tests use besides Python: a redis-server binary they start themselves,
-# systemd-analyze to check the unit file, and a local PostgreSQL.
+# systemd-analyze to check the unit file, a local PostgreSQL and Debian's Chromium
+# for the browser tests (Playwright drives it; it never downloads a browser).
 system-deps:
 	@command -v redis-server >/dev/null || scripts/apt-install redis-server
+	@command -v chromium >/dev/null || scripts/apt-install chromium
 	@command -v systemd-analyze >/dev/null || scripts/apt-install systemd
 	@scripts/ensure-postgres
 
@@ -44,4 +55,4 @@ var/secret_key:
 	chmod 600 $@
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
     "gateway",
 ]
 
@@ -85,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "gateway.views.page_settings",
             ],
         },
     },
@@ -156,6 +159,42 @@ STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT")  # only for collectstatic; WhiteNoise serves from the apps
 # Serve static files straight from the apps: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
+# Browser libraries come from npm (package.json; `make` runs `npm ci`), never a CDN.
+NODE_MODULES = Path(env("NODE_MODULES", BASE_DIR / "node_modules"))
+STATICFILES_DIRS = [
+    ("leaflet", NODE_MODULES / "leaflet" / "dist"),
+    ("markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
+]
+
+# --- Web pages ------------------------------------------------------------
+# Map tiles: any {z}/{x}/{y} URL; empty for no tiles (the map still works).
+MAP_TILE_URL = env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+MAP_CENTER = [env_float("MAP_CENTER_LAT", 49.05), env_float("MAP_CENTER_LON", -72.03)]
+MAP_ZOOM = int(env_float("MAP_ZOOM", 9))
+
+
+def _origin(url):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+# No inline script anywhere, and nothing loaded from elsewhere but map tiles.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *filter(None, [_origin(MAP_TILE_URL)])],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 # No timestamps by default: journald and docker add their own.
@@ -230,3 +269,5 @@ FEED_CLIENT_BACKLOG = int(env_float("FEED_CLIENT_BACKLOG", 256 * 1024))
 FEED_FLUSH_INTERVAL = env_float("FEED_FLUSH_INTERVAL", 0.02)
 # Recent packets each node keeps for long-polling clients (longpoll/).
 LONGPOLL_BUFFER = int(env_float("LONGPOLL_BUFFER", 5000))
+# Stations whose last position each node keeps for new map viewers ("recent").
+FEED_HELD_STATIONS = int(env_float("FEED_HELD_STATIONS", 20000))

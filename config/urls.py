@@ -4,7 +4,12 @@ from django.urls import include, path
 from gateway import api, views
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", views.map_page, name="map"),
+    path("feed/", views.feed_page, name="feed"),
+    path("station/<str:callsign>/", views.station_page, name="station"),
+    path("chat/", views.chat_page, name="chat"),
+    path("chat/admin/", views.chat_admin_page, name="chat-admin"),
+    path("chat/<str:room>/", views.chat_page, name="chat-room"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics, name="metrics"),

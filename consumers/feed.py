@@ -70,10 +70,12 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         backlog = self.scope.get("extensions", {}).get(BACKLOG_EXTENSION, {}).get("bytes")
         self.subscription = Subscription(self.send, packet_filter, backlog=backlog)
         hub = get_hub()
-        # The held packets go first through the same buffer as live ones: in
-        # order, none twice, under the same slow-client rule.
-        hub.subscribe(self.subscription, recent)
         await hub.until_joined()
+        # No await from here to "subscribed": it goes out before the hub's first
+        # flush, and nothing arriving after it is missed. The held packets go
+        # first through the same buffer as live ones: in order, none twice,
+        # under the same slow-client rule.
+        hub.subscribe(self.subscription, recent)
         await self.send_json({"type": "subscribed", "filter": packet_filter.text})
 
     def unsubscribe(self):

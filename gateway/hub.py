@@ -106,6 +106,10 @@ class FeedHub:
         self.packets = 0
         # The last packets with a node-local number each, for long-polling clients.
         self.recent = collections.deque(maxlen=settings.LONGPOLL_BUFFER)
+        # The last position of each station (or object), least recently heard
+        # first: what a new map is drawn from, long after those packets left
+        # ``recent``.
+        self.positions = collections.OrderedDict()
         self.arrived = asyncio.Event()
         self.lost = 0  # packets the channel layer dropped before they got here
         self.last_sequence = {}  # origin channel -> last sequence number seen
@@ -116,8 +120,8 @@ class FeedHub:
     def subscribe(self, subscription, recent=0):
         """Add a client; with ``recent``, first queue up to that many held packets it matches."""
         if recent:
-            held, _ = self.since(0, subscription.filter)
-            for item in held[-recent:]:
+            held = self.held(subscription.filter, recent)
+            for item in held:
                 subscription.push(item)
             if held:
                 self.dirty.add(subscription)
@@ -193,6 +197,12 @@ class FeedHub:
         """Queue one packet for every local subscriber whose filter matches."""
         self.packets += 1
         self.recent.append((self.packets, item, facts))
+        if "lat" in facts:
+            name = facts["object"] or facts["from"]
+            self.positions[name] = (self.packets, item, facts)
+            self.positions.move_to_end(name)
+            if len(self.positions) > settings.FEED_HELD_STATIONS:
+                self.positions.popitem(last=False)
         self.arrived.set()
         self.arrived.clear()
         for subscription in self.subscriptions:
@@ -224,6 +234,16 @@ class FeedHub:
         items = [item for number, item, facts in self.recent
                  if number > cursor and packet_filter.matches(facts)]
         return items, missed
+
+    def held(self, packet_filter, count):
+        """The newest ``count`` packets held here that pass the filter, oldest first:
+        the last ``recent`` packets and each station's last position."""
+        found = {}
+        for source in (self.positions.values(), self.recent):
+            for number, item, facts in source:
+                if number not in found and packet_filter.matches(facts):
+                    found[number] = item
+        return [found[number] for number in sorted(found)[-count:]]
 
     def _schedule_flush(self):
         if self.dirty and self.flush_handle is None:

@@ -1,32 +1,82 @@
-"""HTTP views: the start page, accounts, health, readiness, metrics and the link status."""
+"""HTTP views: the pages (map, feed, station, chat), accounts, health, readiness,
+metrics and the link status.
+
+The pages are HTML shells: their scripts (static/gateway/) fill them from the
+websockets and the JSON API. Values a script needs come through ``json_script``,
+never inline script: the Content-Security-Policy forbids it.
+"""
 
 import asyncio
 import hmac
 import ipaddress
+import re
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import runtime
 from gateway.forms import RegistrationForm
 from gateway.hub import running_hub
+from gateway.models import LOBBY, Room
+
+STATION_NAME = re.compile(r"[A-Z0-9][A-Z0-9-]{0,15}")
 
 
-def index(request):
-    return render(request, "gateway/index.html")
+def page_settings(request):
+    """What every page's scripts need to know, for ``json_script``."""
+    return {"page_settings": {
+        "tileUrl": settings.MAP_TILE_URL,
+        "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
+        "center": settings.MAP_CENTER,
+        "zoom": settings.MAP_ZOOM,
+    }}
+
+
+def map_page(request):
+    return render(request, "gateway/map.html")
+
+
+def feed_page(request):
+    return render(request, "gateway/feed.html")
+
+
+def station_page(request, callsign):
+    callsign = callsign.upper()
+    if not STATION_NAME.fullmatch(callsign):
+        raise Http404("not a callsign")
+    return render(request, "gateway/station.html", {"callsign": callsign})
+
+
+def chat_page(request, room=LOBBY):
+    if not Room.objects.filter(name=room).exists():
+        raise Http404("no such room")
+    rooms = list(Room.objects.order_by("name").values_list("name", "title"))
+    return render(request, "gateway/chat.html", {"room": room, "rooms": rooms})
+
+
+def chat_admin_page(request):
+    """Staff only: anonymous visitors are sent to log in, others get a 403 page."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.user.is_staff:
+        return render(request, "gateway/forbidden.html", {"reason": "The admin chat is for staff only."},
+                      status=403)
+    rooms = list(Room.objects.order_by("name").values_list("name", flat=True))
+    return render(request, "gateway/chat_admin.html", {"rooms": rooms})
 
 
 def register(request):
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         login(request, form.save())
-        return redirect("index")
+        return redirect("map")
     return render(request, "registration/register.html", {"form": form})
 
 

@@ -111,6 +111,22 @@ async def test_recent_packets_come_first_then_live_ones_none_twice():
     await watcher.disconnect()
 
 
+async def test_recent_includes_each_stations_last_position_long_after_it_left_the_buffer(settings):
+    settings.LONGPOLL_BUFFER = 2
+    watcher = await feed_client()
+    await watcher.send_json_to({"type": "subscribe"})
+    assert (await watcher.receive_json_from())["type"] == "subscribed"
+    news = await news_instance()
+    await ingest(news, FAR, CAR, TELEMETRY, TELEMETRY, TELEMETRY)
+    assert len(await next_packets(watcher)) == 5
+    client = await feed_client()
+    await client.send_json_to({"type": "subscribe", "filter": "", "recent": 10})
+    assert (await client.receive_json_from())["type"] == "subscribed"
+    assert await next_packets(client) == [FAR.decode(), CAR.decode()] + [TELEMETRY.decode()] * 2
+    await client.disconnect()
+    await watcher.disconnect()
+
+
 @pytest.mark.parametrize("frame, reason", [
     (json.dumps({"type": "subscribe", "recent": -1}), "recent: a whole number"),
     (json.dumps({"type": "subscribe", "recent": "10"}), "recent: a whole number"),

@@ -50,6 +50,9 @@ class Instance:
     closing_since: float = None
 
 
+STALE_AFTER = 45.0  # seconds without a line; aprsc sends a comment every 20 s
+
+
 @dataclass
 class LinkStats:
     """What the status page and metrics show about the uplink."""
@@ -66,6 +69,7 @@ class LinkStats:
     reconnects: int = 0
     since: float = field(default_factory=time.time)
     packets_per_second: float = 0.0
+    last_line: float = None  # time.time() of the last line, packet or comment
 
 
 class APRSProtocolServer:
@@ -141,6 +145,7 @@ class APRSProtocolServer:
         metrics.bytes_received.inc(count)
 
     def comment_received(self, connection):
+        self.stats.last_line = time.time()
         metrics.lines_received.inc()
 
     def line_received(self, connection, line):
@@ -151,6 +156,7 @@ class APRSProtocolServer:
             logger.warning("%s:%d sent packets before a logresp; treating the login as unverified", *connection.address)
             self.create_application_instance(connection)
         event = decode_line(line, time.time())
+        self.stats.last_line = event["received"]
         self.stats.packets += 1
         if event["packet"].get("format") == "unknown":
             self.stats.undecoded += 1
@@ -291,5 +297,9 @@ class APRSProtocolServer:
             self._rate_mark = (now, self.stats.packets)
 
     def status(self):
-        """A JSON-ready snapshot for /api/status."""
-        return dict(vars(self.stats))
+        """A JSON-ready snapshot for /api/status; ``stale``: logged in, but silent for
+        longer than two server keepalives (the link is about to be given up)."""
+        snapshot = dict(vars(self.stats))
+        silent = time.time() - (self.stats.last_line or self.stats.since)
+        snapshot["stale"] = self.stats.state in ("verified", "unverified") and silent > STALE_AFTER
+        return snapshot

@@ -1,55 +1,100 @@
-// Live packet list: subscribes to ws/aprs/ and renders packets as text.
-const MAX_ROWS = 200;
+// The packet feed page: raw packets as they arrive, filterable and pausable.
+import { el, localTime } from "./common.js";
+import { FeedSocket } from "./feedsocket.js";
+
+const MAX_ROWS = 500;
+const MAX_HELD = 2000; // packets kept while paused; older ones are let go
+const RATE_WINDOW = 5; // seconds the packets/s counter averages over
+
 const list = document.getElementById("packets");
-const form = document.getElementById("filter-form");
+const input = document.getElementById("filter");
 const errorBox = document.getElementById("filter-error");
-let socket;
+const pauseButton = document.getElementById("pause");
+const pausedCount = document.getElementById("paused-count");
+let paused = false;
+let held = [];
+let heldDropped = 0;
+const arrivals = [];
 
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}/ws/aprs/`);
-  socket.onopen = () => subscribe(document.getElementById("filter").value);
-  socket.onmessage = (event) => handle(JSON.parse(event.data));
-  socket.onclose = () => setTimeout(connect, 3000);
+function row(item) {
+  const text = item.text;
+  const source = item.packet?.from || text.split(">", 1)[0];
+  const rest = text.startsWith(source) ? text.slice(source.length) : text;
+  const unknown = item.packet?.format === "unknown";
+  return el("li", { class: unknown ? "unknown" : "" },
+    el("time", { text: localTime(item.received) }), " ",
+    el("a", { class: "call", href: `/station/${encodeURIComponent(source)}/`, text: source }),
+    el("span", { class: "mono", text: rest }),
+    unknown ? el("span", { class: "reason", text: ` — not decoded: ${item.packet.error}` }) : null,
+    item.raw_b64 ? el("span", { class: "reason", text: " — not UTF-8: shown with � for the bad bytes" }) : null);
 }
 
-function subscribe(filter) {
-  socket.send(JSON.stringify({ type: "subscribe", filter }));
-}
-
-function handle(frame) {
-  if (frame.type === "error") errorBox.textContent = frame.reason;
-  else if (frame.type === "subscribed") errorBox.textContent = "";
-  else if (frame.type === "packets") frame.packets.forEach(show);
-}
-
-function show(item) {
-  const row = document.createElement("li");
-  row.textContent = item.text;
-  if (item.packet.format === "unknown") {
-    row.classList.add("unknown");
-    row.title = item.packet.error;
-  }
-  list.prepend(row);
+function show(items) {
+  const rows = items.map(row).reverse();
+  list.prepend(...rows);
   while (list.children.length > MAX_ROWS) list.lastChild.remove();
 }
 
-async function pollStatus() {
-  try {
-    const status = await (await fetch("/api/status")).json();
-    const link = status.link;
-    const demo = link.demo ? " (DEMO feed)" : "";
-    document.getElementById("link").textContent =
-      `APRS-IS: ${link.state}${demo}, ${(link.packets_per_second || 0).toFixed(1)} packets/s, ${status.feed.clients} clients`;
-  } catch (e) {
-    document.getElementById("link").textContent = "APRS-IS: status unavailable";
+function received(items, dropped) {
+  const now = Date.now() / 1000;
+  for (let i = 0; i < items.length; i += 1) arrivals.push(now);
+  if (dropped) show([{ received: now, text: `(${dropped} packets dropped: this browser fell behind)`, packet: {} }]);
+  if (paused) {
+    held.push(...items);
+    if (held.length > MAX_HELD) {
+      heldDropped += held.length - MAX_HELD;
+      held = held.slice(-MAX_HELD);
+    }
+    pausedCount.textContent = `paused: ${held.length} new packets waiting` +
+      (heldDropped ? ` (${heldDropped} older ones let go)` : "");
+  } else {
+    show(items);
   }
 }
 
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  subscribe(document.getElementById("filter").value);
+function setPaused(value) {
+  paused = value;
+  pauseButton.setAttribute("aria-pressed", String(paused));
+  pauseButton.textContent = paused ? "Resume" : "Pause";
+  if (!paused) {
+    show(held);
+    held = [];
+    heldDropped = 0;
+    pausedCount.textContent = "";
+  } else {
+    pausedCount.textContent = "paused: 0 new packets waiting";
+  }
+}
+
+function updateRate() {
+  const since = Date.now() / 1000 - RATE_WINDOW;
+  while (arrivals.length && arrivals[0] < since) arrivals.shift();
+  document.getElementById("feed-rate").textContent = (arrivals.length / RATE_WINDOW).toFixed(1);
+}
+
+const feed = new FeedSocket({
+  onPackets: received,
+  onSubscribed: (filter) => {
+    errorBox.textContent = "";
+    input.removeAttribute("aria-invalid");
+    list.replaceChildren();
+    const url = new URL(location.href);
+    if (filter) url.searchParams.set("filter", filter);
+    else url.searchParams.delete("filter");
+    history.replaceState(null, "", url);
+  },
+  onError: (reason) => {
+    errorBox.textContent = reason;
+    input.setAttribute("aria-invalid", "true");
+  },
+  onState: (state) => { document.getElementById("socket-state").textContent = state; },
 });
-connect();
-pollStatus();
-setInterval(pollStatus, 5000);
+
+document.getElementById("filter-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  feed.subscribe(input.value.trim(), 50);
+});
+pauseButton.addEventListener("click", () => setPaused(!paused));
+input.value = new URL(location.href).searchParams.get("filter") || "";
+feed.subscribe(input.value.trim(), 50);
+setInterval(updateRate, 1000);

@@ -1,0 +1,133 @@
+// A chat room: history, live messages, presence, and for staff the
+// moderation buttons. Messages not yet acknowledged are sent again, with the
+// same id, after a reconnect: the server stores each id once.
+import { el, jsonData, localTime } from "./common.js";
+import { ChatSocket, showState } from "./chatsocket.js";
+
+const room = jsonData("chat-room");
+const staff = jsonData("chat-staff");
+const list = document.getElementById("messages");
+const presence = document.getElementById("presence");
+const errorBox = document.getElementById("chat-error");
+const input = document.getElementById("say");
+const sendButton = document.getElementById("say-button");
+const nickForm = document.getElementById("nick-form");
+const pending = new Map(); // id -> text, until the server's ack
+let counter = 0;
+let admin = null;
+
+function who(person) {
+  return person.callsign && person.callsign !== person.name ? `${person.name} (${person.callsign})` : person.name;
+}
+
+function showError(frame) {
+  errorBox.textContent = frame.until ? `${frame.reason} (until ${localTime(frame.until)})` : frame.reason;
+}
+
+function messageRow(message) {
+  const row = el("li", { class: message.announcement ? "announcement" : "", "data-id": message.id },
+    el("time", { datetime: message.created, text: localTime(message.created) }), " ",
+    el("b", { class: "name", text: who(message) + (message.guest ? " (guest)" : "") }), " ",
+    el("span", { class: "text", text: message.text }));
+  if (staff) {
+    row.append(" ", el("span", { class: "moderation" },
+      el("button", { type: "button", text: "Delete", "aria-label": `Delete message ${message.id}`,
+                     onclick: () => moderate({ type: "delete", id: message.id }) }),
+      message.announcement ? null : el("button", {
+        type: "button", text: "Mute 10 min", "aria-label": `Mute ${message.name} for 10 minutes`,
+        onclick: () => moderate({ type: "mute", user: message.guest ? `guest:${message.name}` : message.name, minutes: 10 }),
+      })));
+  }
+  return row;
+}
+
+function addMessage(message) {
+  if (list.querySelector(`li[data-id="${Number(message.id)}"]`)) return;
+  list.append(messageRow(message));
+  list.lastChild.scrollIntoView({ block: "nearest" });
+}
+
+function setPresence(people) {
+  const names = new Map(people.map((person) => [person.name, person]));
+  presence.replaceChildren(...[...names.values()].map((person) =>
+    el("li", { "data-name": person.name, text: who(person) + (person.guest ? " (guest)" : "") })));
+}
+
+function presenceEvent(frame) {
+  const people = [...presence.children].map((node) => ({ name: node.dataset.name, label: node.textContent }));
+  const others = people.filter((person) => person.name !== frame.who.name);
+  if (frame.event === "join") others.push({ name: frame.who.name, label: who(frame.who) + (frame.who.guest ? " (guest)" : "") });
+  presence.replaceChildren(...others.map((person) => el("li", { "data-name": person.name, text: person.label })));
+}
+
+function canSpeak(joined) {
+  const named = Boolean(joined.you?.name);
+  input.disabled = sendButton.disabled = !named;
+  nickForm.hidden = named || !joined.may_speak;
+  document.getElementById("may-speak").textContent = named
+    ? `You speak as ${who(joined.you)}.`
+    : joined.may_speak ? "Choose a guest nick to speak, or log in." : "Log in to speak; anyone may read.";
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "joined":
+      list.replaceChildren(...frame.history.map(messageRow));
+      setPresence(frame.presence);
+      canSpeak(frame);
+      for (const [id, text] of pending) socket.send({ type: "message", id, text });
+      break;
+    case "message": addMessage(frame.message); break;
+    case "ack": pending.delete(frame.id); break;
+    case "deleted": list.querySelector(`li[data-id="${Number(frame.id)}"]`)?.remove(); break;
+    case "presence": presenceEvent(frame); break;
+    case "nick": canSpeak({ you: frame.you, may_speak: true }); errorBox.textContent = ""; break;
+    case "muted": showError({ reason: "A moderator muted you", until: frame.until }); break;
+    case "error":
+      if (frame.id && pending.has(frame.id)) {
+        if (!input.value) input.value = pending.get(frame.id);
+        pending.delete(frame.id);
+      }
+      showError(frame);
+      break;
+    default: break;
+  }
+}
+
+const socket = new ChatSocket(room === "lobby" ? "/chat/" : `/chat/${encodeURIComponent(room)}/`,
+                              { onFrame, onState: showState });
+
+document.getElementById("say-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = input.value;
+  if (!text.trim()) return;
+  counter += 1;
+  const id = `c-${Date.now().toString(36)}-${counter}`;
+  pending.set(id, text);
+  errorBox.textContent = "";
+  socket.send({ type: "message", id, text });
+  input.value = "";
+});
+
+nickForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  socket.send({ type: "nick", nick: document.getElementById("nick").value });
+});
+
+// Staff: moderation goes through the admin socket, opened on first use.
+function moderate(frame) {
+  if (!admin) {
+    const queued = [frame];
+    admin = new ChatSocket("/chat/admin/", {
+      onOpen: () => { while (queued.length) admin.send(queued.shift()); },
+      onFrame: (reply) => {
+        if (reply.type === "error") showError(reply);
+        else if (reply.type === "done") errorBox.textContent = `done: ${reply.action}`;
+      },
+      onState: () => {},
+    });
+    admin.queued = queued;
+    return;
+  }
+  if (!admin.send(frame)) admin.queued.push(frame);
+}

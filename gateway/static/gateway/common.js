@@ -1,0 +1,133 @@
+// Helpers every page shares: safe DOM building, units, times, Maidenhead.
+// Untrusted text (callsigns, comments, chat) only ever goes in via textContent.
+
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "text") node.textContent = value;
+    else if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+export function pageSettings() {
+  return JSON.parse(document.getElementById("page-settings").textContent);
+}
+
+export function jsonData(id) {
+  return JSON.parse(document.getElementById(id).textContent);
+}
+
+// --- units ---------------------------------------------------------------
+const UNITS_KEY = "aprs-gateway.units";
+
+export function units() {
+  const chosen = localStorage.getItem(UNITS_KEY);
+  if (chosen === "metric" || chosen === "imperial") return chosen;
+  return navigator.language === "en-US" ? "imperial" : "metric";
+}
+
+export function setUnits(value) {
+  localStorage.setItem(UNITS_KEY, value);
+  document.dispatchEvent(new CustomEvent("unitschange", { detail: value }));
+}
+
+const round = (value, digits = 0) => Number(value).toFixed(digits);
+
+export function speed(kmh) {
+  return units() === "metric" ? `${round(kmh)} km/h` : `${round(kmh / 1.609344)} mph`;
+}
+
+export function altitude(metres) {
+  return units() === "metric" ? `${round(metres)} m` : `${round(metres / 0.3048)} ft`;
+}
+
+export function temperature(celsius) {
+  return units() === "metric" ? `${round(celsius, 1)} °C` : `${round(celsius * 9 / 5 + 32, 1)} °F`;
+}
+
+export function windSpeed(metresPerSecond) {
+  return units() === "metric" ? `${round(metresPerSecond * 3.6)} km/h` : `${round(metresPerSecond * 2.236936)} mph`;
+}
+
+export function rain(mm) {
+  return units() === "metric" ? `${round(mm, 1)} mm` : `${round(mm / 25.4, 2)} in`;
+}
+
+// --- times -----------------------------------------------------------------
+// Times arrive as Unix seconds (the feed) or ISO 8601 (the API): shown in the
+// browser's own time zone.
+export function toDate(value) {
+  return typeof value === "number" ? new Date(value * 1000) : new Date(value);
+}
+
+export function localTime(value) {
+  return toDate(value).toLocaleString();
+}
+
+export function relativeTime(value, now = Date.now()) {
+  const seconds = Math.max(0, Math.round((now - toDate(value).getTime()) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ${Math.floor(seconds % 3600 / 60)} min ago`;
+  return `${Math.floor(seconds / 86400)} d ago`;
+}
+
+// A <time> that keeps saying how long ago it was (see tickRelativeTimes).
+export function timeAgo(value) {
+  const date = toDate(value);
+  return el("time", { class: "ago", datetime: date.toISOString(), title: date.toLocaleString(),
+                      text: relativeTime(value) });
+}
+
+export function tickRelativeTimes() {
+  for (const node of document.querySelectorAll("time.ago")) {
+    node.textContent = relativeTime(node.getAttribute("datetime"));
+  }
+}
+
+// --- places ----------------------------------------------------------------
+export function maidenhead(lat, lon) {
+  let x = lon + 180;
+  let y = lat + 90;
+  const A = "A".charCodeAt(0);
+  let locator = String.fromCharCode(A + Math.floor(x / 20), A + Math.floor(y / 10));
+  x %= 20; y %= 10;
+  locator += `${Math.floor(x / 2)}${Math.floor(y)}`;
+  x %= 2; y %= 1;
+  locator += String.fromCharCode(A + 32 + Math.floor(x * 12), A + 32 + Math.floor(y * 24));
+  return locator;
+}
+
+export function latLon(lat, lon) {
+  const ns = lat >= 0 ? "N" : "S";
+  const ew = lon >= 0 ? "E" : "W";
+  return `${Math.abs(lat).toFixed(4)}° ${ns} ${Math.abs(lon).toFixed(4)}° ${ew}`;
+}
+
+// Retry delays for a dropped websocket: 1, 2, 4 ... 30 s, with jitter so a
+// restarted server is not hit by every browser at once.
+export class Backoff {
+  constructor(first = 1000, max = 30000) {
+    this.first = first;
+    this.max = max;
+    this.reset();
+  }
+  reset() { this.delay = this.first; }
+  next() {
+    const delay = this.delay;
+    this.delay = Math.min(this.max, this.delay * 2);
+    return delay / 2 + Math.random() * delay / 2;
+  }
+}
+
+export function socketUrl(path) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}${path}`;
+}

@@ -1,0 +1,164 @@
+// The live map: stations in the viewport, moving as packets arrive.
+// Subscribes to the feed with an a/ (box) filter for what is in view, and
+// again (debounced) after every pan or zoom; the selected station is added
+// with b/ so its panel stays live when it leaves the view.
+import { el, pageSettings, tickRelativeTimes, timeAgo } from "./common.js";
+import { FeedSocket } from "./feedsocket.js";
+import { renderStation } from "./panel.js";
+import { StationStore } from "./stations.js";
+import { symbolElement } from "./symbols.js";
+
+const RESUBSCRIBE_AFTER = 400; // ms of stillness after a pan or zoom
+const RECENT = 500; // held packets asked for with each subscription
+const MAX_STATIONS = 3000;
+const LIST_SIZE = 50;
+
+const settings = pageSettings();
+const map = L.map("map", { center: settings.center, zoom: settings.zoom, worldCopyJump: true });
+if (settings.tileUrl) {
+  L.tileLayer(settings.tileUrl, { attribution: settings.tileAttribution, maxZoom: 19 }).addTo(map);
+}
+const cluster = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 14 });
+map.addLayer(cluster);
+const trackLayer = L.layerGroup().addTo(map);
+
+const store = new StationStore();
+const markers = new Map(); // station name -> L.Marker
+const tracks = new Map(); // station name -> L.Polyline
+const panel = document.getElementById("panel");
+let selected = null;
+let listDirty = true;
+
+function icon(station) {
+  return L.divIcon({
+    html: symbolElement(station.symbolTable, station.symbol, station.speed > 0 ? station.course : undefined),
+    className: "aprs-marker", iconSize: [32, 32], iconAnchor: [16, 16],
+  });
+}
+
+function place(station) {
+  if (station.lat === undefined) return;
+  let marker = markers.get(station.name);
+  const look = `${station.symbolTable}${station.symbol}${station.course}`;
+  if (!marker) {
+    marker = L.marker([station.lat, station.lon], { icon: icon(station), title: station.name, alt: station.name,
+                                                    keyboard: true, riseOnHover: true });
+    marker.look = look;
+    marker.on("click", () => select(station.name));
+    markers.set(station.name, marker);
+    cluster.addLayer(marker);
+  } else {
+    marker.setLatLng([station.lat, station.lon]);
+    if (marker.look !== look) {
+      marker.look = look;
+      marker.setIcon(icon(station));
+    }
+  }
+  if (station.track.length > 1) {
+    const line = tracks.get(station.name);
+    if (line) line.setLatLngs(station.track);
+    else tracks.set(station.name, L.polyline(station.track, { className: "track", weight: 2 }).addTo(trackLayer));
+  }
+}
+
+function forget(name) {
+  const marker = markers.get(name);
+  if (marker) cluster.removeLayer(marker);
+  tracks.get(name)?.remove();
+  markers.delete(name);
+  tracks.delete(name);
+  store.stations.delete(name);
+}
+
+function prune() {
+  if (store.stations.size <= MAX_STATIONS) return;
+  const oldest = [...store.stations.values()].sort((a, b) => a.lastHeard - b.lastHeard);
+  for (const station of oldest.slice(0, store.stations.size - MAX_STATIONS)) {
+    if (station.name !== selected) forget(station.name);
+  }
+}
+
+function select(name) {
+  const changed = selected !== name;
+  selected = name;
+  showPanel();
+  if (changed) subscribe();
+}
+
+function showPanel() {
+  const station = selected && store.get(selected);
+  panel.hidden = !station;
+  if (station) {
+    renderStation(panel, station, { close: () => { selected = null; panel.hidden = true; subscribe(); } });
+  }
+}
+
+function received(items) {
+  const changed = new Set();
+  for (const item of items) {
+    const station = store.add(item);
+    if (station) changed.add(station);
+  }
+  for (const station of changed) place(station);
+  if (selected && [...changed].some((station) => station.name === selected)) showPanel();
+  prune();
+  listDirty = true;
+}
+
+// The visible box as an a/latN/lonW/latS/lonE filter (docs/feed.md).
+function viewFilter() {
+  const bounds = map.getBounds();
+  const north = Math.min(90, bounds.getNorth());
+  const south = Math.max(-90, bounds.getSouth());
+  let west = bounds.getWest();
+  let east = bounds.getEast();
+  if (east - west >= 360) {
+    west = -180;
+    east = 180;
+  } else {
+    west = L.Util.wrapNum(west, [-180, 180], true);
+    east = L.Util.wrapNum(east, [-180, 180], true);
+  }
+  const f = (value) => Number(value.toFixed(4));
+  let filter = `a/${f(north)}/${f(west)}/${f(south)}/${f(east)}`;
+  const station = selected && store.get(selected);
+  if (station?.from && /^[A-Z0-9-]{1,9}$/.test(station.from)) filter += ` b/${station.from}`;
+  return filter;
+}
+
+function subscribe() {
+  const filter = viewFilter();
+  document.getElementById("map-filter").textContent = filter;
+  feed.subscribe(filter, RECENT);
+}
+
+function renderList() {
+  if (!listDirty) return;
+  listDirty = false;
+  const bounds = map.getBounds();
+  const visible = [...store.stations.values()]
+    .filter((station) => station.lat !== undefined && bounds.contains([station.lat, station.lon]))
+    .sort((a, b) => b.lastHeard - a.lastHeard);
+  document.getElementById("station-count").textContent = `(${visible.length})`;
+  document.getElementById("station-list").replaceChildren(...visible.slice(0, LIST_SIZE).map((station) =>
+    el("li", {}, el("button", { type: "button", class: "station-button", onclick: () => { select(station.name); } },
+      symbolElement(station.symbolTable, station.symbol),
+      el("span", { class: "call", text: station.name }), " ", timeAgo(station.lastHeard)))));
+}
+
+const feed = new FeedSocket({
+  onPackets: received,
+  onState: (state) => { document.getElementById("socket-state").textContent = state; },
+  onError: (reason) => { document.getElementById("socket-state").textContent = `error: ${reason}`; },
+});
+
+let resubscribeTimer = null;
+map.on("moveend", () => {
+  listDirty = true;
+  clearTimeout(resubscribeTimer);
+  resubscribeTimer = setTimeout(subscribe, RESUBSCRIBE_AFTER);
+});
+document.addEventListener("unitschange", showPanel);
+subscribe();
+setInterval(renderList, 1000);
+setInterval(tickRelativeTimes, 5000);

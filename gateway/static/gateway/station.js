@@ -1,0 +1,71 @@
+// A station's own page: the archive's record when there is one, then live
+// packets from the feed (the node's held packets first).
+import { jsonData, pageSettings, tickRelativeTimes } from "./common.js";
+import { FeedSocket } from "./feedsocket.js";
+import { renderStation, rawList } from "./panel.js";
+import { StationStore } from "./stations.js";
+import { symbolElement } from "./symbols.js";
+
+const callsign = jsonData("station-callsign");
+const settings = pageSettings();
+const store = new StationStore();
+const panel = document.getElementById("panel");
+const history = document.getElementById("history");
+const map = L.map("map", { center: settings.center, zoom: 11 });
+if (settings.tileUrl) {
+  L.tileLayer(settings.tileUrl, { attribution: settings.tileAttribution, maxZoom: 19 }).addTo(map);
+}
+let marker = null;
+let track = null;
+let centred = false;
+
+function draw() {
+  const station = store.get(callsign);
+  if (!station) return;
+  renderStation(panel, station, { heading: "h1", link: false });
+  if (station.lat === undefined || station.lat === null) return;
+  const icon = L.divIcon({ html: symbolElement(station.symbolTable, station.symbol, station.course),
+                           className: "aprs-marker", iconSize: [32, 32], iconAnchor: [16, 16] });
+  if (marker) marker.setLatLng([station.lat, station.lon]).setIcon(icon);
+  else marker = L.marker([station.lat, station.lon], { icon, title: station.name, alt: station.name }).addTo(map);
+  if (station.track.length > 1) {
+    if (track) track.setLatLngs(station.track);
+    else track = L.polyline(station.track, { className: "track", weight: 2 }).addTo(map);
+  }
+  if (!centred) {
+    map.setView([station.lat, station.lon], 12);
+    centred = true;
+  }
+}
+
+async function fromArchive() {
+  const response = await fetch(`/api/stations/${encodeURIComponent(callsign)}/`);
+  if (!response.ok) return false; // 404: the archive has not seen it (or is off)
+  const live = store.get(callsign);
+  if (!live) store.seed(await response.json());
+  const packets = await fetch(`/api/packets/?callsign=${encodeURIComponent(callsign)}&limit=50`);
+  if (packets.ok) {
+    const page = await packets.json();
+    history.replaceChildren(...rawList(page.packets.map((p) => ({ received: p.received, text: p.text, error: p.error })))
+      .children);
+    document.getElementById("history-source").textContent = "(from the archive)";
+  }
+  draw();
+  return true;
+}
+
+function received(items) {
+  let mine = false;
+  for (const item of items) {
+    if (store.add(item)?.name === callsign) mine = true;
+    history.prepend(...rawList([{ received: item.received, text: item.text, error: item.packet?.error }]).children);
+  }
+  if (mine) draw();
+}
+
+fromArchive().then((archived) => {
+  if (!archived) document.getElementById("history-source").textContent = "(what this gateway holds in memory; the archive has none)";
+});
+const feed = new FeedSocket({ onPackets: received });
+feed.subscribe(`b/${callsign} o/${callsign}`, 200);
+setInterval(tickRelativeTimes, 5000);
