@@ -30,7 +30,8 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name}={value!r}: expected true/false")
 
 
-def env_float(name, default):
+def env_float(name, default, low=None, high=None):
+    """A number from the environment; positive unless a range [low, high] is given."""
     value = os.environ.get(name)
     if value is None or value == "":
         return default
@@ -38,8 +39,10 @@ def env_float(name, default):
         number = float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r}: expected a number") from None
-    if number <= 0:
+    if low is None and number <= 0:
         raise ImproperlyConfigured(f"{name}={value!r}: must be greater than 0")
+    if low is not None and not low <= number <= high:
+        raise ImproperlyConfigured(f"{name}={value!r}: must be from {low:g} to {high:g}")
     return number
 
 
@@ -170,8 +173,8 @@ STATICFILES_DIRS = [
 # Map tiles: any {z}/{x}/{y} URL; empty for no tiles (the map still works).
 MAP_TILE_URL = env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
-MAP_CENTER = [env_float("MAP_CENTER_LAT", 49.05), env_float("MAP_CENTER_LON", -72.03)]
-MAP_ZOOM = int(env_float("MAP_ZOOM", 9))
+MAP_CENTER = [env_float("MAP_CENTER_LAT", 49.05, -90, 90), env_float("MAP_CENTER_LON", -72.03, -180, 180)]
+MAP_ZOOM = int(env_float("MAP_ZOOM", 9, 1, 19))
 
 
 def _origin(url):

@@ -175,44 +175,52 @@ class Daemon:
                 self.process.wait()
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    """Spawn daemons: ``daemon(*flags, env={...})``; each stopped at the end."""
-    spawned = []
+class Daemons:
+    """Spawn daemons sharing one work folder and database: ``daemons(*flags, env={...})``."""
 
-    def environment(env):
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.spawned = []
+
+    def environment(self, env=None):
         merged = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DEBUG": "false",
             "SECRET_KEY": "test-secret-key",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
             "PYTHONUNBUFFERED": "1",
             "ARCHIVE_ENABLED": "false",  # tests of the archive turn it on (and migrate)
             **(env or {}),
         }
         return {k: v for k, v in merged.items() if v is not None}
 
-    def manage(*args, env=None):
+    def manage(self, *args, env=None):
         """``manage.py`` on the daemons' database (migrate, shell -c ...)."""
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=environment(env),
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=self.environment(env),
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    def spawn(*flags, env=None):
-        port = free_port()
-        log_path = tmp_path / f"daemon-{len(spawned)}.log"
+    def __call__(self, *flags, env=None, port=None):
+        port = port or free_port()
+        log_path = self.workdir / f"daemon-{len(self.spawned)}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "gateway.cli", "run", "--port", str(port), *flags],
-                cwd=REPO, env=environment(env), stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO, env=self.environment(env), stdout=log, stderr=subprocess.STDOUT,
             )
-        spawned.append(Daemon(process, port, log_path))
-        return spawned[-1]
+        self.spawned.append(Daemon(process, port, log_path))
+        return self.spawned[-1]
 
-    spawn.manage = manage
-    spawn.environment = environment
-    yield spawn
-    for instance in spawned:
-        instance.stop()
+    def stop_all(self):
+        for instance in self.spawned:
+            instance.stop()
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    """Spawn daemons: ``daemon(*flags, env={...})``; each stopped at the end."""
+    daemons = Daemons(tmp_path)
+    yield daemons
+    daemons.stop_all()

@@ -179,12 +179,18 @@ async def test_bad_filter_error_then_good_filter(daemon, upstream):
     assert [item["text"] for item in await client.packets(1)] == ["N0DEMO-2>APRS:>two"]
 
 
-async def test_start_page_and_its_script_are_served(daemon):
+async def test_pages_and_their_scripts_are_served_by_the_daemon(daemon):
+    daemon.manage("migrate", "--noinput")
     gateway = await daemon("--no-aprs").started()
     page = await gateway.get("/")
-    assert b"<title>APRS gateway</title>" in page
-    assert b'src="/static/gateway/feed.js"' in page
-    assert b"ws/aprs/" in await gateway.get("/static/gateway/feed.js")
+    assert b"<title>Live map \xc2\xb7 APRS gateway</title>" in page
+    for script in (b"/static/gateway/map.js", b"/static/leaflet/leaflet.js", b"/static/markercluster/leaflet.markercluster.js"):
+        assert b'src="' + script + b'"' in page
+        assert len(await gateway.get(script.decode())) > 1000
+    assert b"ws/aprs/" in await gateway.get("/static/gateway/feedsocket.js")
+    for path in ("/feed/", "/chat/", "/station/N0CALL-9/"):
+        assert b'id="status-link"' in await gateway.get(path)
+    assert (await gateway.request("/station/N0_CALL/"))[0] == 404
     assert (await gateway.get_json("/api/status"))["link"] == {"state": "off"}
 
 

@@ -114,20 +114,22 @@ nickForm.addEventListener("submit", (event) => {
   socket.send({ type: "nick", nick: document.getElementById("nick").value });
 });
 
-// Staff: moderation goes through the admin socket, opened on first use.
+// Staff: moderation goes through the admin socket, opened on first use;
+// commands given while it connects wait in adminQueue.
+const adminQueue = [];
+
+function flushAdmin() {
+  while (adminQueue.length && admin.send(adminQueue[0])) adminQueue.shift();
+}
+
 function moderate(frame) {
-  if (!admin) {
-    const queued = [frame];
-    admin = new ChatSocket("/chat/admin/", {
-      onOpen: () => { while (queued.length) admin.send(queued.shift()); },
-      onFrame: (reply) => {
-        if (reply.type === "error") showError(reply);
-        else if (reply.type === "done") errorBox.textContent = `done: ${reply.action}`;
-      },
-      onState: () => {},
-    });
-    admin.queued = queued;
-    return;
-  }
-  if (!admin.send(frame)) admin.queued.push(frame);
+  admin ??= new ChatSocket("/chat/admin/", {
+    onOpen: flushAdmin,
+    onFrame: (reply) => {
+      if (reply.type === "error") showError(reply);
+      else if (reply.type === "done") errorBox.textContent = `done: ${reply.action}`;
+    },
+  });
+  adminQueue.push(frame);
+  flushAdmin();
 }

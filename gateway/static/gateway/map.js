@@ -14,7 +14,7 @@ const MAX_STATIONS = 3000;
 const LIST_SIZE = 50;
 
 const settings = pageSettings();
-const map = L.map("map", { center: settings.center, zoom: settings.zoom, worldCopyJump: true });
+const map = L.map("map", { center: settings.center, zoom: settings.zoom, maxZoom: 19, worldCopyJump: true });
 if (settings.tileUrl) {
   L.tileLayer(settings.tileUrl, { attribution: settings.tileAttribution, maxZoom: 19 }).addTo(map);
 }
@@ -85,12 +85,16 @@ function select(name) {
   if (changed) subscribe();
 }
 
+function closePanel() {
+  selected = null;
+  panel.hidden = true;
+  subscribe();
+}
+
 function showPanel() {
   const station = selected && store.get(selected);
   panel.hidden = !station;
-  if (station) {
-    renderStation(panel, station, { close: () => { selected = null; panel.hidden = true; subscribe(); } });
-  }
+  if (station) renderStation(panel, station, { close: closePanel });
 }
 
 function received(items) {
@@ -159,6 +163,9 @@ map.on("moveend", () => {
   resubscribeTimer = setTimeout(subscribe, RESUBSCRIBE_AFTER);
 });
 document.addEventListener("unitschange", showPanel);
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && selected) closePanel();
+});
 subscribe();
 setInterval(renderList, 1000);
 setInterval(tickRelativeTimes, 5000);

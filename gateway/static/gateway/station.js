@@ -11,7 +11,7 @@ const settings = pageSettings();
 const store = new StationStore();
 const panel = document.getElementById("panel");
 const history = document.getElementById("history");
-const map = L.map("map", { center: settings.center, zoom: 11 });
+const map = L.map("map", { center: settings.center, zoom: 11, maxZoom: 19 });
 if (settings.tileUrl) {
   L.tileLayer(settings.tileUrl, { attribution: settings.tileAttribution, maxZoom: 19 }).addTo(map);
 }

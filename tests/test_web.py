@@ -1,0 +1,301 @@
+"""The web pages in a real browser: Debian's Chromium driven by Playwright.
+
+One daemon for the module, fed by the replay server playing a small capture
+in a loop (no tiles: MAP_TILE_URL is empty, as on a machine offline).
+Screenshots go to tests/artifacts/ for people to look at.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import async_playwright, expect
+
+from tests.conftest import REPO, Daemons, free_port, require
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# As root and on a closed network: no sandbox, and no calls home that fail.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "tests" / "artifacts"
+XSS_COMMENT = "<img src=x onerror=alert(1)>"
+CAPTURE = [
+    b"N0TEST-9>APRS,WIDE1-1,qAR,N0TEST-10:!4903.00N/07201.80W>090/036Test car",
+    f"N0TEST-1>APRS,TCPIP*,qAC,T2TEST:=4918.00N/07224.00W-{XSS_COMMENT}".encode(),
+    b"N0TEST-5>APRS,TCPIP*,qAC,T2TEST:@241200z4848.00N/07136.00W_180/010g015t045r000p000P000h65b10150WX",
+    b"N0TEST-3>APRS,TCPIP*,qAC,T2TEST:T#001,123,045,067,089,100,00000000",
+    b"VK2XYZ>APRS,TCPIP*,qAC,T2TEST:!3352.00S/15112.00E-Sydney",
+    b"N0TEST-9>APRS,WIDE1-1,qAR,N0TEST-10:!4903.30N/07201.40W>045/036Test car",
+    b"N0TEST-2>APRS,TCPIP*,qAC,T2TEST:>on the air",
+]
+USERS = (
+    "from django.contrib.auth.models import User; "
+    "User.objects.create_user('ann', password='ann-secret-1'); "
+    "User.objects.create_user('bob', password='bob-secret-1'); "
+    "User.objects.create_user('mod', password='mod-secret-1', is_staff=True)"
+)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The daemon (with users) and the replay server it logs in to."""
+    workdir = tmp_path_factory.mktemp("web")
+    capture = workdir / "capture.txt"
+    capture.write_bytes(b"\r\n".join(CAPTURE) + b"\r\n")
+    port = free_port()
+    replay = subprocess.Popen([sys.executable, "-m", "gateway.cli", "replay", str(capture),
+                               "--listen", f"127.0.0.1:{port}", "--rate", "10", "--loop"],
+                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemons = Daemons(workdir)
+    daemons.manage("migrate", "--noinput")
+    daemons.manage("shell", "-c", USERS)
+    gateway = daemons(env={"APRS_SERVERS": f"127.0.0.1:{port}", "MAP_TILE_URL": "",
+                           "MAP_CENTER_LAT": "49.05", "MAP_CENTER_LON": "-72.03", "MAP_ZOOM": "8"})
+    yield gateway
+    daemons.stop_all()
+    replay.terminate()
+    replay.wait(10)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser(site):
+    await site.started()
+    require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+class Watched:
+    """A page whose script errors, CSP refusals and dialogs are recorded: none may happen."""
+
+    def __init__(self, page):
+        self.page = page
+        self.problems = []
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("console", self.console)
+        page.on("dialog", self.dialog)
+
+    def console(self, message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.problems.append(f"CSP: {message.text}")
+
+    async def dialog(self, dialog):
+        self.problems.append(f"dialog: {dialog.message}")
+        await dialog.dismiss()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def open_page(browser, site):
+    """``await open_page(user=None)``: a page in a new context, logged in as ``user``."""
+    contexts, watched = [], []
+
+    async def opener(user=None, viewport=(1280, 800), color_scheme="light", base_url=site.url):
+        context = await browser.new_context(base_url=base_url, color_scheme=color_scheme,
+                                            viewport=dict(zip(("width", "height"), viewport)))
+        contexts.append(context)
+        page = Watched(await context.new_page())
+        watched.append(page)
+        if user:
+            await page.page.goto("/accounts/login/")
+            await page.page.fill("#id_username", user)
+            await page.page.fill("#id_password", f"{user}-secret-1")
+            await page.page.click("button[type=submit]")
+            await page.page.wait_for_url(f"{base_url}/")
+        return page.page
+
+    yield opener
+    for context in contexts:
+        await context.close()
+    assert [problem for page in watched for problem in page.problems] == []
+
+
+async def test_map_shows_stations_and_their_info(open_page):
+    page = await open_page()
+    response = await page.goto("/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    car = page.locator('.aprs-marker[title="N0TEST-9"]')
+    await expect(car).to_be_visible(timeout=15000)
+    await expect(page.locator('.aprs-marker[title="N0TEST-5"]')).to_be_visible()
+    await expect(page.locator('.aprs-marker[title="VK2XYZ"]')).to_have_count(0)  # not in view
+    await car.click()
+    panel = page.locator("#panel")
+    await expect(panel).to_contain_text("N0TEST-9")
+    await expect(panel).to_contain_text("FN")  # Maidenhead locator of 49N 72W
+    await expect(panel).to_contain_text("Test car")
+    await page.select_option("#units", "metric")
+    await expect(panel).to_contain_text("67 km/h")  # 36 knots
+    await expect(panel).to_contain_text("ago")
+    await page.select_option("#units", "imperial")
+    await expect(panel).to_contain_text("41 mph")
+    await expect(page.locator("#status-link")).to_contain_text("connected", timeout=10000)
+    await expect(page.locator("#status-clients")).not_to_have_text("0", timeout=10000)
+    await expect(page.locator("#station-count")).to_have_text("(3)")  # VK2XYZ is out of view; two have no position
+    await page.screenshot(path=ARTIFACTS / "map.png")
+    # By keyboard: the weather station's entry in the list opens its readings.
+    await page.locator(".station-button", has_text="N0TEST-5").focus()
+    await page.keyboard.press("Enter")
+    await expect(panel).to_contain_text("Temperature")
+    await expect(panel).to_contain_text("Humidity")
+    await page.keyboard.press("Escape")
+    await expect(panel).to_be_hidden()
+    await expect(page.locator("path.track")).to_have_count(1)  # the car moved: its track
+    for _ in range(4):  # zoomed out, the three stations in view become one cluster of 3
+        await page.get_by_role("button", name="Zoom out").click()
+        await page.wait_for_timeout(400)  # Leaflet ignores zoom clicks while it animates
+    await expect(page.locator(".marker-cluster", has_text="3")).to_be_visible()
+
+
+async def test_untrusted_comment_is_shown_as_text(open_page):
+    page = await open_page()
+    await page.goto("/")
+    await page.locator(".station-button", has_text="N0TEST-1").click(timeout=15000)
+    await expect(page.locator("#panel .comment")).to_have_text(XSS_COMMENT)
+    assert await page.locator("img[src=x]").count() == 0
+    await page.goto("/feed/")
+    await expect(page.locator("#packets li", has_text=XSS_COMMENT).first).to_be_visible(timeout=15000)
+    assert await page.locator("img[src=x]").count() == 0
+
+
+async def test_feed_lists_packets_pauses_and_filters(open_page):
+    page = await open_page()
+    await page.goto("/feed/")
+    rows = page.locator("#packets li")
+    await expect(rows.nth(5)).to_be_visible(timeout=15000)
+    undecoded = page.locator("#packets li.unknown").first
+    await expect(undecoded).to_contain_text("not decoded")
+    await expect(undecoded).to_contain_text("telemetry")
+    await expect(page.locator("#packets .call").first).to_be_visible()
+
+    await page.click("#pause")
+    await expect(page.locator("#pause")).to_have_attribute("aria-pressed", "true")
+    shown = await rows.count()
+    await expect(page.locator("#paused-count")).to_contain_text(r"waiting", timeout=5000)
+    await page.wait_for_timeout(1500)
+    assert await rows.count() == shown
+    await page.screenshot(path=ARTIFACTS / "feed.png")
+    await page.click("#pause")
+    await expect(rows).not_to_have_count(shown)
+
+    await page.fill("#filter", "b/VK2XYZ")
+    await page.press("#filter", "Enter")
+    await expect(rows.first).to_contain_text("VK2XYZ", timeout=10000)
+    await page.wait_for_timeout(1500)
+    texts = await rows.all_text_contents()
+    assert texts and all("VK2XYZ" in text for text in texts)
+    assert "filter=b%2FVK2XYZ" in page.url
+
+    await page.fill("#filter", "r/1/2")
+    await page.press("#filter", "Enter")
+    await expect(page.locator("#filter-error")).to_contain_text("invalid filter")
+    await expect(page.locator("#filter")).to_have_attribute("aria-invalid", "true")
+
+
+async def test_station_page_shows_what_the_node_holds(open_page):
+    page = await open_page(viewport=(390, 844), color_scheme="dark")  # a phone at night
+    await page.goto("/station/n0test-9/")
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)", background
+    await expect(page.locator("h1")).to_contain_text("N0TEST-9")
+    await expect(page.locator("#panel")).to_contain_text("Test car", timeout=15000)
+    await expect(page.locator("#history li").first).to_contain_text("N0TEST-9>APRS")
+    await expect(page.locator('.aprs-marker[title="N0TEST-9"]')).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px phone"
+    await page.screenshot(path=ARTIFACTS / "station-phone.png", full_page=True)
+
+
+async def test_two_users_chat_and_markup_stays_text(open_page):
+    ann = await open_page("ann")
+    bob = await open_page("bob")
+    await ann.goto("/chat/")
+    await bob.goto("/chat/")
+    for page in (ann, bob):
+        await expect(page.locator("#chat-state")).to_have_text("connected")
+        await expect(page.locator("#say")).to_be_enabled()
+    await expect(ann.locator("#presence")).to_contain_text("bob")
+    await ann.fill("#say", "hello from ann")
+    await ann.press("#say", "Enter")
+    await expect(bob.locator("#messages")).to_contain_text("hello from ann")
+    script = "<script>window.pwned = 1; alert(1)</script>"
+    await bob.fill("#say", script)
+    await bob.click("#say-button")
+    await expect(ann.locator("#messages li .text", has_text=script)).to_have_text(script)
+    assert await ann.evaluate("window.pwned") is None
+    await ann.screenshot(path=ARTIFACTS / "chat.png")
+
+
+async def test_server_errors_reach_the_user(open_page):
+    ann = await open_page("ann")
+    await ann.goto("/chat/")
+    await expect(ann.locator("#say")).to_be_enabled(timeout=10000)
+    for number in range(7):  # the limit is 5 messages in 5 s
+        await ann.fill("#say", f"flood {number}")
+        await ann.press("#say", "Enter")
+    await expect(ann.locator("#chat-error")).to_contain_text("too many messages")
+    reader = await open_page()
+    await reader.goto("/chat/")
+    await expect(reader.locator("#may-speak")).to_contain_text("Log in to speak")
+    await expect(reader.locator("#say")).to_be_disabled()
+    await reader.goto("/chat/no-such-room/")
+    assert "no such room" in (await reader.content()).lower() or "not found" in (await reader.content()).lower()
+
+
+async def test_only_staff_open_the_admin_chat_and_moderate(open_page):
+    bob = await open_page("bob")
+    response = await bob.goto("/chat/admin/")
+    assert response.status == 403
+    await expect(bob.locator("#forbidden")).to_contain_text("staff only")
+    anonymous = await open_page()
+    await anonymous.goto("/chat/admin/")
+    assert "/accounts/login/" in anonymous.url
+
+    mod = await open_page("mod")
+    await mod.goto("/admin/")  # Django's admin lives under the same CSP
+    await expect(mod.locator("body")).to_contain_text("Site administration")
+    await bob.goto("/chat/")
+    await expect(bob.locator("#say")).to_be_enabled(timeout=10000)
+    await bob.fill("#say", "please delete me")
+    await bob.press("#say", "Enter")
+    await mod.goto("/chat/")
+    message = mod.locator("#messages li", has_text="please delete me")
+    await message.get_by_role("button", name="Delete").click()
+    await expect(bob.locator("#messages li", has_text="please delete me")).to_have_count(0)
+
+    await mod.goto("/chat/admin/")
+    await expect(mod.locator("#chat-state")).to_have_text("connected")
+    await mod.fill("#announce-text", "net tonight at 20:00")
+    await mod.press("#announce-text", "Enter")
+    await expect(mod.locator("#admin-log")).to_contain_text("done: announce")
+    await bob.goto("/chat/")
+    await expect(bob.locator("#messages li.announcement")).to_contain_text("net tonight")
+
+
+async def test_chat_shows_a_lost_connection_and_comes_back(open_page, tmp_path):
+    daemons = Daemons(tmp_path)
+    daemons.manage("migrate", "--noinput")
+    daemons.manage("shell", "-c", USERS)
+    port = free_port()
+    first = await daemons("--no-aprs", port=port).started()
+    try:
+        ann = await open_page("ann", base_url=first.url)
+        await ann.goto("/chat/")
+        state = ann.locator("#chat-state")
+        await expect(state).to_have_text("connected", timeout=10000)
+        first.stop()
+        await expect(state).to_contain_text("retrying in", timeout=10000)
+        await expect(state).to_have_attribute("data-state", "disconnected")
+        await daemons("--no-aprs", port=port).started()
+        await expect(state).to_have_text("connected", timeout=40000)
+        await ann.fill("#say", "back again")
+        await ann.press("#say", "Enter")
+        await expect(ann.locator("#messages")).to_contain_text("back again")
+    finally:
+        daemons.stop_all()
