@@ -270,6 +270,8 @@ FEED_CLIENT_BUFFER = int(env_float("FEED_CLIENT_BUFFER", 1000))
 FEED_CLIENT_BACKLOG = int(env_float("FEED_CLIENT_BACKLOG", 256 * 1024))
 # Seconds between batched frames to a client (several packets per frame).
 FEED_FLUSH_INTERVAL = env_float("FEED_FLUSH_INTERVAL", 0.02)
+# Most packets one channel-layer message to the feed group carries.
+FEED_BATCH_MAX = int(env_float("FEED_BATCH_MAX", 200))
 # Recent packets each node keeps for long-polling clients (longpoll/).
 LONGPOLL_BUFFER = int(env_float("LONGPOLL_BUFFER", 5000))
 # Stations whose last position each node keeps for new map viewers ("recent").

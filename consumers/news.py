@@ -2,9 +2,13 @@
 
 One instance per APRS-IS connection (see docs/aprs-asgi.md). It turns each
 ``aprs.packet`` into the feed's JSON once, works out the facts filters need
-once, and sends both to the feed group in one channel-layer message.
+once, and sends both to the feed group. Packets that arrive while a send is
+in flight go together in the next one: at low rates each packet travels at
+once, at high rates a layer message carries up to ``FEED_BATCH_MAX`` of them,
+so Redis sees a few messages per second per node rather than one per packet.
 """
 
+import asyncio
 import base64
 import json
 import logging
@@ -40,6 +44,11 @@ class APRSNewsConsumer(AsyncConsumer):
     sequence = 0  # numbers this instance's packets so hubs can see losses
     layer_errors = 0
     layer_error_logged_at = -LAYER_ERROR_LOG_INTERVAL
+    sender = None  # the task sending batches to the feed group, while there are any
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batch = []  # [json, facts] pairs waiting for the feed group
 
     async def aprs_connect(self, event):
         await self.channel_layer.group_add(UPLINK_GROUP, self.channel_name)
@@ -52,27 +61,36 @@ class APRSNewsConsumer(AsyncConsumer):
         )
 
     async def aprs_packet(self, event):
-        self.sequence += 1
-        message = {
-            "type": "feed.packet",
-            "origin": self.channel_name,
-            "sequence": self.sequence,
-            "json": feed_item(event),
-            "facts": packet_facts(event["packet"], event["raw"]),
-        }
-        started = time.perf_counter()
-        try:
-            await self.channel_layer.group_send(FEED_GROUP, message)
-        except Exception as exc:  # Redis down: count the loss, keep the uplink
-            self.layer_lost(exc)
-            return
-        metrics.layer_send_seconds.observe(time.perf_counter() - started)
+        self.batch.append([feed_item(event), packet_facts(event["packet"], event["raw"])])
+        if self.sender is None:
+            self.sender = asyncio.ensure_future(self.send_batches())
+        elif len(self.batch) >= settings.FEED_BATCH_MAX:
+            await asyncio.shield(self.sender)  # the layer is behind: so is the uplink
         if event["raw"].partition(b":")[2].startswith(b":BLN"):
             await self.bulletin(event)
         elif event["packet"].get("format") == "message":
             await self.handle_message(event)
         if settings.ARCHIVE_ENABLED:
             await self.archive(event)
+
+    async def send_batches(self):
+        """Send what waits, one layer message per batch, until nothing does."""
+        try:
+            while self.batch:
+                batch, self.batch = self.batch[:settings.FEED_BATCH_MAX], self.batch[settings.FEED_BATCH_MAX:]
+                self.sequence += len(batch)
+                message = {"type": "feed.packets", "origin": self.channel_name,
+                           "sequence": self.sequence, "packets": batch}
+                started = time.perf_counter()
+                try:
+                    await self.channel_layer.group_send(FEED_GROUP, message)
+                except Exception as exc:  # Redis down: count the loss, keep the uplink
+                    self.layer_lost(exc, len(batch))
+                    continue
+                metrics.layer_send_seconds.observe(time.perf_counter() - started)
+                metrics.feed_batch_size.observe(len(batch))
+        finally:
+            self.sender = None
 
     async def bulletin(self, event):
         """APRS bulletins and announcements (to BLN*) for the news stream."""
@@ -98,9 +116,9 @@ class APRSNewsConsumer(AsyncConsumer):
             metrics.archive_dropped.inc()
             self.log_loss(f"archive channel unavailable ({exc})")
 
-    def layer_lost(self, exc):
-        metrics.feed_packets_lost.inc()
-        self.log_loss(f"channel layer unavailable ({exc}); feed packets lost")
+    def layer_lost(self, exc, count):
+        metrics.feed_packets_lost.inc(count)
+        self.log_loss(f"channel layer unavailable ({exc}); {count} feed packets lost")
 
     def log_loss(self, what):
         """At most one error line per LAYER_ERROR_LOG_INTERVAL, with the running count."""
@@ -112,6 +130,8 @@ class APRSNewsConsumer(AsyncConsumer):
 
     async def aprs_disconnect(self, event):
         logger.info("aprs application stopping: %s", event.get("reason", ""))
+        if self.sender is not None:
+            await self.sender  # what was received is delivered
         try:
             await self.announce(False)
             await self.channel_layer.group_discard(UPLINK_GROUP, self.channel_name)

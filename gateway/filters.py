@@ -18,6 +18,7 @@ _TYPE_BY_DTI = {
 }
 _NWS_PREFIXES = ("NWS", "SKY", "CWA", "BOM")
 _EARTH_RADIUS_KM = 6371.0
+KM_PER_DEGREE = math.pi * _EARTH_RADIUS_KM / 180  # along a meridian
 
 
 class FilterError(ValueError):
@@ -107,7 +108,16 @@ def _range(part, args):
     _check_lat_lon(part, lat, lon)
     if km <= 0:
         raise FilterError(f"{part!r}: distance must be greater than 0 km")
-    return lambda f: "lat" in f and distance_km(lat, lon, f["lat"], f["lon"]) <= km
+    match = lambda f: "lat" in f and distance_km(lat, lon, f["lat"], f["lon"]) <= km  # noqa: E731
+    # The box around the circle, for the subscriber index (gateway/index.py).
+    dlat = km / KM_PER_DEGREE
+    south, north = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    if abs(lat) + dlat >= 89.0:  # around or near a pole: every longitude
+        match.box = (south, -180.0, north, 180.0)
+    else:  # a degree of longitude is shortest at the circle's most poleward point
+        dlon = km / (math.cos(math.radians(abs(lat) + dlat)) * KM_PER_DEGREE)
+        match.box = (south, lon - dlon, north, lon + dlon) if dlon < 180 else (south, -180.0, north, 180.0)
+    return match
 
 
 def _area(part, args):
@@ -117,9 +127,11 @@ def _area(part, args):
     if south > north:
         raise FilterError(f"{part!r}: latS must not be north of latN")
     if west <= east:
-        return lambda f: "lat" in f and south <= f["lat"] <= north and west <= f["lon"] <= east
-    # A box across the antimeridian.
-    return lambda f: "lat" in f and south <= f["lat"] <= north and (f["lon"] >= west or f["lon"] <= east)
+        match = lambda f: "lat" in f and south <= f["lat"] <= north and west <= f["lon"] <= east  # noqa: E731
+    else:  # a box across the antimeridian
+        match = lambda f: "lat" in f and south <= f["lat"] <= north and (f["lon"] >= west or f["lon"] <= east)  # noqa: E731
+    match.box = (south, west, north, east)
+    return match
 
 
 def _budlist(part, args):
@@ -192,6 +204,11 @@ class Filter:
         self.text = text
         self._include = include
         self._exclude = exclude
+        # When every part that lets packets in is an area (r/, a/): their boxes
+        # (south, west, north, east), so an index can skip this filter for
+        # packets elsewhere. None when some part matches anywhere.
+        boxes = [getattr(match, "box", None) for match in include]
+        self.boxes = None if None in boxes else boxes
 
     def matches(self, facts):
         if not any(m(facts) for m in self._include):
@@ -206,6 +223,7 @@ class PassAll:
     """The empty filter: the whole feed."""
 
     text = ""
+    boxes = None
 
     def matches(self, facts):
         return True

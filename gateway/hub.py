@@ -22,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from gateway import metrics
+from gateway.index import SubscriberIndex
 
 logger = logging.getLogger("gateway.hub")
 
@@ -77,28 +78,52 @@ class Subscription:
         self.pending.append(item)
         return not self.blocked and len(self.pending) >= self.flush_at
 
+    def extend(self, items):
+        """Queue several packets (the oldest drop out if they do not fit)."""
+        overflow = len(self.pending) + len(items) - self.pending.maxlen
+        if overflow > 0:
+            self.dropped += overflow
+            self.dropped_total += overflow
+            metrics.feed_packets_dropped.inc(overflow)
+        self.pending.extend(items)
+
+    def writable(self):
+        """Whether the client's socket can take more now (see the module docstring)."""
+        self.blocked = self.backlog() > self.max_backlog
+        return not self.blocked
+
     async def flush(self):
         """Send what is pending; False if the client is too slow to take it now."""
-        self.blocked = self.backlog() > self.max_backlog
-        if self.blocked:
+        if not self.writable():
             return False
         items = list(self.pending)
         self.pending.clear()
-        frame = '{"type":"packets","dropped":%d,"packets":[%s]}' % (self.dropped, ",".join(items))
-        self.dropped = 0
-        self.delivered += len(items)
-        metrics.feed_frames_sent.inc()
-        metrics.feed_packets_sent.inc(len(items))
-        await self.send(frame)
+        await self.send_frame(packets_frame(items, self.dropped), len(items))
         return True
+
+    async def send_frame(self, frame, count):
+        self.dropped = 0
+        self.delivered += count
+        metrics.feed_frames_sent.inc()
+        metrics.feed_packets_sent.inc(count)
+        await self.send(frame)
+
+
+def packets_frame(items, dropped=0):
+    """A ``packets`` frame from packet JSON made upstream: no parsing, no re-encoding."""
+    return '{"type":"packets","dropped":%d,"packets":[%s]}' % (dropped, ",".join(items))
 
 
 class FeedHub:
     def __init__(self, channel_layer, flush_interval=None):
         self.layer = channel_layer
         self.flush_interval = flush_interval or settings.FEED_FLUSH_INTERVAL
-        self.subscriptions = set()
+        self.subscriptions = SubscriberIndex()
         self.dirty = set()
+        self.shared = []  # packets for every whole-feed subscriber since the last flush
+        self.flushing = asyncio.Lock()
+        # Send before the tick once this many wait, as a Subscription does.
+        self.shared_flush_at = max(1, settings.FEED_CLIENT_BUFFER // 4)
         self.flush_handle = None
         self.flush_now = False
         self.joined = asyncio.Event()  # set while the hub is a member of the feed group
@@ -121,11 +146,12 @@ class FeedHub:
         """Add a client; with ``recent``, first queue up to that many held packets it matches."""
         if recent:
             held = self.held(subscription.filter, recent)
-            for item in held:
-                subscription.push(item)
+            subscription.extend(held)
             if held:
                 self.dirty.add(subscription)
                 self._schedule_flush()
+        if not subscription.filter.text:
+            self.shared_flush_at = min(self.shared_flush_at, subscription.flush_at)
         self.subscriptions.add(subscription)
 
     async def until_joined(self, timeout=5.0):
@@ -168,9 +194,11 @@ class FeedHub:
         received = 0
         while True:
             message = await self.layer.receive(channel)
-            if message.get("type") == "feed.packet":
-                self.count_losses(message["origin"], message["sequence"])
-                self.dispatch(message["json"], message["facts"])
+            if message.get("type") == "feed.packets":
+                packets = message["packets"]
+                self.count_losses(message["origin"], message["sequence"] - len(packets) + 1, message["sequence"])
+                for item, facts in packets:
+                    self.dispatch(item, facts)
             if self.flush_now:
                 await self._flush()
             received += 1
@@ -182,14 +210,14 @@ class FeedHub:
                 await self.layer.group_add(FEED_GROUP, channel)
                 refresh_at = loop.time() + GROUP_REFRESH
 
-    def count_losses(self, origin, sequence):
+    def count_losses(self, origin, first, last):
         """A gap in an origin's numbering is packets the layer dropped (full)."""
-        last = self.last_sequence.pop(origin, None)
-        if last is not None and sequence > last + 1:
-            self.lost += sequence - last - 1
-            metrics.feed_packets_lost.inc(sequence - last - 1)
-            logger.warning("channel layer dropped %d feed packets (%d in all)", sequence - last - 1, self.lost)
-        self.last_sequence[origin] = sequence
+        previous = self.last_sequence.pop(origin, None)
+        if previous is not None and first > previous + 1:
+            self.lost += first - previous - 1
+            metrics.feed_packets_lost.inc(first - previous - 1)
+            logger.warning("channel layer dropped %d feed packets (%d in all)", first - previous - 1, self.lost)
+        self.last_sequence[origin] = last
         while len(self.last_sequence) > 64:  # origins come and go with reconnects
             del self.last_sequence[next(iter(self.last_sequence))]
 
@@ -205,7 +233,11 @@ class FeedHub:
                 self.positions.popitem(last=False)
         self.arrived.set()
         self.arrived.clear()
-        for subscription in self.subscriptions:
+        if self.subscriptions.everything:
+            self.shared.append(item)
+            if len(self.shared) >= self.shared_flush_at:
+                self.flush_now = True
+        for subscription in self.subscriptions.candidates(facts):
             if subscription.filter.matches(facts):
                 if subscription.push(item):
                     self.flush_now = True
@@ -213,19 +245,41 @@ class FeedHub:
         self._schedule_flush()
 
     async def _flush(self):
-        if self.flush_handle is not None:
-            self.flush_handle.cancel()
-            self.flush_handle = None
-        self.flush_now = False
-        dirty, self.dirty = self.dirty, set()
-        for subscription in dirty:
-            try:
-                if not await subscription.flush():
-                    self.dirty.add(subscription)
-            except Exception as exc:  # its connection closed under us: it is gone
-                logger.debug("dropping a feed client whose send failed: %s", exc)
-                self.unsubscribe(subscription)
+        # One flush at a time: a shared frame must not overtake the one before.
+        async with self.flushing:
+            if self.flush_handle is not None:
+                self.flush_handle.cancel()
+                self.flush_handle = None
+            self.flush_now = False
+            shared, self.shared = self.shared, []
+            if shared:
+                await self._send_shared(shared)
+            dirty, self.dirty = self.dirty, set()
+            for subscription in dirty:
+                try:
+                    if not await subscription.flush():
+                        self.dirty.add(subscription)
+                except Exception as exc:  # its connection closed under us: it is gone
+                    self._drop(subscription, exc)
         self._schedule_flush()
+
+    async def _send_shared(self, shared):
+        """One frame, built once, to every whole-feed subscriber that is keeping up;
+        the others queue the packets in their own buffers."""
+        frame = packets_frame(shared)
+        for subscription in list(self.subscriptions.everything):
+            if subscription.pending or not subscription.writable():
+                subscription.extend(shared)
+                self.dirty.add(subscription)
+                continue
+            try:
+                await subscription.send_frame(frame, len(shared))
+            except Exception as exc:
+                self._drop(subscription, exc)
+
+    def _drop(self, subscription, exc):
+        logger.debug("dropping a feed client whose send failed: %s", exc)
+        self.unsubscribe(subscription)
 
     def since(self, cursor, packet_filter):
         """Packets after ``cursor`` that pass the filter, and how many fell out of the buffer."""
@@ -246,7 +300,7 @@ class FeedHub:
         return [found[number] for number in sorted(found)[-count:]]
 
     def _schedule_flush(self):
-        if self.dirty and self.flush_handle is None:
+        if (self.dirty or self.shared) and self.flush_handle is None:
             self.flush_handle = asyncio.get_running_loop().call_later(
                 self.flush_interval, lambda: asyncio.ensure_future(self._flush())
             )

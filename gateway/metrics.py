@@ -27,8 +27,12 @@ archive_stored = Counter("archive_packets_stored", "Packets written to the archi
 archive_dropped = Counter("archive_packets_dropped", "Packets the archive channel had no room for")
 archive_lag = Gauge("archive_lag_seconds", "Age of the newest packet of the archive's last batch when stored")
 layer_send_seconds = Histogram(
-    "channel_layer_send_seconds", "Time to hand one packet to the channel layer",
+    "channel_layer_send_seconds", "Time to hand one batch of packets to the channel layer",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+feed_batch_size = Histogram(
+    "feed_batch_packets", "Packets per channel-layer message to the feed group",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
 )
 
 

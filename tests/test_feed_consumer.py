@@ -9,7 +9,7 @@ from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 
 from consumers.feed import APRSFeedConsumer
 from consumers.frames import MAX_BAD_FRAMES, MAX_FRAME
-from consumers.news import APRSNewsConsumer
+from consumers.news import APRSNewsConsumer, feed_item
 from gateway.filters import parse_filter
 from gateway.hub import FeedHub, Subscription
 from protocols.aprs.decode import decode_line
@@ -192,11 +192,37 @@ async def test_slow_subscriber_loses_oldest_and_is_told_while_others_get_all():
     assert slow.delivered + slow.dropped_total == 12
 
 
+async def test_packets_that_arrive_during_a_send_travel_together():
+    from channels.layers import get_channel_layer
+
+    from gateway.hub import FEED_GROUP
+
+    layer = get_channel_layer()
+    await layer.group_add(FEED_GROUP, "aprs-feed-hub.watch")
+    group_send = layer.group_send
+
+    async def slow_group_send(group, message):  # a layer a network hop away, like Redis
+        await asyncio.sleep(0.05)
+        await group_send(group, message)
+
+    layer.group_send = slow_group_send
+    news = await news_instance()
+    lines = [CAR.replace(b"Demo car", b"car %d" % n) for n in range(50)]
+    await ingest(news, *lines)
+    messages = []
+    while sum(len(m["packets"]) for m in messages) < 50:
+        messages.append(await asyncio.wait_for(layer.receive("aprs-feed-hub.watch"), 2))
+    assert len(messages) < 10  # not one per packet
+    assert [item for m in messages for item, facts in m["packets"]] == [
+        feed_item(decode_line(line, 1.0)) for line in lines]
+    assert messages[-1]["sequence"] == 50
+
+
 def test_hub_counts_packets_the_layer_dropped():
     hub = FeedHub(channel_layer=None)
-    for origin, sequence in [("a", 1), ("a", 2), ("b", 7), ("a", 5), ("b", 8), ("a", 6)]:
-        hub.count_losses(origin, sequence)
-    assert hub.lost == 2  # a: 3 and 4 never arrived; b started at 7, which is no loss
+    for origin, first, last in [("a", 1, 1), ("a", 2, 4), ("b", 7, 9), ("a", 7, 7), ("b", 10, 12), ("a", 8, 9)]:
+        hub.count_losses(origin, first, last)
+    assert hub.lost == 2  # a: 5 and 6 never arrived; b started at 7, which is no loss
 
 
 def test_in_memory_layer_gives_the_hub_room():
@@ -219,9 +245,9 @@ async def test_a_burst_bigger_than_the_buffer_reaches_a_client_that_keeps_up():
 
     hub.subscribe(Subscription(send, parse_filter(""), buffer_size=8, max_backlog=1000))
     channel = "aprs-feed-hub.burst"
-    for n in range(100):  # queued before the hub reads: receive() will not suspend
-        await layer.send(channel, {"type": "feed.packet", "origin": "o", "sequence": n + 1,
-                                   "json": json.dumps({"n": n}), "facts": {}})
+    for n in range(0, 100, 5):  # queued before the hub reads: receive() will not suspend
+        await layer.send(channel, {"type": "feed.packets", "origin": "o", "sequence": n + 5,
+                                   "packets": [[json.dumps({"n": m}), {}] for m in range(n, n + 5)]})
     receiving = asyncio.ensure_future(hub._receive(channel))
     await asyncio.sleep(0.1)
     receiving.cancel()
