@@ -172,7 +172,7 @@ class Gateway:
         if "worker" in self.roles:
             reactor.callWhenRunning(self.start_workers)
         if "web" in self.roles:
-            reactor.callWhenRunning(get_hub)  # in the feed group before the first client comes
+            reactor.callWhenRunning(self.start_hub)
         reactor.addSystemEventTrigger("before", "shutdown", self.finish_uplink)
         LoopingCall(self.report_status).start(STATUS_INTERVAL, now=False)
         interval = systemd.watchdog_interval()
@@ -189,6 +189,12 @@ class Gateway:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+
+    def start_hub(self):
+        """In the feed group before the first client comes, so a new map viewer finds
+        the stations heard since the start. callWhenRunning runs before the asyncio
+        loop does: the hub starts on the loop's first turn."""
+        asyncio.get_event_loop().call_soon(get_hub)
 
     def start_workers(self):
         """The "channel" workers (archive, outbox) in this process, as runworker would run them."""

@@ -206,6 +206,9 @@ async def test_foreign_origin_is_refused(daemon):
 async def test_demo_feed_without_configuration(daemon):
     gateway = await daemon(env={"APRS_SERVERS": ""}).started()
     await gateway.until_log("DEMO FEED")
+    await gateway.until_log("feed hub listening")  # before any client: it holds what arrives
+    await asyncio.sleep(1.5)
+    assert (await gateway.get_json("/api/status"))["feed"]["packets"] >= 2
     client = await FeedClient.connect(gateway.ws_url)
     await client.subscribe("")
     items = await client.packets(3, timeout=10)
