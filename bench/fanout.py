@@ -1,8 +1,19 @@
-"""Fan-out: the real daemon vs the bare websockets baseline, same stream, same clients.
+"""Fan-out: the real daemon vs a bare ``websockets.broadcast`` server, same stream.
 
-Both servers log in to their own replay server playing the corpus at the
-offered rate; clients in separate processes count what arrives during a
-measuring window that starts after a warm-up.
+A *step* is one configuration, a number of clients and one offered rate: a
+replay server plays the corpus at that rate, the server(s) log in to it,
+clients in separate processes subscribe and count what arrives during a
+measuring window after a warm-up; then everything is torn down. A step never
+takes longer than its start-up, warm-up and window plus a fixed grace.
+
+``sustainable()`` finds the highest rate a configuration keeps up with: a
+ladder (doubling) until a step fails, then bisection between the last good
+and the first bad rate.
+
+Configurations: ``baseline`` (bench/baseline.py), ``inmemory`` (the daemon,
+in-memory layer), ``redis`` (the daemon on channels-redis), ``redis-2nodes``
+(two daemons sharing Redis, one holding the uplink, clients split between
+them).
 """
 
 import multiprocessing
@@ -13,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -22,6 +34,8 @@ from bench.clients import run_clients
 REPO = Path(__file__).resolve().parent.parent
 LOGS = Path(tempfile.gettempdir()) / "aprs-gateway-bench"
 LOGS.mkdir(exist_ok=True)
+MAX_P99_MS = 250.0
+MIN_DELIVERED = 0.97  # of the copies offered
 
 
 def free_port():
@@ -57,66 +71,241 @@ def start_replay(capture, rate):
     return process, port
 
 
-def start_server(kind, upstream_port, layer_env):
+def start_daemon(upstream_port, env, roles=("web", "ingest", "worker")):
     port = free_port()
-    if kind == "baseline":
-        args = [sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port)]
-        env = {"DJANGO_SETTINGS_MODULE": "config.settings"}
-    else:
-        args = [sys.executable, "-m", "gateway.cli", "run", "--port", str(port),
-                "--aprs-server", f"127.0.0.1:{upstream_port}"]
-        # Fan-out alone: the archive (another layer send per packet, and database
-        # writes on the same two cores) is measured by bench/archive.py.
-        env = {"DEBUG": "true", "ARCHIVE_ENABLED": "false", "LOG_TIMESTAMPS": "true", **layer_env}
-    log = open(LOGS / f"{kind}-{port}.log", "wb")
+    args = [sys.executable, "-m", "gateway.cli", "run", "--port", str(port),
+            "--aprs-server", f"127.0.0.1:{upstream_port}"]
+    for role in roles:
+        args += ["--role", role]
+    # Fan-out alone: the archive (database writes on the same two cores) is
+    # measured by bench/archive.py.
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "ARCHIVE_ENABLED": "false",
+           "LOG_TIMESTAMPS": "true", **env}
+    log = open(LOGS / f"daemon-{port}.log", "wb")
     return start(args, port, env, log=log), port
 
 
-def measure(kind, clients, rate, lines, warmup, seconds, layer_env, processes=2):
+def start_servers(config, upstream_port, redis_url):
+    """The processes serving clients and the websocket URLs to spread clients over."""
+    if config == "baseline":
+        port = free_port()
+        process = start([sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port)],
+                        port, log=open(LOGS / f"baseline-{port}.log", "wb"))
+        return [process], [f"ws://127.0.0.1:{port}/"]
+    env = {"REDIS_URL": redis_url} if config.startswith("redis") else {}
+    if config == "redis-2nodes":
+        first, first_port = start_daemon(upstream_port, env, roles=("web", "ingest"))
+        second, second_port = start_daemon(upstream_port, env, roles=("web",))
+        return [first, second], [f"ws://127.0.0.1:{p}/ws/aprs/" for p in (first_port, second_port)]
+    process, port = start_daemon(upstream_port, env)
+    return [process], [f"ws://127.0.0.1:{port}/ws/aprs/"]
+
+
+def stop(processes):
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=3.0, seconds=5.0,
+             client_processes=2, capture_lines=None):
+    """One measurement; a dict row for the table. ``filters``: one per client (default: all "")."""
+    filters = filters or [""] * clients
+    with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
+        capture.write(b"".join(line + b"\r\n" for line in (capture_lines or lines)))
+        capture.flush()
+        replay, upstream_port = start_replay(capture.name, rate)
+        servers, urls = start_servers(config, upstream_port, redis_url)
+        try:
+            row = _measure(servers, urls, filters, warmup, seconds, client_processes)
+        finally:
+            stop(servers + [replay])
+    offered = rate * clients
+    row.update(config=config, clients=clients, offered_per_s=rate, offered_copies_per_s=offered)
+    if not any(filters):  # everyone wants everything: what did not arrive was lost
+        row["loss"] = max(0.0, 1 - row["delivered_copies_per_s"] / offered)
+    return row
+
+
+def _measure(servers, urls, filters, warmup, seconds, client_processes):
+    start_at = time.time() + warmup + len(filters) / 500  # time to connect them all
+    window = (start_at, start_at + seconds)
+    results = multiprocessing.Queue()
+    shares = [filters[i::client_processes] for i in range(client_processes)]
+    workers = [multiprocessing.Process(target=run_clients, args=(urls, share, window, results))
+               for share in shares if share]
+    for worker in workers:
+        worker.start()
+    watched = [psutil.Process(server.pid) for server in servers]
+    time.sleep(max(0.0, start_at - time.time()))
+    before = [sum(p.cpu_times()[:2]) for p in watched]
+    time.sleep(seconds)
+    cpu = [100 * (sum(p.cpu_times()[:2]) - b) / seconds for p, b in zip(watched, before)]
+    rss = sum(p.memory_info().rss for p in watched)
+    stats = [results.get(timeout=seconds + 120) for _ in workers]
+    for worker in workers:
+        worker.join(30)
+    latencies = sorted(latency for s in stats for latency in s["latencies"])
+    return {
+        "delivered_copies_per_s": sum(s["packets"] for s in stats) / seconds,
+        "dropped": sum(s["dropped"] for s in stats),
+        "failed_clients": sum(s["failed"] for s in stats),
+        "client_errors": [e for s in stats for e in s["errors"]][:3],
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else None,
+        "server_cpu_percent": sum(cpu),
+        "client_cpu_percent": max(s["cpu_percent"] for s in stats),
+        "server_rss_mib": rss / 2**20,
+    }
+
+
+def sustained(row):
+    """Kept up: (almost) everything offered arrived, in time, nothing dropped, nobody failed."""
+    return (row["delivered_copies_per_s"] >= MIN_DELIVERED * row["offered_copies_per_s"]
+            and row["p99_ms"] is not None and row["p99_ms"] <= MAX_P99_MS
+            and row["dropped"] == 0 and row["failed_clients"] == 0)
+
+
+def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=print):
+    """The best row ``ok`` accepts (None if even ``start_rate`` fails) and every row
+    measured: rates double until one fails, then bisect between the last good and
+    the first bad."""
+    rows, good, bad = [], None, None
+
+    def step(rate):
+        row = measure_at(rate)
+        rows.append(row)
+        log(f"  {row['config']} {row['clients']} clients @ {rate:g}/s: "
+            f"{row['delivered_copies_per_s']:,.0f} copies/s, p99 {row['p99_ms'] or 0:.0f} ms, "
+            f"dropped {row['dropped']}, server cpu {row['server_cpu_percent']:.0f}%: "
+            f"{'kept up' if ok(row) else 'NOT kept up'}")
+        return ok(row)
+
+    rate = start_rate
+    while rate <= max_rate:
+        if not step(rate):
+            bad = rows[-1]
+            break
+        good = rows[-1]
+        rate *= 2
+    for _ in range(bisections if good and bad else 0):
+        rate = round((good["offered_per_s"] + bad["offered_per_s"]) / 2)
+        if rate in (good["offered_per_s"], bad["offered_per_s"]):
+            break
+        if step(rate):
+            good = rows[-1]
+        else:
+            bad = rows[-1]
+    return good, rows
+
+
+def sustainable(config, clients, lines, redis_url=None, log=print, start_rate=25.0, max_rate=6400.0,
+                bisections=3, **step):
+    """P1/P6: the highest rate ``clients`` whole-feed clients get in full and in time."""
+    return ladder(lambda rate: run_step(config, clients, rate, lines, redis_url, **step), sustained,
+                  start_rate, max_rate, bisections, log)
+
+
+def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0):
+    """P3: packets/s the daemon takes in and routes to the feed group with no client."""
     with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
         capture.write(b"".join(line + b"\r\n" for line in lines))
         capture.flush()
         replay, upstream_port = start_replay(capture.name, rate)
-        server, port = start_server(kind, upstream_port, layer_env)
+        (daemon,), urls = start_servers(config, upstream_port, redis_url)
+        port = int(urls[0].rsplit(":", 1)[1].split("/")[0])
         try:
-            return _run_clients(kind, server, port, clients, rate, warmup, seconds, processes)
+            time.sleep(warmup)
+            watched = psutil.Process(daemon.pid)
+            before, cpu_before = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
+            time.sleep(seconds)
+            after, cpu_after = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
+            rss = watched.memory_info().rss
         finally:
-            for process in (server, replay):
-                process.terminate()
-                process.wait(30)
+            stop([daemon, replay])
+    routed = (after - before) / seconds
+    return {"config": config, "clients": 0, "offered_per_s": rate, "offered_copies_per_s": rate,
+            "delivered_copies_per_s": routed, "p50_ms": None, "p99_ms": None, "dropped": 0,
+            "failed_clients": 0, "server_cpu_percent": 100 * (cpu_after - cpu_before) / seconds,
+            "client_cpu_percent": 0.0, "server_rss_mib": rss / 2**20}
 
 
-def _run_clients(kind, server, port, clients, rate, warmup, seconds, processes):
-    url = f"ws://127.0.0.1:{port}" + ("/" if kind == "baseline" else "/ws/aprs/")
-    start_at = time.time() + warmup
-    window = (start_at, start_at + seconds)
-    results = multiprocessing.Queue()
-    shares = [clients // processes + (i < clients % processes) for i in range(processes)]
-    workers = [multiprocessing.Process(target=run_clients, args=(url, n, window, results))
-               for n in shares if n]
-    for worker in workers:
-        worker.start()
-    watched = psutil.Process(server.pid)
-    time.sleep(max(0.0, start_at - time.time()))
-    watched.cpu_percent()
-    time.sleep(seconds)
-    cpu = watched.cpu_percent()
-    rss = watched.memory_info().rss
-    stats = [results.get(timeout=seconds + 120) for _ in workers]
-    for worker in workers:
-        worker.join(30)
-    packets = sum(s["packets"] for s in stats)
-    latencies = sorted(l for s in stats for l in s["latencies"])
-    return {
-        "server": kind,
-        "clients": clients,
-        "offered_per_s": rate,
-        "offered_copies_per_s": rate * clients,
-        "delivered_copies_per_s": packets / seconds,
-        "dropped": sum(s["dropped"] for s in stats),
-        "failed_clients": sum(s["failed"] for s in stats),
-        "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
-        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else None,
-        "server_cpu_percent": cpu,
-        "server_rss_mib": rss / 2**20,
-    }
+def ingest_capacity(config, lines, redis_url=None, log=print, start_rate=500.0, max_rate=64000.0,
+                    bisections=3, **step):
+    return ladder(lambda rate: ingest_step(config, rate, lines, redis_url, **step),
+                  lambda row: row["delivered_copies_per_s"] >= MIN_DELIVERED * row["offered_per_s"],
+                  start_rate, max_rate, bisections, log)
+
+
+def idle_rss_per_client(clients, seconds=4.0, client_processes=2):
+    """P5: the daemon's RSS growth per connected, subscribed, idle websocket client (bytes)."""
+    port = free_port()
+    daemon = start([sys.executable, "-m", "gateway.cli", "run", "--port", str(port), "--no-aprs"], port,
+                   env={"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "ARCHIVE_ENABLED": "false"},
+                   log=open(LOGS / f"idle-{port}.log", "wb"))
+    try:
+        watched = psutil.Process(daemon.pid)
+        # One client first, so what every process loads once is not charged to the many.
+        _measure([daemon], [f"ws://127.0.0.1:{port}/ws/aprs/"], ["b/NOSUCH"], 1.0, 1.0, 1)
+        before = watched.memory_info().rss
+        results = multiprocessing.Queue()
+        start_at = time.time() + 2.0 + clients / 500
+        window = (start_at, start_at + seconds)
+        filters = ["b/NOSUCH"] * clients  # subscribed, but nothing matches: idle
+        workers = [multiprocessing.Process(target=run_clients, args=([f"ws://127.0.0.1:{port}/ws/aprs/"],
+                                                                    filters[i::client_processes], window, results))
+                   for i in range(client_processes)]
+        for worker in workers:
+            worker.start()
+        time.sleep(max(0.0, start_at - time.time()) + seconds / 2)
+        after = watched.memory_info().rss
+        online = status(port)["feed"]["clients"]
+        stats = [results.get(timeout=seconds + 120) for _ in workers]
+        for worker in workers:
+            worker.join(30)
+    finally:
+        stop([daemon])
+    return {"clients": clients, "online": online, "failed_clients": sum(s["failed"] for s in stats),
+            "rss_before_mib": before / 2**20, "rss_after_mib": after / 2**20,
+            "bytes_per_client": (after - before) / max(online, 1)}
+
+
+def status(port):
+    import json
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as response:
+        return json.load(response)
+
+
+def soak(minutes, lines, clients=100, rate=50.0, every=10.0, log=print):
+    """P5 soak: the daemon's RSS, sampled every ``every`` s, over ``minutes`` at P2 load."""
+    seconds = minutes * 60
+    with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
+        capture.write(b"".join(line + b"\r\n" for line in lines))
+        capture.flush()
+        replay, upstream_port = start_replay(capture.name, rate)
+        servers, urls = start_servers("inmemory", upstream_port, None)
+        try:
+            start_at = time.time() + 5.0
+            window = (start_at, start_at + seconds)
+            results = multiprocessing.Queue()
+            worker = multiprocessing.Process(target=run_clients, args=(urls, [""] * clients, window, results))
+            worker.start()
+            watched = psutil.Process(servers[0].pid)
+            samples = []
+            time.sleep(5.0)
+            while time.time() < window[1]:
+                samples.append(watched.memory_info().rss / 2**20)
+                log(f"  soak {len(samples) * every:.0f} s: {samples[-1]:.1f} MiB")
+                time.sleep(every)
+            stats = results.get(timeout=120)
+            worker.join(30)
+        finally:
+            stop(servers + [replay])
+    return {"minutes": minutes, "clients": clients, "rate": rate, "rss_mib": samples,
+            "growth_mib": samples[-1] - samples[0], "packets": stats["packets"], "dropped": stats["dropped"]}
