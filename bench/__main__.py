@@ -144,7 +144,7 @@ def main(argv=None):
         report["P4"] = rows
 
     if "P5" in parts:
-        idle = fanout.idle_rss_per_client(20 if quick else 1000, seconds=2.0 if quick else 4.0)
+        idle = fanout.idle_rss_per_client(20 if quick else 1000)
         print(f"\nP5: {idle['online']} idle websocket clients: {idle['bytes_per_client'] / 1024:.1f} KiB RSS each "
               f"(daemon {idle['rss_before_mib']:.0f} -> {idle['rss_after_mib']:.0f} MiB)")
         report["P5"] = idle

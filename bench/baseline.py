@@ -20,15 +20,20 @@ async def main(port, upstream_host, upstream_port):
     clients = set()
 
     async def handler(socket):
-        clients.add(socket)
         try:
-            async for _ in socket:
-                pass
+            async for _ in socket:  # a subscribe frame, as the daemon's clients send
+                clients.add(socket)
+                await socket.send('{"type":"subscribed","filter":""}')
         finally:
             clients.discard(socket)
 
     async with serve(handler, "127.0.0.1", port, max_size=None):
-        reader, writer = await asyncio.open_connection(upstream_host, upstream_port)
+        while True:  # the bench starts the upstream once every client is in
+            try:
+                reader, writer = await asyncio.open_connection(upstream_host, upstream_port)
+                break
+            except OSError:
+                await asyncio.sleep(0.2)
         writer.write(login.format_login("N0CALL", "-1", "bench-baseline", "1"))
         while line := await reader.readline():
             raw = line.rstrip(b"\r\n")

@@ -16,6 +16,7 @@ in-memory layer), ``redis`` (the daemon on channels-redis), ``redis-2nodes``
 them).
 """
 
+import math
 import multiprocessing
 import os
 import socket
@@ -64,8 +65,8 @@ def start(args, port, env=None, log=None):
     return process
 
 
-def start_replay(capture, rate):
-    port = free_port()
+def start_replay(capture, rate, port=None):
+    port = port or free_port()
     process = start([sys.executable, "-m", "gateway.cli", "replay", str(capture),
                      "--listen", f"127.0.0.1:{port}", "--rate", str(rate), "--loop"], port)
     return process, port
@@ -80,7 +81,7 @@ def start_daemon(upstream_port, env, roles=("web", "ingest", "worker")):
     # Fan-out alone: the archive (database writes on the same two cores) is
     # measured by bench/archive.py.
     env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "ARCHIVE_ENABLED": "false",
-           "LOG_TIMESTAMPS": "true", **env}
+           "LOG_TIMESTAMPS": "true", "APRS_RECONNECT_MAX": "1", **env}
     log = open(LOGS / f"daemon-{port}.log", "wb")
     return start(args, port, env, log=log), port
 
@@ -113,18 +114,27 @@ def stop(processes):
 
 
 def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=3.0, seconds=5.0,
-             client_processes=2, capture_lines=None):
-    """One measurement; a dict row for the table. ``filters``: one per client (default: all "")."""
+             client_processes=2):
+    """One measurement; a dict row for the table. ``filters``: one per client (default: all "").
+
+    The servers start first with nothing upstream; the clients connect and
+    subscribe; only then does the replay server start, so handshakes never
+    compete with the stream (the servers retry their upstream every second)."""
     filters = filters or [""] * clients
-    with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
-        capture.write(b"".join(line + b"\r\n" for line in (capture_lines or lines)))
-        capture.flush()
-        replay, upstream_port = start_replay(capture.name, rate)
-        servers, urls = start_servers(config, upstream_port, redis_url)
-        try:
-            row = _measure(servers, urls, filters, warmup, seconds, client_processes)
-        finally:
-            stop(servers + [replay])
+    upstream_port = free_port()
+    servers, urls = start_servers(config, upstream_port, redis_url)
+    processes = list(servers)
+    try:
+        client_group = Clients(urls, filters, client_processes)
+        connected = client_group.connected(timeout=60 + len(filters) / 50)
+        with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
+            capture.write(b"".join(line + b"\r\n" for line in lines))
+            capture.flush()
+            processes.append(start_replay(capture.name, rate, upstream_port)[0])
+        row = _measure(servers, client_group, warmup, seconds)
+        row["connected"] = connected
+    finally:
+        stop(processes)
     offered = rate * clients
     row.update(config=config, clients=clients, offered_per_s=rate, offered_copies_per_s=offered)
     if not any(filters):  # everyone wants everything: what did not arrive was lost
@@ -132,24 +142,46 @@ def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=
     return row
 
 
-def _measure(servers, urls, filters, warmup, seconds, client_processes):
-    start_at = time.time() + warmup + len(filters) / 500  # time to connect them all
-    window = (start_at, start_at + seconds)
-    results = multiprocessing.Queue()
-    shares = [filters[i::client_processes] for i in range(client_processes)]
-    workers = [multiprocessing.Process(target=run_clients, args=(urls, share, window, results))
-               for share in shares if share]
-    for worker in workers:
-        worker.start()
+class Clients:
+    """Client processes (bench/clients.py) for one measurement."""
+
+    def __init__(self, urls, filters, processes):
+        self.count = len(filters)
+        self.shared = multiprocessing.Array("d", [math.inf, math.inf, 0.0])  # start, end, connected
+        self.results = multiprocessing.Queue()
+        shares = [filters[i::processes] for i in range(processes)]
+        self.workers = [multiprocessing.Process(target=run_clients, args=(urls, share, self.shared, self.results))
+                        for share in shares if share]
+        for worker in self.workers:
+            worker.start()
+
+    def connected(self, timeout):
+        """Wait until every client is in (or ``timeout``); how many are."""
+        deadline = time.monotonic() + timeout
+        while self.shared[2] < self.count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return int(self.shared[2])
+
+    def open_window(self, warmup, seconds):
+        start = time.time() + warmup
+        self.shared[0], self.shared[1] = start, start + seconds
+        time.sleep(max(0.0, start - time.time()))
+
+    def stats(self, timeout=120):
+        found = [self.results.get(timeout=timeout) for _ in self.workers]
+        for worker in self.workers:
+            worker.join(30)
+        return found
+
+
+def _measure(servers, clients, warmup, seconds):
+    clients.open_window(warmup, seconds)
     watched = [psutil.Process(server.pid) for server in servers]
-    time.sleep(max(0.0, start_at - time.time()))
     before = [sum(p.cpu_times()[:2]) for p in watched]
     time.sleep(seconds)
     cpu = [100 * (sum(p.cpu_times()[:2]) - b) / seconds for p, b in zip(watched, before)]
     rss = sum(p.memory_info().rss for p in watched)
-    stats = [results.get(timeout=seconds + 120) for _ in workers]
-    for worker in workers:
-        worker.join(30)
+    stats = clients.stats()
     latencies = sorted(latency for s in stats for latency in s["latencies"])
     return {
         "delivered_copies_per_s": sum(s["packets"] for s in stats) / seconds,
@@ -242,7 +274,7 @@ def ingest_capacity(config, lines, redis_url=None, log=print, start_rate=500.0, 
                   start_rate, max_rate, bisections, log)
 
 
-def idle_rss_per_client(clients, seconds=4.0, client_processes=2):
+def idle_rss_per_client(count, client_processes=2):
     """P5: the daemon's RSS growth per connected, subscribed, idle websocket client (bytes)."""
     port = free_port()
     daemon = start([sys.executable, "-m", "gateway.cli", "run", "--port", str(port), "--no-aprs"], port,
@@ -251,26 +283,21 @@ def idle_rss_per_client(clients, seconds=4.0, client_processes=2):
     try:
         watched = psutil.Process(daemon.pid)
         # One client first, so what every process loads once is not charged to the many.
-        _measure([daemon], [f"ws://127.0.0.1:{port}/ws/aprs/"], ["b/NOSUCH"], 1.0, 1.0, 1)
+        first = Clients([f"ws://127.0.0.1:{port}/ws/aprs/"], ["b/NOSUCH"], 1)
+        first.connected(timeout=60)
+        first.open_window(0.0, 0.5)
+        first.stats()
         before = watched.memory_info().rss
-        results = multiprocessing.Queue()
-        start_at = time.time() + 2.0 + clients / 500
-        window = (start_at, start_at + seconds)
-        filters = ["b/NOSUCH"] * clients  # subscribed, but nothing matches: idle
-        workers = [multiprocessing.Process(target=run_clients, args=([f"ws://127.0.0.1:{port}/ws/aprs/"],
-                                                                    filters[i::client_processes], window, results))
-                   for i in range(client_processes)]
-        for worker in workers:
-            worker.start()
-        time.sleep(max(0.0, start_at - time.time()) + seconds / 2)
+        clients = Clients([f"ws://127.0.0.1:{port}/ws/aprs/"], ["b/NOSUCH"] * count, client_processes)
+        clients.connected(timeout=60 + count / 50)  # subscribed, but nothing matches: idle
+        time.sleep(1.0)
         after = watched.memory_info().rss
         online = status(port)["feed"]["clients"]
-        stats = [results.get(timeout=seconds + 120) for _ in workers]
-        for worker in workers:
-            worker.join(30)
+        clients.open_window(0.0, 0.5)
+        stats = clients.stats()
     finally:
         stop([daemon])
-    return {"clients": clients, "online": online, "failed_clients": sum(s["failed"] for s in stats),
+    return {"clients": count, "online": online, "failed_clients": sum(s["failed"] for s in stats),
             "rss_before_mib": before / 2**20, "rss_after_mib": after / 2**20,
             "bytes_per_client": (after - before) / max(online, 1)}
 
@@ -282,7 +309,7 @@ def status(port):
         return json.load(response)
 
 
-def soak(minutes, lines, clients=100, rate=50.0, every=10.0, log=print):
+def soak(minutes, lines, clients_count=100, rate=50.0, every=10.0, log=print):
     """P5 soak: the daemon's RSS, sampled every ``every`` s, over ``minutes`` at P2 load."""
     seconds = minutes * 60
     with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
@@ -291,21 +318,17 @@ def soak(minutes, lines, clients=100, rate=50.0, every=10.0, log=print):
         replay, upstream_port = start_replay(capture.name, rate)
         servers, urls = start_servers("inmemory", upstream_port, None)
         try:
-            start_at = time.time() + 5.0
-            window = (start_at, start_at + seconds)
-            results = multiprocessing.Queue()
-            worker = multiprocessing.Process(target=run_clients, args=(urls, [""] * clients, window, results))
-            worker.start()
+            clients = Clients(urls, [""] * clients_count, 1)
+            clients.connected(timeout=120)
+            clients.shared[0], clients.shared[1] = time.time(), time.time() + seconds
             watched = psutil.Process(servers[0].pid)
             samples = []
-            time.sleep(5.0)
-            while time.time() < window[1]:
+            while time.time() < clients.shared[1]:
                 samples.append(watched.memory_info().rss / 2**20)
                 log(f"  soak {len(samples) * every:.0f} s: {samples[-1]:.1f} MiB")
                 time.sleep(every)
-            stats = results.get(timeout=120)
-            worker.join(30)
+            (stats,) = clients.stats()
         finally:
             stop(servers + [replay])
-    return {"minutes": minutes, "clients": clients, "rate": rate, "rss_mib": samples,
+    return {"minutes": minutes, "clients": clients_count, "rate": rate, "rss_mib": samples,
             "growth_mib": samples[-1] - samples[0], "packets": stats["packets"], "dropped": stats["dropped"]}

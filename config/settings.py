@@ -270,6 +270,9 @@ FEED_CLIENT_BUFFER = int(env_float("FEED_CLIENT_BUFFER", 1000))
 FEED_CLIENT_BACKLOG = int(env_float("FEED_CLIENT_BACKLOG", 256 * 1024))
 # Seconds between batched frames to a client (several packets per frame).
 FEED_FLUSH_INTERVAL = env_float("FEED_FLUSH_INTERVAL", 0.02)
+# Frames per second the hub aims not to pass: with more clients than this x the
+# interval, the interval grows (1,000 clients: 50 ms). See docs/fanout.md.
+FEED_FRAMES_PER_SECOND = env_float("FEED_FRAMES_PER_SECOND", 20000)
 # Most packets one channel-layer message to the feed group carries.
 FEED_BATCH_MAX = int(env_float("FEED_BATCH_MAX", 200))
 # Recent packets each node keeps for long-polling clients (longpoll/).

@@ -22,6 +22,7 @@ from gateway.hub import Subscription, get_hub
 logger = logging.getLogger("gateway.feed")
 
 BACKLOG_EXTENSION = "aprs-gateway.send_backlog"
+FRAME_EXTENSION = "aprs-gateway.write_frame"  # gateway/wsframe.py
 FRAME_TYPES = {"subscribe", "unsubscribe"}
 
 
@@ -67,8 +68,10 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         if type(recent) is not int or not 0 <= recent <= settings.FEED_CLIENT_BUFFER:
             return await self.refuse(f"recent: a whole number from 0 to {settings.FEED_CLIENT_BUFFER}")
         self.unsubscribe()
-        backlog = self.scope.get("extensions", {}).get(BACKLOG_EXTENSION, {}).get("bytes")
-        self.subscription = Subscription(self.send, packet_filter, backlog=backlog)
+        extensions = self.scope.get("extensions", {})
+        self.subscription = Subscription(self.send, packet_filter,
+                                         backlog=extensions.get(BACKLOG_EXTENSION, {}).get("bytes"),
+                                         write_frame=extensions.get(FRAME_EXTENSION, {}).get("write"))
         hub = get_hub()
         await hub.until_joined()
         # No await from here to "subscribed": it goes out before the hub's first

@@ -28,11 +28,12 @@ from twisted.internet import defer, reactor
 from twisted.internet.task import LoopingCall
 
 from consumers.archive import ARCHIVE_CHANNEL
-from consumers.feed import BACKLOG_EXTENSION
+from consumers.feed import BACKLOG_EXTENSION, FRAME_EXTENSION
 from consumers.outbox import OUTBOX_CHANNEL
 from gateway import metrics, runtime, systemd
 from gateway.hub import get_hub
 from gateway.leader import Leadership
+from gateway.wsframe import frame_writer
 from protocols.aprs.client import UplinkConfig, parse_server
 from protocols.aprs.login import RECEIVE_ONLY_PASSCODE
 from protocols.aprs.replay import ReplayServer, read_capture
@@ -71,8 +72,9 @@ def send_backlog(protocol):
 
 
 class GatewayServer(Server):
-    """daphne's server, telling websocket consumers how far behind a client is,
-    and reporting each listening port to the daemon."""
+    """daphne's server, telling websocket consumers how far behind a client is and
+    letting them write prebuilt frames (gateway/wsframe.py), and reporting each
+    listening port to the daemon."""
 
     def __init__(self, *args, on_listening=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,9 +83,9 @@ class GatewayServer(Server):
 
     def create_application(self, protocol, scope):
         if scope["type"] == "websocket":
-            scope.setdefault("extensions", {})[BACKLOG_EXTENSION] = {
-                "bytes": partial(send_backlog, protocol)
-            }
+            extensions = scope.setdefault("extensions", {})
+            extensions[BACKLOG_EXTENSION] = {"bytes": partial(send_backlog, protocol)}
+            extensions[FRAME_EXTENSION] = {"write": frame_writer(protocol)}
         return super().create_application(protocol, scope)
 
     def listen_success(self, port):

@@ -5,7 +5,9 @@ process, only the hub listens there, so the channel layer (and Redis, at
 scale) carries one message per packet per node, never one per client. The
 hub then checks each local subscriber's filter and queues the packet's JSON,
 serialised once upstream, in that subscriber's bounded buffer. Every
-``FEED_FLUSH_INTERVAL`` the buffers are sent as one frame per client.
+``FEED_FLUSH_INTERVAL`` (longer with very many clients: ``tick()``) the
+buffers are sent as one frame per client. docs/fanout.md has the design and
+the measurements behind it.
 
 A slow client is one whose socket already holds ``FEED_CLIENT_BACKLOG`` unsent
 bytes: it gets nothing until it drains, its buffer drops the oldest packets,
@@ -23,6 +25,7 @@ from django.conf import settings
 
 from gateway import metrics
 from gateway.index import SubscriberIndex
+from gateway.wsframe import text_frame
 
 logger = logging.getLogger("gateway.hub")
 
@@ -55,8 +58,10 @@ def running_hub():
 class Subscription:
     """One client's filter and its bounded buffer of packet JSON."""
 
-    def __init__(self, send, packet_filter, backlog=None, buffer_size=None, max_backlog=None):
+    def __init__(self, send, packet_filter, backlog=None, buffer_size=None, max_backlog=None,
+                 write_frame=None):
         self.send = send  # async callable taking the frame text
+        self.write_frame = write_frame  # gateway/wsframe.py, when the server offers it
         self.filter = packet_filter
         self.backlog = backlog or (lambda: 0)
         self.pending = collections.deque(maxlen=buffer_size or settings.FEED_CLIENT_BUFFER)
@@ -99,14 +104,18 @@ class Subscription:
         items = list(self.pending)
         self.pending.clear()
         await self.send_frame(packets_frame(items, self.dropped), len(items))
+        metrics.feed_frames_sent.inc()
+        metrics.feed_packets_sent.inc(len(items))
         return True
 
-    async def send_frame(self, frame, count):
+    async def send_frame(self, frame, count, wire=None):
+        """Send a ``packets`` frame; ``wire``: the same frame already encoded (text_frame)."""
         self.dropped = 0
         self.delivered += count
-        metrics.feed_frames_sent.inc()
-        metrics.feed_packets_sent.inc(count)
-        await self.send(frame)
+        if self.write_frame is None:
+            await self.send(frame)
+        elif not self.write_frame(wire or text_frame(frame)):
+            raise ConnectionError("the websocket is closed")
 
 
 def packets_frame(items, dropped=0):
@@ -267,15 +276,20 @@ class FeedHub:
         """One frame, built once, to every whole-feed subscriber that is keeping up;
         the others queue the packets in their own buffers."""
         frame = packets_frame(shared)
+        wire = text_frame(frame)
+        sent = 0
         for subscription in list(self.subscriptions.everything):
             if subscription.pending or not subscription.writable():
                 subscription.extend(shared)
                 self.dirty.add(subscription)
                 continue
             try:
-                await subscription.send_frame(frame, len(shared))
+                await subscription.send_frame(frame, len(shared), wire)
+                sent += 1
             except Exception as exc:
                 self._drop(subscription, exc)
+        metrics.feed_frames_sent.inc(sent)
+        metrics.feed_packets_sent.inc(sent * len(shared))
 
     def _drop(self, subscription, exc):
         logger.debug("dropping a feed client whose send failed: %s", exc)
@@ -302,5 +316,12 @@ class FeedHub:
     def _schedule_flush(self):
         if (self.dirty or self.shared) and self.flush_handle is None:
             self.flush_handle = asyncio.get_running_loop().call_later(
-                self.flush_interval, lambda: asyncio.ensure_future(self._flush())
+                self.tick(), lambda: asyncio.ensure_future(self._flush())
             )
+
+    def tick(self):
+        """Seconds to the next flush: ``FEED_FLUSH_INTERVAL``, or longer when there are
+        so many clients that a frame each per tick would pass ``FEED_FRAMES_PER_SECOND``.
+        A frame costs about the same CPU whatever it holds, so this bounds what
+        framing costs, and a busier feed only makes frames bigger."""
+        return max(self.flush_interval, len(self.subscriptions) / settings.FEED_FRAMES_PER_SECOND)
