@@ -203,10 +203,10 @@ def sustained(row):
             and row["dropped"] == 0 and row["failed_clients"] == 0)
 
 
-def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=print):
-    """The best row ``ok`` accepts (None if even ``start_rate`` fails) and every row
-    measured: rates double until one fails, then bisect between the last good and
-    the first bad."""
+def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=print, min_rate=1.0):
+    """The best row ``ok`` accepts (None if not even ``min_rate`` passes) and every row
+    measured: rates double until one fails (or halve until one passes, when
+    ``start_rate`` already fails), then bisect between the last good and the first bad."""
     rows, good, bad = [], None, None
 
     def step(rate):
@@ -225,8 +225,15 @@ def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=p
             break
         good = rows[-1]
         rate *= 2
+    rate = start_rate / 2
+    while good is None and rate >= min_rate:
+        if step(rate):
+            good = rows[-1]
+        else:
+            bad = rows[-1]
+            rate /= 2
     for _ in range(bisections if good and bad else 0):
-        rate = round((good["offered_per_s"] + bad["offered_per_s"]) / 2)
+        rate = round((good["offered_per_s"] + bad["offered_per_s"]) / 2, 1)
         if rate in (good["offered_per_s"], bad["offered_per_s"]):
             break
         if step(rate):
