@@ -22,10 +22,12 @@ from bench.fanout import REPO, free_port, start
 
 
 async def _member(url, origin, nick, stats, window, sender):
-    start_at, end_at = window
     async with websockets.connect(url, origin=origin, max_size=None, open_timeout=60) as socket:
         await socket.recv()  # joined
         await socket.send(json.dumps({"type": "nick", "nick": nick}))
+        stats["joined"] += 1
+        await window["set"].wait()  # everyone is in: joins and their presence frames are over
+        start_at, end_at = window["start"], window["end"]
         sent = 0
 
         async def send_next():
@@ -56,11 +58,19 @@ async def _member(url, origin, nick, stats, window, sender):
 
 async def _room(url, members, senders, seconds):
     origin = "http://" + url.split("//", 1)[1].split("/", 1)[0]
-    stats = {"copies": 0, "stored": 0, "latencies": []}
-    start_at = time.time() + 3.0  # time to connect everyone
-    window = (start_at, start_at + seconds)
-    await asyncio.gather(*(_member(url, origin, f"m{n:04d}", stats, window, n < senders)
-                           for n in range(members)))
+    stats = {"copies": 0, "stored": 0, "latencies": [], "joined": 0}
+    window = {"set": asyncio.Event()}
+
+    async def open_window():
+        deadline = time.time() + 60
+        while stats["joined"] < members and time.time() < deadline:
+            await asyncio.sleep(0.05)
+        window["start"] = time.time() + 2.0  # presence frames of the last joins settle
+        window["end"] = window["start"] + seconds
+        window["set"].set()
+
+    await asyncio.gather(open_window(), *(_member(url, origin, f"m{n:04d}", stats, window, n < senders)
+                                          for n in range(members)))
     return stats
 
 

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from django.conf import settings
 
+from consumers.dispatch import NoDatabaseEvents
 from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
 from consumers.outbox import OUTBOX_CHANNEL
 from gateway import chat, metrics, outbox
@@ -32,14 +33,16 @@ def client_address(scope):
     return client[0] if client else None
 
 
-class PublicChatConsumer(AsyncWebsocketConsumer):
+class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
     """A member of one room.
 
     Async, because what it mostly does is pass group events (messages,
     presence, deletions) on to its socket, many members at a time, which needs
-    no thread; its few database calls (join, post) go through
-    ``database_sync_to_async``.
+    no thread — so those skip Channels' per-event database housekeeping; its
+    few database calls (join, post) go through ``database_sync_to_async``.
     """
+
+    NO_DATABASE = frozenset({"chat.message", "chat.deleted", "chat.presence", "chat.muted", "outbox.state"})
 
     FRAME_TYPES = {"message", "nick", "ping", "aprs_message"}
     counted = None

@@ -19,6 +19,7 @@ from channels.exceptions import ChannelFull, StopConsumer
 from django.conf import settings
 
 from consumers.archive import ARCHIVE_CHANNEL
+from consumers.dispatch import NoDatabaseEvents
 from consumers.outbox import OUTBOX_CHANNEL, UPLINK_GROUP
 from gateway import metrics
 from gateway.filters import packet_facts
@@ -40,7 +41,8 @@ def feed_item(event):
     return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
 
 
-class APRSNewsConsumer(AsyncConsumer):
+class APRSNewsConsumer(NoDatabaseEvents, AsyncConsumer):
+    NO_DATABASE = frozenset({"aprs.packet"})  # the thread hop held ingest to ~1,250 packets/s
     sequence = 0  # numbers this instance's packets so hubs can see losses
     layer_errors = 0
     layer_error_logged_at = -LAYER_ERROR_LOG_INTERVAL
@@ -49,13 +51,6 @@ class APRSNewsConsumer(AsyncConsumer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.batch = []  # [json, facts] pairs waiting for the feed group
-
-    async def dispatch(self, message):
-        # Packets touch no database: skip Channels' close_old_connections() before
-        # each event, a thread hop that held the daemon to ~1,250 packets/s.
-        if message["type"] == "aprs.packet":
-            return await self.aprs_packet(message)
-        return await super().dispatch(message)
 
     async def aprs_connect(self, event):
         await self.channel_layer.group_add(UPLINK_GROUP, self.channel_name)
