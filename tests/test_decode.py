@@ -19,12 +19,13 @@ def test_every_corpus_line_decodes_and_round_trips(corpus):
         if packet["format"] == "unknown":
             unknown += 1
             assert packet["error"]
-    # aprslib 0.7.2 fails on about 10.7% of this corpus; every one is carried.
-    assert 0.05 < unknown / len(lines) < 0.15, unknown / len(lines)
+    # aprslib 0.7.2 fails on about 10% of this corpus; with our decoders under
+    # 0.5% is left (tests/test_parsing.py), and every one of those is carried.
+    assert 0 < unknown / len(lines) < 0.005, unknown / len(lines)
 
 
 def test_undecodable_line_keeps_header_and_reason():
-    event = decode_line(b"SP8EBC-1>APRX28,WIDE2-1:T#123,1,2,3,4,5,00000000", 0.0)
+    event = decode_line(b"SP8EBC-1>APRX28,WIDE2-1:T#123,no,numbers", 0.0)
     assert event["packet"]["format"] == "unknown"
     assert "telemetry" in event["packet"]["error"]
     assert event["packet"]["from"] == "SP8EBC-1"

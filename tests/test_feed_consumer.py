@@ -17,6 +17,7 @@ from protocols.aprs.decode import decode_line
 CAR = b"N0DEMO-9>APRS,qAR,N0DEMO-15:!4903.00N/07201.80W>090/025Demo car"
 FAR = b"VK2ABC>APRS:!3352.00S/15112.00E-Sydney"
 TELEMETRY = b"N0DEMO-3>APRS:T#001,123,045,067,089,100,00000000"
+BROKEN_TELEMETRY = b"N0DEMO-3>APRS:T#001,no,numbers"  # no decoder reads it; it travels all the same
 # Channels' async consumers close stale database connections around each event.
 pytestmark = pytest.mark.django_db(transaction=True)
 SCOPE = {"type": "aprs", "source": "aprs-is", "server": ["127.0.0.1", 14580],
@@ -73,7 +74,7 @@ async def test_query_string_filter_and_unknown_formats_travel():
     client = await feed_client("/ws/aprs/?filter=t/t")
     assert (await client.receive_json_from())["type"] == "subscribed"
     news = await news_instance()
-    await ingest(news, CAR, TELEMETRY)
+    await ingest(news, CAR, BROKEN_TELEMETRY)
     frame = await client.receive_json_from(2)
     (item,) = frame["packets"]
     assert item["packet"]["format"] == "unknown"

@@ -1,14 +1,17 @@
 """Turn one received line into the body of an ``aprs.packet`` event.
 
-A line aprslib cannot decode is still real traffic: it travels on with
-``format: "unknown"``, the parser's reason, and whatever of the TNC2 header
-(source, destination, path) could be read.
+aprslib decodes what it can; what it refuses goes to our own decoders
+(``protocols/aprs/parsing``: telemetry, items, NMEA, capabilities). A line
+neither can decode is still real traffic: it travels on with ``format:
+"unknown"``, the reason, and whatever of the TNC2 header (source,
+destination, path) could be read.
 """
 
 import logging
 
 import aprslib
-from aprslib.exceptions import ParseError, UnknownFormat
+
+from protocols.aprs.parsing import DECODERS, decode_extra
 
 # aprslib logs every failure at DEBUG/ERROR on its own loggers; we report them.
 logging.getLogger("aprslib").setLevel(logging.CRITICAL)
@@ -25,14 +28,25 @@ def decode_line(raw, received):
 
 
 def decode_packet(raw):
-    """Decode with aprslib; on failure describe the line as ``unknown``."""
+    """Decode with aprslib, then our decoders; failing both, describe the line as ``unknown``."""
     try:
         packet = aprslib.parse(raw)
-    except (ParseError, UnknownFormat) as exc:
-        return _unknown(raw, f"{type(exc).__name__}: {exc}")
-    except Exception as exc:  # aprslib has raised others on odd input
-        return _unknown(raw, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # ParseError, UnknownFormat, and others on odd input
+        return _decode_extra(raw, f"{type(exc).__name__}: {exc}")
     packet.pop("raw", None)
+    return packet
+
+
+def _decode_extra(raw, aprslib_error):
+    header = parse_header(raw)
+    body = raw.partition(b":")[2].decode("utf-8", "replace")
+    if not header or body[:1] not in DECODERS:
+        return _unknown(raw, aprslib_error)
+    try:
+        packet = decode_extra(body)
+    except ValueError as exc:
+        return _unknown(raw, f"ParseError: {exc}")
+    packet.update(header)
     return packet
 
 
