@@ -2,8 +2,9 @@
 
 Client frames (JSON text): ``{"type": "subscribe", "filter": "r/.. t/..",
 "recent": N}`` and ``{"type": "unsubscribe"}``; ``recent`` asks for up to N
-packets the node already holds that pass the filter, so a map starts full. Server frames: ``hello``, ``subscribed``,
-``unsubscribed``, ``packets`` and ``error``; docs/feed.md lists them. A bad
+packets the node already holds that pass the filter, so a map starts full.
+Server frames: ``hello``, ``subscribed``, ``unsubscribed``, ``packets`` and
+``error``; docs/feed.md lists them. A bad
 frame gets an ``error`` frame and the connection stays open; after
 ``MAX_BAD_FRAMES`` of them the server closes it with code 1008.
 """
