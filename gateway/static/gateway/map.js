@@ -2,8 +2,9 @@
 // Subscribes to the feed with an a/ (box) filter for what is in view, and
 // again (debounced) after every pan or zoom; the selected station is added
 // with b/ so its panel stays live when it leaves the view.
-import { el, pageSettings, tickRelativeTimes, timeAgo } from "./common.js";
+import { el, tickRelativeTimes, timeAgo } from "./common.js";
 import { FeedSocket } from "./feedsocket.js";
+import { createMap, stationIcon, stationMarker, trackLine } from "./mapview.js";
 import { renderStation } from "./panel.js";
 import { StationStore } from "./stations.js";
 import { symbolElement } from "./symbols.js";
@@ -13,11 +14,7 @@ const RECENT = 500; // held packets asked for with each subscription
 const MAX_STATIONS = 3000;
 const LIST_SIZE = 50;
 
-const settings = pageSettings();
-const map = L.map("map", { center: settings.center, zoom: settings.zoom, maxZoom: 19, worldCopyJump: true });
-if (settings.tileUrl) {
-  L.tileLayer(settings.tileUrl, { attribution: settings.tileAttribution, maxZoom: 19 }).addTo(map);
-}
+const map = createMap("map", { worldCopyJump: true });
 const cluster = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 14 });
 map.addLayer(cluster);
 const trackLayer = L.layerGroup().addTo(map);
@@ -30,10 +27,7 @@ let selected = null;
 let listDirty = true;
 
 function icon(station) {
-  return L.divIcon({
-    html: symbolElement(station.symbolTable, station.symbol, station.speed > 0 ? station.course : undefined),
-    className: "aprs-marker", iconSize: [32, 32], iconAnchor: [16, 16],
-  });
+  return stationIcon(station, station.speed > 0 ? station.course : undefined);
 }
 
 function place(station) {
@@ -41,8 +35,7 @@ function place(station) {
   let marker = markers.get(station.name);
   const look = `${station.symbolTable}${station.symbol}${station.course}`;
   if (!marker) {
-    marker = L.marker([station.lat, station.lon], { icon: icon(station), title: station.name, alt: station.name,
-                                                    keyboard: true, riseOnHover: true });
+    marker = stationMarker(station, icon(station), { keyboard: true, riseOnHover: true });
     marker.look = look;
     marker.on("click", () => select(station.name));
     markers.set(station.name, marker);
@@ -57,7 +50,7 @@ function place(station) {
   if (station.track.length > 1) {
     const line = tracks.get(station.name);
     if (line) line.setLatLngs(station.track);
-    else tracks.set(station.name, L.polyline(station.track, { className: "track", weight: 2 }).addTo(trackLayer));
+    else tracks.set(station.name, trackLine(station.track).addTo(trackLayer));
   }
 }
 

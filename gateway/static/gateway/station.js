@@ -1,20 +1,16 @@
 // A station's own page: the archive's record when there is one, then live
 // packets from the feed (the node's held packets first).
-import { jsonData, pageSettings, tickRelativeTimes } from "./common.js";
+import { jsonData, tickRelativeTimes } from "./common.js";
 import { FeedSocket } from "./feedsocket.js";
+import { createMap, stationIcon, stationMarker, trackLine } from "./mapview.js";
 import { renderStation, rawList } from "./panel.js";
 import { StationStore } from "./stations.js";
-import { symbolElement } from "./symbols.js";
 
 const callsign = jsonData("station-callsign");
-const settings = pageSettings();
 const store = new StationStore();
 const panel = document.getElementById("panel");
 const history = document.getElementById("history");
-const map = L.map("map", { center: settings.center, zoom: 11, maxZoom: 19 });
-if (settings.tileUrl) {
-  L.tileLayer(settings.tileUrl, { attribution: settings.tileAttribution, maxZoom: 19 }).addTo(map);
-}
+const map = createMap("map", { zoom: 11 });
 let marker = null;
 let track = null;
 let centred = false;
@@ -24,13 +20,12 @@ function draw() {
   if (!station) return;
   renderStation(panel, station, { heading: "h1", link: false });
   if (station.lat === undefined || station.lat === null) return;
-  const icon = L.divIcon({ html: symbolElement(station.symbolTable, station.symbol, station.course),
-                           className: "aprs-marker", iconSize: [32, 32], iconAnchor: [16, 16] });
+  const icon = stationIcon(station, station.course);
   if (marker) marker.setLatLng([station.lat, station.lon]).setIcon(icon);
-  else marker = L.marker([station.lat, station.lon], { icon, title: station.name, alt: station.name }).addTo(map);
+  else marker = stationMarker(station, icon).addTo(map);
   if (station.track.length > 1) {
     if (track) track.setLatLngs(station.track);
-    else track = L.polyline(station.track, { className: "track", weight: 2 }).addTo(map);
+    else track = trackLine(station.track).addTo(map);
   }
   if (!centred) {
     map.setView([station.lat, station.lon], 12);
