@@ -7,8 +7,8 @@ measuring window after a warm-up; then everything is torn down. A step never
 takes longer than its start-up, warm-up and window plus a fixed grace.
 
 ``sustainable()`` finds the highest rate a configuration keeps up with: a
-ladder (doubling) until a step fails, then bisection between the last good
-and the first bad rate.
+ladder (doubling until a step fails, or halving until one passes), then
+bisection between the last good and the first bad rate.
 
 Configurations: ``baseline`` (bench/baseline.py), ``inmemory`` (the daemon,
 in-memory layer), ``redis`` (the daemon on channels-redis), ``redis-2nodes``
@@ -16,6 +16,7 @@ in-memory layer), ``redis`` (the daemon on channels-redis), ``redis-2nodes``
 them).
 """
 
+import json
 import math
 import multiprocessing
 import os
@@ -65,17 +66,22 @@ def start(args, port, env=None, log=None):
     return process
 
 
-def start_replay(capture, rate, port=None):
+def start_replay(lines, rate, port=None):
+    """A replay server playing ``lines`` in a loop; it reads its capture before it listens."""
     port = port or free_port()
-    process = start([sys.executable, "-m", "gateway.cli", "replay", str(capture),
-                     "--listen", f"127.0.0.1:{port}", "--rate", str(rate), "--loop"], port)
+    with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
+        capture.write(b"".join(line + b"\r\n" for line in lines))
+        capture.flush()
+        process = start([sys.executable, "-m", "gateway.cli", "replay", capture.name,
+                         "--listen", f"127.0.0.1:{port}", "--rate", str(rate), "--loop"], port)
     return process, port
 
 
 def start_daemon(upstream_port, env, roles=("web", "ingest", "worker")):
+    """The daemon, logging in to ``upstream_port`` (None: no uplink); (process, port)."""
     port = free_port()
-    args = [sys.executable, "-m", "gateway.cli", "run", "--port", str(port),
-            "--aprs-server", f"127.0.0.1:{upstream_port}"]
+    args = [sys.executable, "-m", "gateway.cli", "run", "--port", str(port)]
+    args += ["--aprs-server", f"127.0.0.1:{upstream_port}"] if upstream_port else ["--no-aprs"]
     for role in roles:
         args += ["--role", role]
     # Fan-out alone: the archive (database writes on the same two cores) is
@@ -93,13 +99,17 @@ def start_servers(config, upstream_port, redis_url):
         process = start([sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port)],
                         port, log=open(LOGS / f"baseline-{port}.log", "wb"))
         return [process], [f"ws://127.0.0.1:{port}/"]
-    env = {"REDIS_URL": redis_url} if config.startswith("redis") else {}
+    env = layer_env(config, redis_url)
     if config == "redis-2nodes":
         first, first_port = start_daemon(upstream_port, env, roles=("web", "ingest"))
         second, second_port = start_daemon(upstream_port, env, roles=("web",))
         return [first, second], [f"ws://127.0.0.1:{p}/ws/aprs/" for p in (first_port, second_port)]
     process, port = start_daemon(upstream_port, env)
     return [process], [f"ws://127.0.0.1:{port}/ws/aprs/"]
+
+
+def layer_env(config, redis_url):
+    return {"REDIS_URL": redis_url} if config.startswith("redis") else {}
 
 
 def stop(processes):
@@ -127,10 +137,7 @@ def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=
     try:
         client_group = Clients(urls, filters, client_processes)
         connected = client_group.connected(timeout=60 + len(filters) / 50)
-        with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
-            capture.write(b"".join(line + b"\r\n" for line in lines))
-            capture.flush()
-            processes.append(start_replay(capture.name, rate, upstream_port)[0])
+        processes.append(start_replay(lines, rate, upstream_port)[0])
         row = _measure(servers, client_group, warmup, seconds)
         row["connected"] = connected
     finally:
@@ -252,21 +259,17 @@ def sustainable(config, clients, lines, redis_url=None, log=print, start_rate=25
 
 def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0):
     """P3: packets/s the daemon takes in and routes to the feed group with no client."""
-    with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
-        capture.write(b"".join(line + b"\r\n" for line in lines))
-        capture.flush()
-        replay, upstream_port = start_replay(capture.name, rate)
-        (daemon,), urls = start_servers(config, upstream_port, redis_url)
-        port = int(urls[0].rsplit(":", 1)[1].split("/")[0])
-        try:
-            time.sleep(warmup)
-            watched = psutil.Process(daemon.pid)
-            before, cpu_before = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
-            time.sleep(seconds)
-            after, cpu_after = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
-            rss = watched.memory_info().rss
-        finally:
-            stop([daemon, replay])
+    replay, upstream_port = start_replay(lines, rate)
+    daemon, port = start_daemon(upstream_port, layer_env(config, redis_url))
+    try:
+        time.sleep(warmup)
+        watched = psutil.Process(daemon.pid)
+        before, cpu_before = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
+        time.sleep(seconds)
+        after, cpu_after = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
+        rss = watched.memory_info().rss
+    finally:
+        stop([daemon, replay])
     routed = (after - before) / seconds
     return {"config": config, "clients": 0, "offered_per_s": rate, "offered_copies_per_s": rate,
             "delivered_copies_per_s": routed, "p50_ms": None, "p99_ms": None, "dropped": 0,
@@ -283,10 +286,7 @@ def ingest_capacity(config, lines, redis_url=None, log=print, start_rate=500.0, 
 
 def idle_rss_per_client(count, client_processes=2):
     """P5: the daemon's RSS growth per connected, subscribed, idle websocket client (bytes)."""
-    port = free_port()
-    daemon = start([sys.executable, "-m", "gateway.cli", "run", "--port", str(port), "--no-aprs"], port,
-                   env={"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "ARCHIVE_ENABLED": "false"},
-                   log=open(LOGS / f"idle-{port}.log", "wb"))
+    daemon, port = start_daemon(None, {})
     try:
         watched = psutil.Process(daemon.pid)
         # One client first, so what every process loads once is not charged to the many.
@@ -310,8 +310,6 @@ def idle_rss_per_client(count, client_processes=2):
 
 
 def status(port):
-    import json
-
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as response:
         return json.load(response)
 
@@ -319,23 +317,20 @@ def status(port):
 def soak(minutes, lines, clients_count=100, rate=50.0, every=10.0, log=print):
     """P5 soak: the daemon's RSS, sampled every ``every`` s, over ``minutes`` at P2 load."""
     seconds = minutes * 60
-    with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
-        capture.write(b"".join(line + b"\r\n" for line in lines))
-        capture.flush()
-        replay, upstream_port = start_replay(capture.name, rate)
-        servers, urls = start_servers("inmemory", upstream_port, None)
-        try:
-            clients = Clients(urls, [""] * clients_count, 1)
-            clients.connected(timeout=120)
-            clients.shared[0], clients.shared[1] = time.time(), time.time() + seconds
-            watched = psutil.Process(servers[0].pid)
-            samples = []
-            while time.time() < clients.shared[1]:
-                samples.append(watched.memory_info().rss / 2**20)
-                log(f"  soak {len(samples) * every:.0f} s: {samples[-1]:.1f} MiB")
-                time.sleep(every)
-            (stats,) = clients.stats()
-        finally:
-            stop(servers + [replay])
+    replay, upstream_port = start_replay(lines, rate)
+    daemon, port = start_daemon(upstream_port, {})
+    try:
+        clients = Clients([f"ws://127.0.0.1:{port}/ws/aprs/"], [""] * clients_count, 1)
+        clients.connected(timeout=120)
+        clients.open_window(0.0, seconds)
+        watched = psutil.Process(daemon.pid)
+        samples = []
+        while time.time() < clients.shared[1]:
+            samples.append(watched.memory_info().rss / 2**20)
+            log(f"  soak {(len(samples) - 1) * every:.0f} s: {samples[-1]:.1f} MiB")
+            time.sleep(every)
+        (stats,) = clients.stats()
+    finally:
+        stop([daemon, replay])
     return {"minutes": minutes, "clients": clients_count, "rate": rate, "rss_mib": samples,
             "growth_mib": samples[-1] - samples[0], "packets": stats["packets"], "dropped": stats["dropped"]}

@@ -40,9 +40,7 @@ def main(argv=None):
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
-        capture = Path(work) / "capture.txt"
-        capture.write_bytes(b"".join(line + b"\r\n" for line in corpus_lines()))
-        replay, upstream = start_replay(capture, args.rate)
+        replay, upstream = start_replay(corpus_lines(), args.rate)
         daemon, port = start_daemon(upstream, {"REDIS_URL": args.redis_url} if args.redis_url else {})
         try:
             clients = Clients([f"ws://127.0.0.1:{port}/ws/aprs/"], [""] * args.clients, 2)
