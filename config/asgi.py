@@ -22,9 +22,12 @@ from consumers.archive import ARCHIVE_CHANNEL, ArchiveConsumer  # noqa: E402
 from consumers.chat import AdminChatConsumer, PublicChatConsumer  # noqa: E402
 from consumers.echo import EchoAsyncConsumer, EchoSyncConsumer  # noqa: E402
 from consumers.feed import APRSFeedConsumer  # noqa: E402
+from consumers.igate import IGateConsumer  # noqa: E402
 from consumers.news import APRSNewsConsumer  # noqa: E402
 from consumers.outbox import OUTBOX_CHANNEL, OutboxConsumer  # noqa: E402
+from consumers.routing import SourceRouter  # noqa: E402
 from consumers.streams import LongPollConsumer, NotificationsConsumer  # noqa: E402
+from consumers.tnc import TNCConsumer  # noqa: E402
 
 websocket_routes = [
     path("ws/aprs/", APRSFeedConsumer.as_asgi()),
@@ -44,7 +47,11 @@ application = ProtocolTypeRouter(
             re_path(r"", django_application),
         ]),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
-        "aprs": APRSNewsConsumer.as_asgi(),
+        "aprs": SourceRouter({
+            "aprs-is": APRSNewsConsumer.as_asgi(),
+            "igate": IGateConsumer.as_asgi(),
+            "kiss": TNCConsumer.as_asgi(),
+        }),
         "channel": ChannelNameRouter({
             ARCHIVE_CHANNEL: ArchiveConsumer.as_asgi(),
             OUTBOX_CHANNEL: OutboxConsumer.as_asgi(),

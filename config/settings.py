@@ -232,6 +232,21 @@ APRS_RECONNECT_MIN = env_float("APRS_RECONNECT_MIN", 1.0)
 APRS_RECONNECT_MAX = env_float("APRS_RECONNECT_MAX", 60.0)
 APRS_ENABLED = env_bool("APRS_ENABLED", True)
 
+# --- Local radio: the APRS-IS server port for iGates, a KISS TNC --------------
+# The port iGates (direwolf, aprx, APRSdroid) log in to; 0 = off. Runs on every
+# node with the ingest role (14580 is APRS-IS's filtered port).
+IGATE_PORT = int(env_float("IGATE_PORT", 0, low=0, high=65535))
+IGATE_BIND = env("IGATE_BIND", "0.0.0.0")
+IGATE_LOGIN_TIMEOUT = env_float("IGATE_LOGIN_TIMEOUT", 30.0)  # aprsc's
+IGATE_KEEPALIVE_INTERVAL = env_float("IGATE_KEEPALIVE_INTERVAL", 20.0)
+# The server ID in logresp and q-constructs (qAC,<ID>): a callsign-like name.
+IGATE_SERVER_ID = env("IGATE_SERVER_ID", "") or (APRS_CALLSIGN if APRS_CALLSIGN != "N0CALL" else "APRSGW")
+# A KISS-over-TCP TNC (direwolf's KISSPORT is 8001): HOST:PORT, empty = none.
+# Its link runs with the uplink (on the leading ingest node), so one node reads it.
+KISS_SERVER = env("KISS_SERVER", "")
+KISS_TRANSMIT = env_bool("KISS_TRANSMIT", False)  # web users' messages go on the air
+KISS_TX_PATH = env("KISS_TX_PATH", "WIDE1-1")  # digipeater path of what we transmit; empty for none
+
 # What this node does: web (websocket clients), ingest (may hold the uplink),
 # worker (background channel workers). Several nodes on one Redis split them.
 ROLES = tuple(env_list("ROLES", "web,ingest,worker"))

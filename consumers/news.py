@@ -1,6 +1,7 @@
-"""APRSNewsConsumer: the ``aprs`` protocol's application.
+"""APRSNewsConsumer: the ``aprs`` protocol's application for the APRS-IS uplink,
+and the base of the iGate and TNC ones (consumers/igate.py, consumers/tnc.py).
 
-One instance per APRS-IS connection (see docs/aprs-asgi.md). It turns each
+One instance per connection (see docs/aprs-asgi.md). It turns each
 ``aprs.packet`` into the feed's JSON once, works out the facts filters need
 once, and sends both to the feed group. Packets that arrive while a send is
 in flight go together in the next one: at low rates each packet travels at
@@ -20,7 +21,7 @@ from django.conf import settings
 
 from consumers.archive import ARCHIVE_CHANNEL
 from consumers.dispatch import NoDatabaseEvents
-from consumers.outbox import OUTBOX_CHANNEL, UPLINK_GROUP
+from consumers.outbox import OUTBOX_CHANNEL, TRANSMIT_GROUP, UPLINK_GROUP
 from gateway import metrics
 from gateway.filters import packet_facts
 from gateway.hub import FEED_GROUP
@@ -42,28 +43,34 @@ def feed_item(event):
 
 
 class APRSNewsConsumer(NoDatabaseEvents, AsyncConsumer):
-    NO_DATABASE = frozenset({"aprs.packet"})  # the thread hop held ingest to ~1,250 packets/s
+    NO_DATABASE = frozenset({"aprs.packet", "uplink.gate"})  # the thread hop held ingest to ~1,250 packets/s
     sequence = 0  # numbers this instance's packets so hubs can see losses
     layer_errors = 0
     layer_error_logged_at = -LAYER_ERROR_LOG_INTERVAL
     sender = None  # the task sending batches to the feed group, while there are any
+    via = None  # set by connections whose own packets must not be sent back to them
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.batch = []  # [json, facts] pairs waiting for the feed group
 
     async def aprs_connect(self, event):
-        await self.channel_layer.group_add(UPLINK_GROUP, self.channel_name)
+        if self.scope["source"] == "aprs-is":
+            await self.channel_layer.group_add(UPLINK_GROUP, self.channel_name)
+        await self.channel_layer.group_add(TRANSMIT_GROUP, self.channel_name)
         await self.announce(self.scope["verified"])
         logger.info(
-            "aprs application started for %s (%s, server %s)",
-            self.scope["login"],
+            "aprs application started for %s %s (%s, server %s)",
+            self.scope["source"], self.scope["login"],
             "verified" if self.scope["verified"] else "unverified",
             self.scope.get("server_id") or "?",
         )
 
     async def aprs_packet(self, event):
-        self.batch.append([feed_item(event), packet_facts(event["packet"], event["raw"])])
+        facts = packet_facts(event["packet"], event["raw"])
+        if self.via:
+            facts["via"] = self.via
+        self.batch.append([feed_item(event), facts])
         if self.sender is None:
             self.sender = asyncio.ensure_future(self.send_batches())
         elif len(self.batch) >= settings.FEED_BATCH_MAX:
@@ -74,6 +81,8 @@ class APRSNewsConsumer(NoDatabaseEvents, AsyncConsumer):
             await self.handle_message(event)
         if settings.ARCHIVE_ENABLED:
             await self.archive(event)
+        if event.get("forward"):
+            await self.gate_up(event["raw"])
 
     async def send_batches(self):
         """Send what waits, one layer message per batch, until nothing does."""
@@ -137,16 +146,30 @@ class APRSNewsConsumer(NoDatabaseEvents, AsyncConsumer):
         try:
             await self.announce(False)
             await self.channel_layer.group_discard(UPLINK_GROUP, self.channel_name)
+            await self.channel_layer.group_discard(TRANSMIT_GROUP, self.channel_name)
         except Exception as exc:  # the layer may be what failed
             logger.warning("could not tell the outbox the uplink is gone: %s", exc)
         raise StopConsumer()
 
-    # --- APRS messaging (the outbox worker talks to the uplink through here) --------
-    async def announce(self, verified):
-        await self.channel_layer.send(OUTBOX_CHANNEL, {"type": "outbox.uplink", "verified": verified,
+    # --- gating: what local iGates and the TNC hear goes up to APRS-IS, once ---------
+    async def gate_up(self, line):
+        try:
+            await self.channel_layer.group_send(UPLINK_GROUP, {"type": "uplink.gate", "line": line})
+        except Exception as exc:
+            self.log_loss(f"channel layer unavailable ({exc}); gated packet not passed up")
+
+    async def uplink_gate(self, event):
+        """A packet a local iGate or the TNC heard: only the uplink's instance gets these."""
+        if self.scope["verified"]:
+            await self.send({"type": "aprs.send", "line": event["line"]})
+            metrics.igate_forwarded.inc()
+
+    # --- APRS messaging (the outbox worker transmits through here) ------------------
+    async def announce(self, can_send):
+        await self.channel_layer.send(OUTBOX_CHANNEL, {"type": "outbox.transmitter", "can_send": can_send,
                                                        "channel": self.channel_name})
 
-    async def uplink_query(self, event):
+    async def transmitter_query(self, event):
         await self.announce(self.scope["verified"])
 
     async def uplink_send(self, event):
@@ -160,6 +183,7 @@ class APRSNewsConsumer(NoDatabaseEvents, AsyncConsumer):
             await self.channel_layer.send(OUTBOX_CHANNEL, {
                 "type": "outbox.reply", "source": addressee, "destination": packet.get("from", "").upper(),
                 "msgno": packet["msgNo"], "accepted": packet["response"] == "ack"})
-        elif addressee == self.scope["login"].upper() and packet.get("msgNo") and self.scope["verified"]:
+        elif (self.scope["source"] == "aprs-is" and addressee == self.scope["login"].upper()
+              and packet.get("msgNo") and self.scope["verified"]):
             line = f"{self.scope['login']}>APRS,TCPIP*::{packet['from']:<9}:ack{packet['msgNo']}"
             await self.send({"type": "aprs.send", "line": line.encode("ascii", "replace")})

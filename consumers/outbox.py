@@ -1,9 +1,12 @@
 """OutboxConsumer: the ``aprs-outbox`` worker channel (see gateway/outbox.py).
 
-It learns which application instance holds a verified uplink (APRSNewsConsumer
-announces itself, and answers when asked on the ``aprs-uplink`` group), sends
-due messages there as ``uplink.send``, and settles them on ``outbox.reply``.
-Every state change goes to the sender's connections (``outbox.state``).
+It learns which application instances can transmit (the verified APRS-IS
+uplink, verified iGates on our server port, a KISS TNC with transmitting on:
+each announces itself, and answers when asked on the ``aprs-transmitters``
+group), sends due messages to all of them as ``uplink.send`` (each decides
+whether the message is for its part of the network), and settles them on
+``outbox.reply``. Every state change goes to the sender's connections
+(``outbox.state``).
 """
 
 import asyncio
@@ -15,23 +18,28 @@ from gateway import outbox
 
 OUTBOX_CHANNEL = "aprs-outbox"
 UPLINK_GROUP = "aprs-uplink"
+"""The application instance of the APRS-IS uplink: where locally gated packets go up."""
+TRANSMIT_GROUP = "aprs-transmitters"
 TICK = 1.0
 
 
 class OutboxConsumer(AsyncConsumer):
-    uplink = None  # channel of the application holding a verified uplink
     ticker = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.transmitters = set()  # channels of application instances that can send
 
     async def outbox_wake(self, event):
         self.start_ticking()
         await self.send_due()
 
-    async def outbox_uplink(self, event):
+    async def outbox_transmitter(self, event):
         self.start_ticking()
-        if event["verified"]:
-            self.uplink = event["channel"]
-        elif self.uplink == event["channel"]:
-            self.uplink = None
+        if event["can_send"]:
+            self.transmitters.add(event["channel"])
+        else:
+            self.transmitters.discard(event["channel"])
         await self.send_due()
 
     async def outbox_reply(self, event):
@@ -48,16 +56,17 @@ class OutboxConsumer(AsyncConsumer):
         """Retries come due with time, not with events."""
         while True:
             await asyncio.sleep(TICK)
-            if self.uplink is None:
-                await self.channel_layer.group_send(UPLINK_GROUP, {"type": "uplink.query"})
+            if not self.transmitters:
+                await self.channel_layer.group_send(TRANSMIT_GROUP, {"type": "transmitter.query"})
             await self.send_due()
 
     async def send_due(self):
-        if self.uplink is None:
-            return  # nothing goes out without a verified login; messages wait queued
+        if not self.transmitters:
+            return  # nowhere to send: messages wait queued
         for message in await database_sync_to_async(outbox.due)():
             if await database_sync_to_async(outbox.transmitted)(message):
-                await self.channel_layer.send(self.uplink, {"type": "uplink.send", "line": message.line})
+                for channel in self.transmitters:
+                    await self.channel_layer.send(channel, {"type": "uplink.send", "line": message.line})
             await self.notify(message)
 
     async def notify(self, message):

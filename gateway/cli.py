@@ -18,6 +18,8 @@ ENV_FLAGS = {
     "filter": "APRS_FILTER",
     "stale_timeout": "APRS_STALE_TIMEOUT",
     "role": "ROLES",
+    "igate_port": "IGATE_PORT",
+    "kiss": "KISS_SERVER",
 }
 
 
@@ -34,6 +36,9 @@ def build_parser():
     run.add_argument("--passcode", help="APRS-IS passcode, -1 for receive-only (APRS_PASSCODE)")
     run.add_argument("--filter", help="APRS-IS server-side filter (APRS_FILTER)")
     run.add_argument("--stale-timeout", help="seconds of silence before reconnecting (APRS_STALE_TIMEOUT)")
+    run.add_argument("--igate-port", type=int, metavar="PORT",
+                     help="APRS-IS server port for local iGates, 0 for none (IGATE_PORT)")
+    run.add_argument("--kiss", metavar="HOST:PORT", help="KISS-over-TCP TNC to read, e.g. 127.0.0.1:8001 (KISS_SERVER)")
     run.add_argument("--no-aprs", action="store_true", help="no uplink, no demo feed")
     run.add_argument("--role", action="append", choices=["web", "ingest", "worker"],
                      help="what this node does; repeat for several (ROLES, default all)")

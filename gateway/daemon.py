@@ -25,6 +25,7 @@ from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 from twisted.internet import defer, reactor
+from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import LoopingCall
 
 from consumers.archive import ARCHIVE_CHANNEL
@@ -34,10 +35,15 @@ from gateway import metrics, runtime, systemd
 from gateway.hub import get_hub
 from gateway.leader import Leadership
 from gateway.wsframe import frame_writer
+from protocols.backlog import unsent_bytes
+from gateway.filters import parse_filter
 from protocols.aprs.client import UplinkConfig, parse_server
+from protocols.aprs.igate import IGatePort, IGatePortConfig
 from protocols.aprs.login import RECEIVE_ONLY_PASSCODE
 from protocols.aprs.replay import ReplayServer, read_capture
 from protocols.aprs.server import APRSProtocolServer
+from protocols.aprs.tnc import TNCConfig, TNCLink
+from protocols.aprs.uplink import Uplink
 
 logger = logging.getLogger("gateway.daemon")
 
@@ -58,19 +64,6 @@ def software_version():
         return "0"
 
 
-def send_backlog(protocol):
-    """Bytes a websocket connection has queued in twisted but not yet sent."""
-    transport = protocol.transport
-    if transport is None:
-        return 0
-    # twisted.internet.abstract.FileDescriptor's write buffer.
-    return (
-        len(getattr(transport, "dataBuffer", b""))
-        - getattr(transport, "offset", 0)
-        + getattr(transport, "_tempDataLen", 0)
-    )
-
-
 class GatewayServer(Server):
     """daphne's server, telling websocket consumers how far behind a client is and
     letting them write prebuilt frames (gateway/wsframe.py), and reporting each
@@ -84,7 +77,7 @@ class GatewayServer(Server):
     def create_application(self, protocol, scope):
         if scope["type"] == "websocket":
             extensions = scope.setdefault("extensions", {})
-            extensions[BACKLOG_EXTENSION] = {"bytes": partial(send_backlog, protocol)}
+            extensions[BACKLOG_EXTENSION] = {"bytes": lambda: unsent_bytes(protocol.transport)}
             extensions[FRAME_EXTENSION] = {"write": frame_writer(protocol)}
         return super().create_application(protocol, scope)
 
@@ -113,6 +106,19 @@ def uplink_config(servers, demo=False):
     )
 
 
+def tnc_config():
+    host, port = parse_server(settings.KISS_SERVER, default_port=8001)
+    return TNCConfig(host=host, port=port, callsign=settings.APRS_CALLSIGN, transmit=settings.KISS_TRANSMIT,
+                     reconnect_min=settings.APRS_RECONNECT_MIN, reconnect_max=settings.APRS_RECONNECT_MAX)
+
+
+def igate_config():
+    return IGatePortConfig(port=settings.IGATE_PORT, bind=settings.IGATE_BIND, server_id=settings.IGATE_SERVER_ID,
+                           software_version=software_version(), check_filter=parse_filter,
+                           login_timeout=settings.IGATE_LOGIN_TIMEOUT,
+                           keepalive_interval=settings.IGATE_KEEPALIVE_INTERVAL)
+
+
 async def start_demo_feed():
     """Play the bundled demo capture on a loopback port; return its address."""
     capture = resources.files("gateway") / "demo" / "demo.txt"
@@ -125,8 +131,10 @@ async def start_demo_feed():
 class Gateway:
     """One daemon process: daphne, the uplink while this node leads, systemd, signals.
 
-    Lifecycle: ``run()`` listens, then the uplink starts (or this node stands
-    by for it); READY=1 goes to systemd once both are done. SIGHUP re-reads
+    Lifecycle: ``run()`` listens; on an ingest node the ``aprs`` protocol
+    server starts with the iGate server port, and the uplink and the KISS TNC
+    link start once this node leads (or it stands by for them); READY=1 goes
+    to systemd once listening and leading or standing by. SIGHUP re-reads
     the filter; the first SIGTERM/SIGINT stops gracefully (websockets are
     closed with 1001, the uplink's applications get up to 10 s), a second
     one exits at once.
@@ -140,6 +148,9 @@ class Gateway:
         self.roles = roles
         self.servers = self._configured_servers()
         self.demo_address = None
+        self.aprs = None  # the aprs protocol server, on ingest nodes
+        self.igate = None
+        self.tnc = None
         self.uplink = None
         self.leadership = None
         self.stopping = False
@@ -156,7 +167,13 @@ class Gateway:
 
     @property
     def runs_uplink(self):
-        return settings.APRS_ENABLED and "ingest" in self.roles
+        """Whether this node competes to hold the leader's links: the uplink and the TNC."""
+        return "ingest" in self.roles and (settings.APRS_ENABLED or bool(settings.KISS_SERVER))
+
+    @property
+    def wants_demo(self):
+        """The demo feed is for a first start: no APRS-IS servers and no local radio."""
+        return not self.servers and not settings.KISS_SERVER and not settings.IGATE_PORT
 
     def _configured_servers(self):
         try:  # fail before listening, naming the setting
@@ -166,6 +183,8 @@ class Gateway:
 
     def run(self):
         reactor.callWhenRunning(self.install_signal_handlers)
+        if "ingest" in self.roles:
+            reactor.callWhenRunning(self.start_aprs)
         if self.runs_uplink:
             reactor.callWhenRunning(self.start_uplink_election)
         else:
@@ -210,10 +229,24 @@ class Gateway:
         if all(self.ready.values()):
             systemd.notify("READY=1", f"STATUS={self.status_line()}")
 
-    # --- the uplink -----------------------------------------------------------
+    # --- the aprs protocol server and its links ---------------------------------
+    def start_aprs(self):
+        self.aprs = APRSProtocolServer(self.application, close_timeout=CLOSE_TIMEOUT)
+        self.aprs.start()
+        runtime.aprs_server = self.aprs
+        if settings.IGATE_PORT:
+            self.igate = IGatePort(self.aprs, igate_config())
+            endpoint = serverFromString(reactor, f"tcp:{settings.IGATE_PORT}:interface={settings.IGATE_BIND}")
+            self.igate.start(endpoint).addErrback(self._igate_failed)
+            runtime.igate_port = self.igate
+
+    @staticmethod
+    def _igate_failed(failure):
+        logger.error("iGate server port %d not opened: %s", settings.IGATE_PORT, failure.getErrorMessage())
+
     @defer.inlineCallbacks
     def start_uplink_election(self):
-        if not self.servers:
+        if settings.APRS_ENABLED and self.wants_demo:
             logger.warning(
                 "DEMO FEED: no APRS_SERVERS set, playing a sample capture. To connect to "
                 "APRS-IS set APRS_SERVERS (e.g. rotate.aprs2.net:14580), APRS_CALLSIGN, "
@@ -227,6 +260,19 @@ class Gateway:
             self._mark_ready("uplink")
 
     def take_uplink(self):
+        runtime.uplink_role = "leader"
+        metrics.uplink_leader.set(1)
+        if settings.KISS_SERVER:
+            self.tnc = runtime.tnc = TNCLink(self.aprs, tnc_config())
+            self.tnc.start()
+        if settings.APRS_ENABLED and (self.servers or self.demo_address):
+            self.start_uplink()
+        else:
+            logger.info("no APRS-IS uplink (%s)", "--no-aprs" if not settings.APRS_ENABLED else
+                        "APRS_SERVERS is empty and local radio is configured")
+        self._mark_ready("uplink")
+
+    def start_uplink(self):
         demo = self.demo_address is not None
         config = uplink_config([self.demo_address] if demo else self.servers, demo=demo)
         logger.info(
@@ -235,31 +281,34 @@ class Gateway:
             "receive-only" if config.passcode == RECEIVE_ONLY_PASSCODE else "passcode set",
             config.filter,
         )
-        self.uplink = APRSProtocolServer(self.application, config, close_timeout=CLOSE_TIMEOUT, demo=demo)
-        runtime.aprs_server = self.uplink
+        self.uplink = runtime.uplink = Uplink(self.aprs, config, demo=demo)
         runtime.uplink_role = "demo" if demo else "leader"
-        metrics.uplink_leader.set(1)
         self.uplink.start()
-        self._mark_ready("uplink")
 
     def drop_uplink(self):
-        """Disconnect upstream now (another node may take over any moment)."""
-        uplink, self.uplink = self.uplink, None
-        runtime.aprs_server = None
+        """Disconnect upstream and from the TNC now (another node may take over any moment)."""
+        links = [link for link in (self.uplink, self.tnc) if link is not None]
+        self.uplink = self.tnc = runtime.uplink = runtime.tnc = None
         runtime.uplink_role = "standby"
         metrics.uplink_leader.set(0)
         metrics.set_link_state("off")
-        return uplink.stop() if uplink else defer.succeed(None)
+        return defer.DeferredList([defer.maybeDeferred(link.stop) for link in links])
 
     def release_uplink(self):
         if self.leadership is not None:
             self.leadership.stop()
         return self.drop_uplink()
 
+    @defer.inlineCallbacks
     def finish_uplink(self):
-        """Before the reactor stops: the uplink's stop, begun by the signal if there was one."""
+        """Before the reactor stops: the links' stop (begun by the signal if there was
+        one), then the applications get ``CLOSE_TIMEOUT`` to finish."""
         stopping, self.uplink_stopping = self.uplink_stopping, None
-        return stopping or self.release_uplink()
+        yield stopping or self.release_uplink()
+        if self.igate is not None:
+            yield self.igate.stop()
+        if self.aprs is not None:
+            yield self.aprs.stop()
 
     # --- signals --------------------------------------------------------------
     def on_stop_signal(self, signum):

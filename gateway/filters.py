@@ -40,6 +40,7 @@ def packet_facts(packet, raw):
     if dti == ":" and addressee.upper().startswith(_NWS_PREFIXES):
         types.add("n")
     facts = {
+        "raw": raw,  # what TCP clients of the server port get
         "from": (packet.get("from") or "").upper(),
         "to": (packet.get("to") or "").upper(),
         "path": [hop.upper() for hop in packet.get("path") or []],

@@ -58,6 +58,8 @@ def running_hub():
 class Subscription:
     """One client's filter and its bounded buffer of packet JSON."""
 
+    shares_frames = True  # with the empty filter, it takes the hub's shared frame
+
     def __init__(self, send, packet_filter, backlog=None, buffer_size=None, max_backlog=None,
                  write_frame=None):
         self.send = send  # async callable taking the frame text
@@ -73,6 +75,10 @@ class Subscription:
         self.dropped = 0
         self.dropped_total = 0
         self.delivered = 0
+
+    def entry(self, item, facts):
+        """What this client queues for a packet: its JSON (None: nothing)."""
+        return item
 
     def push(self, item):
         """Queue a packet; True when the buffer is full enough to send now."""
@@ -118,6 +124,38 @@ class Subscription:
             raise ConnectionError("the websocket is closed")
 
 
+class LineSubscription(Subscription):
+    """A TCP client of the APRS-IS server port: the raw lines its filter passes, CRLF
+    after each, never the packets it uploaded itself. Same buffer, same slow-client
+    rule; a TCP client cannot be told what it lost, so losses are only counted."""
+
+    shares_frames = False
+
+    def __init__(self, write, packet_filter, backlog, via, too_slow, **kwargs):
+        super().__init__(None, packet_filter, backlog=backlog, **kwargs)
+        self.write = write  # callable taking bytes; False once the connection is closed
+        self.via = via
+        self.too_slow = too_slow  # closes the connection, saying why
+
+    def entry(self, item, facts):
+        return None if facts.get("via") == self.via else facts["raw"]
+
+    async def flush(self):
+        if not self.writable():
+            if self.dropped:
+                self.too_slow(f"too slow: {self.dropped} packets dropped waiting for it to read")
+                raise ConnectionError("too slow")
+            return False
+        lines = list(self.pending)
+        self.pending.clear()
+        self.dropped = 0
+        self.delivered += len(lines)
+        if not self.write(b"".join(line + b"\r\n" for line in lines)):
+            raise ConnectionError("the TCP client is gone")
+        metrics.feed_packets_sent.inc(len(lines))
+        return True
+
+
 def packets_frame(items, dropped=0):
     """A ``packets`` frame from packet JSON made upstream: no parsing, no re-encoding."""
     return '{"type":"packets","dropped":%d,"packets":[%s]}' % (dropped, ",".join(items))
@@ -154,12 +192,13 @@ class FeedHub:
     def subscribe(self, subscription, recent=0):
         """Add a client; with ``recent``, first queue up to that many held packets it matches."""
         if recent:
-            held = self.held(subscription.filter, recent)
+            held = [entry for item, facts in self.held(subscription.filter, recent)
+                    if (entry := subscription.entry(item, facts)) is not None]
             subscription.extend(held)
             if held:
                 self.dirty.add(subscription)
                 self._schedule_flush()
-        if not subscription.filter.text:
+        if not subscription.filter.text and subscription.shares_frames:
             self.shared_flush_at = min(self.shared_flush_at, subscription.flush_at)
         self.subscriptions.add(subscription)
 
@@ -248,7 +287,10 @@ class FeedHub:
                 self.flush_now = True
         for subscription in self.subscriptions.candidates(facts):
             if subscription.filter.matches(facts):
-                if subscription.push(item):
+                entry = subscription.entry(item, facts)
+                if entry is None:
+                    continue
+                if subscription.push(entry):
                     self.flush_now = True
                 self.dirty.add(subscription)
         self._schedule_flush()
@@ -304,13 +346,13 @@ class FeedHub:
         return items, missed
 
     def held(self, packet_filter, count):
-        """The newest ``count`` packets held here that pass the filter, oldest first:
-        the last ``recent`` packets and each station's last position."""
+        """The newest ``count`` packets held here that pass the filter, oldest first, as
+        (item, facts): the last ``recent`` packets and each station's last position."""
         found = {}
         for source in (self.positions.values(), self.recent):
             for number, item, facts in source:
                 if number not in found and packet_filter.matches(facts):
-                    found[number] = item
+                    found[number] = item, facts
         return [found[number] for number in sorted(found)[-count:]]
 
     def _schedule_flush(self):

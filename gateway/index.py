@@ -49,7 +49,7 @@ class SubscriberIndex:
 
     def add(self, subscription):
         boxes = subscription.filter.boxes
-        if not subscription.filter.text:
+        if not subscription.filter.text and subscription.shares_frames:
             self.everything.add(subscription)
             return
         cells = set()

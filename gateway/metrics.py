@@ -16,6 +16,13 @@ parse_failures = Counter("aprs_parse_failures", "Packets aprslib could not decod
 oversized_lines = Counter("aprs_oversized_lines", "Lines over 512 bytes, dropped")
 reconnects = Counter("aprs_reconnects", "Upstream connections that ended")
 link_state = Gauge("aprs_link_state", "1 for the uplink's current state", ["state"])
+igate_clients = Gauge("aprs_igate_clients", "TCP clients connected to the APRS-IS server port")
+igate_accepted = Counter("aprs_igate_packets_accepted", "Packets taken from iGates on the server port")
+igate_refused = Counter("aprs_igate_packets_refused", "Packets from iGates not taken, by reason", ["reason"])
+igate_forwarded = Counter("aprs_igate_packets_forwarded", "Locally gated packets sent up to APRS-IS")
+tnc_frames = Counter("aprs_tnc_frames", "AX.25 frames received from the KISS TNC")
+tnc_bad_frames = Counter("aprs_tnc_bad_frames", "KISS/AX.25 frames from the TNC that could not be read", ["reason"])
+tnc_sent = Counter("aprs_tnc_frames_sent", "Frames sent to the KISS TNC for transmission")
 uplink_leader = Gauge("aprs_uplink_leader", "1 if this node holds the APRS-IS uplink")
 
 websocket_clients = Gauge("gateway_websocket_clients", "Open websocket and SSE connections, by route", ["route"])

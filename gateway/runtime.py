@@ -1,10 +1,17 @@
-"""What the running daemon shares with its views: the APRS protocol server.
+"""What the running daemon shares with its views: the ``aprs`` protocol server's links.
 
-Set by ``gateway.daemon`` when it starts one; None in a process without an
-uplink (tests with channels.testing, manage.py commands, ``--no-aprs``).
+Set by ``gateway.daemon`` as it starts them; None in a process without them
+(tests with channels.testing, manage.py commands, ``--no-aprs``, a standby node).
 """
 
 aprs_server = None
+"""The protocol server (protocols/aprs/server.py), on ingest nodes."""
+uplink = None
+"""The APRS-IS uplink (protocols/aprs/uplink.py) while this node holds it."""
+igate_port = None
+"""The APRS-IS server port for iGates (protocols/aprs/igate.py), when enabled."""
+tnc = None
+"""The KISS TNC link (protocols/aprs/tnc.py) while this node holds it."""
 
 uplink_role = "off"
 """What this node does about the uplink: "off", "leader", "standby" or "demo"."""

@@ -120,10 +120,10 @@ async def _layer_round_trip():
 
 def _link_check():
     """Ready unless this node holds the uplink and is not logged in upstream."""
-    server = runtime.aprs_server
-    if server is None:
+    uplink = runtime.uplink
+    if uplink is None:
         return {"ok": True, "state": runtime.uplink_role}
-    state = server.stats.state
+    state = uplink.stats.state
     return {"ok": state in ("verified", "unverified"), "state": state}
 
 
@@ -149,9 +149,11 @@ def _may_scrape(request):
 
 async def status(request):
     """APRS-IS link state and live-feed counters, for the page and for scripts."""
-    link = runtime.aprs_server.status() if runtime.aprs_server else {"state": "off"}
+    link = runtime.uplink.status() if runtime.uplink else {"state": "off"}
     hub = running_hub()
     feed = {"clients": 0, "packets": 0, "lost": 0}
     if hub is not None:
         feed = {"clients": len(hub.subscriptions), "packets": hub.packets, "lost": hub.lost}
-    return JsonResponse({"link": link, "feed": feed})
+    local = {"igate": runtime.igate_port.status() if runtime.igate_port else None,
+             "tnc": runtime.tnc.status() if runtime.tnc else None}
+    return JsonResponse({"link": link, "feed": feed, **local})

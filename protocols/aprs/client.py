@@ -1,7 +1,7 @@
 """The APRS-IS client side: one twisted protocol per upstream connection.
 
-It only translates: bytes in -> lines -> calls on the protocol server
-(``server.py``), and lines from the server -> bytes out. Reconnecting is
+It only translates: bytes in -> lines -> calls on the uplink (``uplink.py``),
+and lines from the application -> bytes out. Reconnecting is
 twisted's ``ClientService``; this module supplies the retry policy
 (``Backoff``) and an endpoint that rotates over the configured servers and
 resolves DNS again on every attempt (``RotatingEndpoint``).
@@ -119,8 +119,8 @@ class RotatingEndpoint:
 class APRSISClientProtocol(TimeoutMixin, Protocol):
     """One connection to an APRS-IS server, as seen by the protocol server."""
 
-    def __init__(self, server, config, address):
-        self.server = server
+    def __init__(self, link, config, address):
+        self.link = link
         self.config = config
         self.address = address  # (host, port) as configured
         self.splitter = LineSplitter()
@@ -137,20 +137,20 @@ class APRSISClientProtocol(TimeoutMixin, Protocol):
         self.setTimeout(self.config.stale_timeout)
         self.keepalive.start(self.config.keepalive_interval, now=False)
         self.transport.write(self.config.login_line())
-        self.server.connection_opened(self)
+        self.link.connection_opened(self)
 
     def dataReceived(self, data):
         self.resetTimeout()
-        self.server.bytes_received(self, len(data))
+        self.link.bytes_received(self, len(data))
         oversized = self.splitter.oversized
         for line in self.splitter.feed(data):
             if line.startswith(b"#"):
-                self.server.comment_received(self)
+                self.link.comment_received(self)
                 self._comment_received(line)
             elif line:
-                self.server.line_received(self, line)
+                self.link.line_received(self, line)
         if self.splitter.oversized != oversized:
-            self.server.lines_oversized(self, self.splitter.oversized - oversized)
+            self.link.lines_oversized(self, self.splitter.oversized - oversized)
 
     def timeoutConnection(self):
         self.close_reason = f"stale: no line for {self.config.stale_timeout:g} s"
@@ -166,7 +166,7 @@ class APRSISClientProtocol(TimeoutMixin, Protocol):
         if self.splitter.pending:
             self.close_reason += f" ({self.splitter.pending} bytes of an unfinished line lost)"
         logger.warning("disconnected from %s:%d: %s", *self.address, self.close_reason)
-        self.server.connection_closed(self, self.close_reason)
+        self.link.connection_closed(self, self.close_reason)
 
     # --- lines ----------------------------------------------------------
     def _comment_received(self, line):
@@ -184,7 +184,7 @@ class APRSISClientProtocol(TimeoutMixin, Protocol):
             "verified" if logresp.verified else "unverified",
             logresp.server_id or "?",
         )
-        self.server.logged_in(self)
+        self.link.logged_in(self)
 
     def _send_keepalive(self):
         self.send_line(f"# {SOFTWARE_NAME} keepalive".encode("ascii"))
@@ -195,6 +195,30 @@ class APRSISClientProtocol(TimeoutMixin, Protocol):
     def close(self, reason):
         self.close_reason = reason
         self.transport.loseConnection()
+
+    # --- what the protocol server asks of a connection -----------------------
+    @property
+    def name(self):
+        return "APRS-IS %s:%d" % self.address
+
+    @property
+    def scope(self):
+        return {
+            "source": "aprs-is",
+            "server": list(self.address),
+            "server_id": self.logresp.server_id if self.logresp else None,
+            "login": self.config.callsign,
+            "verified": self.verified,
+            "filter": self.config.filter,
+        }
+
+    @property
+    def may_send(self):
+        return self.verified
+
+    @property
+    def refusal(self):
+        return f"login {self.config.callsign} is not verified"
 
     @property
     def verified(self):
@@ -207,12 +231,12 @@ class APRSISClientProtocol(TimeoutMixin, Protocol):
 
 
 class APRSISClientFactory(Factory):
-    def __init__(self, server, config, endpoint):
-        self.server = server
+    def __init__(self, link, config, endpoint):
+        self.link = link
         self.config = config
         self.endpoint = endpoint
 
     def buildProtocol(self, addr):
-        protocol = APRSISClientProtocol(self.server, self.config, self.endpoint.current)
+        protocol = APRSISClientProtocol(self.link, self.config, self.endpoint.current)
         protocol.factory = self
         return protocol

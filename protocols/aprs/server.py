@@ -1,15 +1,22 @@
-"""The ``aprs`` protocol server: APRS-IS connections as ASGI application instances.
+"""The ``aprs`` protocol server: APRS connections as ASGI application instances.
 
 Modelled on asgiref's ``StatelessServer`` and daphne's ``Server``: the server
-owns the application instances, the wire protocol (``client.py``) only
-translates. To use it, build it with an ASGI application and an
-``UplinkConfig``, call ``start()`` once twisted's asyncio reactor runs, and
-return ``stop()`` (a Deferred) from a "before shutdown" trigger.
+owns the application instances; the links (``uplink.py`` to APRS-IS,
+``igate.py`` for iGates that connect to us, ``tnc.py`` to a KISS TNC) own
+their sockets and only translate wire <-> calls on this server. To use it,
+build it with an ASGI application, ``start()`` it once twisted's asyncio
+reactor runs, hand it to the links, and return ``stop()`` (a Deferred) from a
+"before shutdown" trigger after stopping them.
+
+A connection, as the links hand it over, has ``scope`` (its source's keys of
+docs/aprs-asgi.md), ``may_send`` and ``refusal`` (whether ``aprs.send`` is
+allowed, and why not), ``name`` (for logs), ``send_line(bytes)``,
+``close(reason)`` and ``transport``.
 
 The instance lifecycle is four methods:
 
-- ``create_application_instance(connection)``: one instance per logged-in
-  connection, scope as docs/aprs-asgi.md says, first event ``aprs.connect``;
+- ``create_application_instance(connection)``: one instance per connection,
+  first event ``aprs.connect``;
 - ``application_send(connection, message)``: what an instance sends back;
 - ``application_checker()``: every second, instances that crashed are logged
   and replaced (their undelivered events move to the new instance);
@@ -18,28 +25,23 @@ The instance lifecycle is four methods:
 """
 
 import asyncio
-import dataclasses
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from twisted.application.internet import ClientService
 from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 
-from gateway import metrics
-
-from .client import APRSISClientFactory, Backoff, RotatingEndpoint
 from .decode import decode_line
+from .dupes import DupeFilter
 from .lines import MAX_CONTENT
 
 logger = logging.getLogger("aprs.server")
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "1.0"}
 QUEUE_HIGH_WATER = 5000
-"""Events waiting for an instance before we stop reading from the socket."""
+"""Events waiting for an instance before we stop reading from its socket."""
 QUEUE_LOW_WATER = 1000
-OVERSIZED_LOG_INTERVAL = 60.0
 
 
 @dataclass
@@ -50,152 +52,65 @@ class Instance:
     closing_since: float = None
 
 
-STALE_AFTER = 45.0  # seconds without a line; aprsc sends a comment every 20 s
-
-
-@dataclass
-class LinkStats:
-    """What the status page and metrics show about the uplink."""
-
-    state: str = "idle"
-    server: str = None
-    server_id: str = None
-    verified: bool = False
-    demo: bool = False
-    lines: int = 0
-    packets: int = 0
-    undecoded: int = 0
-    oversized: int = 0
-    reconnects: int = 0
-    since: float = field(default_factory=time.time)
-    packets_per_second: float = 0.0
-    last_line: float = None  # time.time() of the last line, packet or comment
-
-
 class APRSProtocolServer:
-    """Runs the uplink and one ASGI application instance per connection."""
+    """One ASGI application instance per APRS connection, whatever its source."""
 
-    def __init__(self, application, config, close_timeout=10.0, demo=False, reactor=None):
-        if reactor is None:
-            # Imported here: importing twisted's reactor installs one, and the
-            # daemon must install daphne's asyncio reactor first.
-            from twisted.internet import reactor
+    def __init__(self, application, close_timeout=10.0):
         self.application = application
-        self.config = config
         self.close_timeout = close_timeout
         self.instances = {}  # connection -> Instance
         self.paused = set()  # connections whose reading is paused (backpressure)
-        self.stats = LinkStats(demo=demo)
-        self.endpoint = RotatingEndpoint(reactor, config.servers)
-        self.backoff = Backoff(config.reconnect_min, config.reconnect_max)
-        self.factory = APRSISClientFactory(self, config, self.endpoint)
-        self.service = ClientService(self.endpoint, self.factory, retryPolicy=self.backoff)
+        self.dupes = DupeFilter()  # what every source has delivered in the last 30 s
         self.checker = LoopingCall(self.application_checker)
-        self._rate_mark = (time.monotonic(), 0)
-        self._oversized_logged_at = -OVERSIZED_LOG_INTERVAL
 
     # --- lifecycle --------------------------------------------------------
     def start(self):
-        self._set_state("connecting")
-        self.service.startService()
         self.checker.start(1.0, now=False)
 
     @defer.inlineCallbacks
     def stop(self):
-        """Disconnect upstream, let instances finish, cancel the stragglers."""
+        """Let instances finish, cancel the stragglers (the links are stopped first)."""
         if self.checker.running:
             self.checker.stop()
-        yield self.service.stopService()
         for connection in list(self.instances):
             self.close_application_instance(connection, "server shutting down")
         pending = [i.future for i in self.instances.values() if not i.future.done()]
         if pending:
-            done = defer.Deferred.fromFuture(
+            yield defer.Deferred.fromFuture(
                 asyncio.ensure_future(asyncio.wait(pending, timeout=self.close_timeout))
             )
-            yield done
             for future in pending:
                 if not future.done():
                     logger.warning("application instance did not finish in %g s; cancelled", self.close_timeout)
                     future.cancel()
         self.instances.clear()
-        self._set_state("stopped")
 
-    def change_filter(self, new_filter):
-        """Use a new server-side filter now (``#filter``) and at every later login."""
-        self.config = dataclasses.replace(self.config, filter=new_filter)
-        self.factory.config = self.config
-        for connection in self.instances:
-            connection.config = self.config
-            connection.send_line(b"#filter " + new_filter.encode("ascii"))
-
-    # --- calls from the wire protocol -------------------------------------
-    def connection_opened(self, connection):
-        self.stats.server = "%s:%d" % connection.address
-        self._set_state("connected")
-
-    def logged_in(self, connection):
-        self.stats.verified = connection.verified
-        self.stats.server_id = connection.logresp.server_id
-        self._set_state("verified" if connection.verified else "unverified")
+    # --- calls from the links -----------------------------------------------
+    def packet_received(self, connection, line, **extra):
+        """A packet line: decoded once, then ``aprs.packet`` to the connection's instance."""
         if connection not in self.instances:
-            self.create_application_instance(connection)
-
-    def bytes_received(self, connection, count):
-        metrics.bytes_received.inc(count)
-
-    def comment_received(self, connection):
-        self.stats.last_line = time.time()
-        metrics.lines_received.inc()
-
-    def line_received(self, connection, line):
-        self.stats.lines += 1
-        metrics.lines_received.inc()
-        metrics.packets_received.inc()
-        if connection not in self.instances:
-            logger.warning("%s:%d sent packets before a logresp; treating the login as unverified", *connection.address)
             self.create_application_instance(connection)
         event = decode_line(line, time.time())
-        self.stats.last_line = event["received"]
-        self.stats.packets += 1
-        if event["packet"].get("format") == "unknown":
-            self.stats.undecoded += 1
-            metrics.parse_failures.labels(metrics.failure_reason(event["packet"]["error"])).inc()
         event["type"] = "aprs.packet"
-        self._put(connection, event)
+        event.update(extra)
+        self.put(connection, event)
+        return event
 
-    def lines_oversized(self, connection, count):
-        self.stats.oversized += count
-        metrics.oversized_lines.inc(count)
-        now = time.monotonic()
-        if now - self._oversized_logged_at >= OVERSIZED_LOG_INTERVAL:
-            self._oversized_logged_at = now
-            logger.warning(
-                "%s:%d sent a line over %d bytes; dropped (%d so far; logged at most once a minute)",
-                *connection.address, MAX_CONTENT + 2, self.stats.oversized,
-            )
+    def put(self, connection, event):
+        instance = self.instances[connection]
+        instance.queue.put_nowait(event)
+        if instance.queue.qsize() >= QUEUE_HIGH_WATER and connection not in self.paused:
+            logger.warning("application is %d events behind on %s; pausing reads", QUEUE_HIGH_WATER, connection.name)
+            self.paused.add(connection)
+            connection.transport.pauseProducing()
 
     def connection_closed(self, connection, reason):
         self.paused.discard(connection)
-        self.backoff.session_ended(connection.logged_in_for())
-        self.stats.reconnects += 1
-        metrics.reconnects.inc()
-        self._set_state("disconnected")
         self.close_application_instance(connection, reason)
 
     # --- application instances ----------------------------------------------
     def create_application_instance(self, connection, queue=None):
-        logresp = connection.logresp
-        scope = {
-            "type": "aprs",
-            "asgi": dict(ASGI_VERSION),
-            "source": "aprs-is",
-            "server": list(connection.address),
-            "server_id": logresp.server_id if logresp else None,
-            "login": self.config.callsign,
-            "verified": connection.verified,
-            "filter": self.config.filter,
-        }
+        scope = {"type": "aprs", "asgi": dict(ASGI_VERSION), **connection.scope}
         fresh = asyncio.Queue()
         fresh.put_nowait({"type": "aprs.connect"})
         while queue is not None and not queue.empty():
@@ -229,9 +144,9 @@ class APRSProtocolServer:
                 raise ValueError(f"aprs.send: line longer than {MAX_CONTENT} bytes")
             instance = self.instances.get(connection)
             if instance is None or instance.closing_since is not None:
-                logger.error("aprs.send refused: the connection is closed")
-            elif not connection.verified:
-                logger.error("aprs.send refused: login %s is not verified", self.config.callsign)
+                logger.error("aprs.send refused: the connection to %s is closed", connection.name)
+            elif not connection.may_send:
+                logger.error("aprs.send refused: %s (%s)", connection.refusal, connection.name)
             else:
                 connection.send_line(line)
         elif kind == "aprs.close":
@@ -247,7 +162,7 @@ class APRSProtocolServer:
                 crashed = self._reap(instance)
                 if instance.closing_since is None:
                     # The connection is still up: the feed must go on.
-                    logger.error("application instance %s; starting a new one",
+                    logger.error("application instance for %s %s; starting a new one", connection.name,
                                  "crashed" if crashed else "exited while connected")
                     self.create_application_instance(connection, queue=instance.queue)
                 else:
@@ -256,7 +171,6 @@ class APRSProtocolServer:
                 logger.warning("application instance took over %g s to close; cancelled", self.close_timeout)
                 instance.future.cancel()
                 del self.instances[connection]
-        self._update_rate(now)
 
     def close_application_instance(self, connection, reason):
         instance = self.instances.get(connection)
@@ -265,7 +179,6 @@ class APRSProtocolServer:
         instance.closing_since = time.monotonic()
         instance.queue.put_nowait({"type": "aprs.disconnect", "reason": reason})
 
-    # --- internals ------------------------------------------------------------
     @staticmethod
     def _reap(instance):
         """Log an instance's exception; True if it crashed."""
@@ -276,30 +189,3 @@ class APRSProtocolServer:
             logger.error("exception inside aprs application: %r", exception, exc_info=exception)
             return True
         return False
-
-    def _put(self, connection, event):
-        instance = self.instances[connection]
-        instance.queue.put_nowait(event)
-        if instance.queue.qsize() >= QUEUE_HIGH_WATER and connection not in self.paused:
-            logger.warning("application is %d events behind; pausing reads from upstream", QUEUE_HIGH_WATER)
-            self.paused.add(connection)
-            connection.transport.pauseProducing()
-
-    def _set_state(self, state):
-        metrics.set_link_state(state)
-        self.stats.state = state
-        self.stats.since = time.time()
-
-    def _update_rate(self, now):
-        then, count = self._rate_mark
-        if now - then >= 1.0:
-            self.stats.packets_per_second = (self.stats.packets - count) / (now - then)
-            self._rate_mark = (now, self.stats.packets)
-
-    def status(self):
-        """A JSON-ready snapshot for /api/status; ``stale``: logged in, but silent for
-        longer than two server keepalives (the link is about to be given up)."""
-        snapshot = dict(vars(self.stats))
-        silent = time.time() - (self.stats.last_line or self.stats.since)
-        snapshot["stale"] = self.stats.state in ("verified", "unverified") and silent > STALE_AFTER
-        return snapshot

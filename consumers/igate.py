@@ -1,0 +1,74 @@
+"""IGateConsumer: the ``aprs`` application for one iGate connected to our server port.
+
+Everything the uplink's application does with packets (feed, archive,
+bulletins, acks for the outbox), plus: the packets the iGate uploads go up to
+APRS-IS (``forward``), it is sent the feed its filter passes as raw lines
+through the scope extension ``aprs-gateway.write_lines``, under the feed's
+buffer and slow-client rules, and it is sent web users' messages for stations
+it has heard on RF (aprsc's rule for messages to an iGate).
+"""
+
+import time
+
+from consumers.news import APRSNewsConsumer
+from gateway.filters import parse_filter
+from gateway.hub import LineSubscription, get_hub
+from protocols.aprs.igate import LINES_EXTENSION
+from protocols.aprs.qconstruct import Refused, split_header, with_server_q
+
+HEARD_FOR = 3600.0
+"""Seconds a station the iGate gated stays one it may get messages for."""
+HEARD_MAX = 5000
+
+
+class IGateConsumer(APRSNewsConsumer):
+    NO_DATABASE = APRSNewsConsumer.NO_DATABASE | {"aprs.filter"}
+    subscription = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.heard = {}  # callsign -> monotonic time its packet came through this iGate
+
+    async def aprs_connect(self, event):
+        self.via = "igate %s:%d" % tuple(self.scope["client"])
+        await super().aprs_connect(event)
+
+    async def aprs_filter(self, event):
+        """A filter from the login or ``#filter`` (checked by the port): an empty one
+        sends nothing, as on APRS-IS port 14580."""
+        self.unsubscribe()
+        if event["filter"]:
+            lines = self.scope["extensions"][LINES_EXTENSION]
+            self.subscription = LineSubscription(lines["write"], parse_filter(event["filter"]),
+                                                 backlog=lines["backlog"], via=self.via, too_slow=lines["close"])
+            get_hub().subscribe(self.subscription)
+
+    def unsubscribe(self):
+        if self.subscription is not None:
+            get_hub().unsubscribe(self.subscription)
+            self.subscription = None
+
+    async def aprs_packet(self, event):
+        source = event["packet"].get("from")
+        if source:
+            now = time.monotonic()
+            self.heard[source.upper()] = now
+            if len(self.heard) > HEARD_MAX:
+                self.heard = {call: at for call, at in self.heard.items() if now - at < HEARD_FOR}
+        await super().aprs_packet(event)
+
+    async def uplink_send(self, event):
+        """A web user's message: for this iGate only if it heard the addressee lately."""
+        line = event["line"]
+        try:
+            info = split_header(line)[3]
+        except Refused:
+            return
+        addressee = info[1:10].decode("ascii", "replace").strip().upper() if info[:1] == b":" else ""
+        heard_at = self.heard.get(addressee)
+        if heard_at is not None and time.monotonic() - heard_at < HEARD_FOR:
+            await self.send({"type": "aprs.send", "line": with_server_q(line, self.scope["server_id"])})
+
+    async def aprs_disconnect(self, event):
+        self.unsubscribe()
+        await super().aprs_disconnect(event)

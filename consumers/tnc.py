@@ -1,0 +1,32 @@
+"""TNCConsumer: the ``aprs`` application for the KISS TNC link.
+
+Everything the uplink's application does with packets, plus: what the TNC
+hears goes up to APRS-IS (``forward``), and with transmitting on, web users'
+messages go on the air as third-party packets from our callsign, the way an
+iGate passes APRS-IS traffic to RF: ``CALL>APRS,PATH:}SRC>DEST,TCPIP,CALL*:info``.
+"""
+
+from django.conf import settings
+
+from consumers.news import APRSNewsConsumer
+from protocols.aprs.qconstruct import Refused, split_header
+
+
+def third_party(line, callsign, path):
+    source, dest, _path, info = split_header(line)
+    inner = b"%s>%s,TCPIP,%s*:%s" % (source, dest, callsign.encode("ascii"), info)
+    head = ",".join([f"{callsign}>APRS", *path.split(",")]) if path else f"{callsign}>APRS"
+    return head.encode("ascii") + b":}" + inner
+
+
+class TNCConsumer(APRSNewsConsumer):
+    async def aprs_connect(self, event):
+        self.via = "kiss"
+        await super().aprs_connect(event)
+
+    async def uplink_send(self, event):
+        try:
+            line = third_party(event["line"], self.scope["login"], settings.KISS_TX_PATH)
+        except Refused:
+            return
+        await self.send({"type": "aprs.send", "line": line})

@@ -1,0 +1,283 @@
+"""The APRS-IS server port: iGates (direwolf, aprx, APRSdroid, Xastir) connect to us.
+
+A link of the ``aprs`` protocol server (scope ``source: "igate"``), speaking
+the server side of APRS-IS as aprsc does:
+
+- greets with ``# aprs-gateway VERSION``; the client has ``login_timeout``
+  (30 s) to send ``user CALL pass PASSCODE vers NAME VERSION [filter ...]``;
+- answers ``# logresp CALL verified|unverified, server ID``; a callsign is at
+  most 9 characters; a second verified login with the same callsign replaces
+  the first;
+- three bad commands (unreadable logins, invalid filters) and the client is
+  disconnected;
+- a ``#`` keepalive every ``keepalive_interval`` (20 s);
+- ``#filter ...`` (and ``filter`` in the login) become ``aprs.filter``
+  events: the application sends the client what passes;
+- packets from verified clients get a q-construct (``qconstruct.py``), lose
+  their duplicates of the last 30 s, and become ``aprs.packet`` with
+  ``forward: true``; unverified clients' packets, refused paths, lines over
+  512 bytes and duplicates are dropped and counted.
+"""
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import LoopingCall
+from twisted.protocols.policies import TimeoutMixin
+
+from gateway import metrics
+from protocols.backlog import unsent_bytes
+
+from . import login, qconstruct
+from .lines import LineSplitter
+
+logger = logging.getLogger("aprs.igate")
+
+SOFTWARE_NAME = "aprs-gateway"
+LINES_EXTENSION = "aprs-gateway.write_lines"
+MAX_LOGIN_LENGTH = 9  # aprsc's CALLSIGNLEN_MAX
+
+
+@dataclass(frozen=True)
+class IGatePortConfig:
+    port: int
+    server_id: str
+    software_version: str = "0"
+    bind: str = "0.0.0.0"
+    login_timeout: float = 30.0
+    keepalive_interval: float = 20.0
+    max_bad_commands: int = 3
+    check_filter: object = None  # callable(text) raising ValueError for a filter we cannot run
+
+
+class IGateClientProtocol(TimeoutMixin, Protocol):
+    """One iGate connected to our port; translates its lines into calls on ``IGatePort``."""
+
+    def __init__(self, port, address):
+        self.port = port
+        self.config = port.config
+        self.address = (address.host, address.port)
+        self.splitter = LineSplitter()
+        self.login = None
+        self.verified = False
+        self.bad_commands = 0
+        self.close_reason = None
+        self.keepalive = LoopingCall(self._send_keepalive)
+
+    @property
+    def name(self):
+        who = self.login.callsign if self.login else "not logged in"
+        return "iGate %s:%d (%s)" % (*self.address, who)
+
+    # --- twisted events -------------------------------------------------
+    def connectionMade(self):
+        self.transport.setTcpNoDelay(True)
+        self.transport.setTcpKeepAlive(True)
+        self.setTimeout(self.config.login_timeout)
+        self.send_line(f"# {SOFTWARE_NAME} {self.config.software_version}".encode("ascii"))
+        self.port.client_opened(self)
+
+    def timeoutConnection(self):
+        self.close(f"no login within {self.config.login_timeout:g} s")
+
+    def dataReceived(self, data):
+        oversized = self.splitter.oversized
+        for line in self.splitter.feed(data):
+            if self.transport.disconnecting:
+                return
+            if not line:
+                continue
+            if self.login is None:
+                self._login(line)
+            elif line.startswith(b"#"):
+                self._command(line)
+            else:
+                self.port.upload(self, line)
+        if self.splitter.oversized != oversized:
+            self.port.refused(self, "over 512 bytes", self.splitter.oversized - oversized)
+
+    def connectionLost(self, reason):
+        self.setTimeout(None)
+        if self.keepalive.running:
+            self.keepalive.stop()
+        if self.close_reason is None:
+            self.close_reason = reason.getErrorMessage()
+        logger.info("%s disconnected: %s", self.name, self.close_reason)
+        self.port.client_closed(self, self.close_reason)
+
+    # --- lines ----------------------------------------------------------
+    def _login(self, line):
+        if line.startswith(b"#"):
+            return  # a comment before the login is harmless
+        try:
+            credentials = login.parse_login(line)
+            if len(credentials.callsign) > MAX_LOGIN_LENGTH:
+                raise login.LoginError(f"callsign {credentials.callsign} is over {MAX_LOGIN_LENGTH} characters")
+            if credentials.filter:
+                self._check_filter(credentials.filter)
+        except (login.LoginError, ValueError) as exc:
+            return self._bad_command(f"login refused: {exc}")
+        self.setTimeout(None)
+        self.login = credentials
+        self.verified = credentials.verified
+        self.transport.write(login.format_logresp(credentials.callsign, self.verified, self.config.server_id))
+        self.keepalive.start(self.config.keepalive_interval, now=False)
+        logger.info("%s logged in, %s, software %s %s", self.name, "verified" if self.verified else "unverified",
+                    credentials.software or "?", credentials.version or "?")
+        self.port.client_logged_in(self)
+
+    def _command(self, line):
+        text = line.decode("ascii", "replace")
+        words = text[1:].split(None, 1)
+        if not words or words[0].lower() != "filter":
+            return  # keepalives and comments (direwolf sends "#" lines)
+        new_filter = " ".join(words[1].split()) if len(words) > 1 else ""
+        try:
+            self._check_filter(new_filter)
+        except ValueError as exc:
+            return self._bad_command(f"invalid filter: {exc}")
+        self.send_line(f"# filter {new_filter} active".encode("ascii", "replace"))
+        self.port.filter_changed(self, new_filter)
+
+    def _check_filter(self, text):
+        if self.config.check_filter is not None:
+            self.config.check_filter(text)
+
+    def _bad_command(self, reason):
+        self.bad_commands += 1
+        logger.warning("%s: %s (%d of %d)", self.name, reason, self.bad_commands, self.config.max_bad_commands)
+        self.send_line(f"# {reason}".encode("ascii", "replace"))
+        if self.bad_commands >= self.config.max_bad_commands:
+            self.close(f"{self.bad_commands} bad commands")
+
+    def _send_keepalive(self):
+        stamp = time.strftime("%d %b %Y %H:%M:%S GMT", time.gmtime())
+        self.send_line(f"# {SOFTWARE_NAME} {self.config.software_version} {stamp} {self.config.server_id}"
+                       .encode("ascii"))
+
+    # --- what the protocol server and the application ask of a connection -------
+    @property
+    def scope(self):
+        return {
+            "source": "igate",
+            "client": list(self.address),
+            "server_id": self.config.server_id,
+            "login": self.login.callsign,
+            "verified": self.verified,
+            "software": f"{self.login.software} {self.login.version}".strip(),
+            "filter": self.login.filter,
+            "extensions": {LINES_EXTENSION: {
+                "write": self.write, "backlog": lambda: unsent_bytes(self.transport), "close": self.close,
+            }},
+        }
+
+    @property
+    def may_send(self):
+        return self.login is not None
+
+    refusal = "not logged in"
+
+    def send_line(self, line):
+        self.transport.write(line + b"\r\n")
+
+    def write(self, data):
+        """Lines for the feed (the scope extension): False once the connection is going."""
+        if self.transport.disconnecting or not self.transport.connected:
+            return False
+        self.transport.write(data)
+        return True
+
+    def close(self, reason):
+        if self.close_reason is None:
+            self.close_reason = reason
+            self.send_line(f"# closing: {reason}".encode("ascii", "replace"))
+        self.transport.loseConnection()
+
+
+class IGatePort(Factory):
+    """The listening port and its logged-in clients; counts what it refuses."""
+
+    protocol = IGateClientProtocol
+
+    def __init__(self, server, config):
+        self.server = server
+        self.config = config
+        self.clients = set()
+        self.verified = {}  # callsign -> its connection (one per callsign)
+        self.accepted = 0
+        self.refusals = Counter()  # reason -> packets not taken
+        self.listening = None
+
+    def start(self, endpoint):
+        """Listen on a twisted server endpoint; returns the Deferred of ``listen``."""
+        deferred = endpoint.listen(self)
+        deferred.addCallback(self._listening)
+        return deferred
+
+    def _listening(self, port):
+        self.listening = port
+        logger.info("APRS-IS server port for iGates on %s:%d, server ID %s",
+                    port.getHost().host, port.getHost().port, self.config.server_id)
+        return port
+
+    def stop(self):
+        """Stop listening and disconnect every client."""
+        for client in list(self.clients):
+            client.close("server shutting down")
+        return self.listening.stopListening() if self.listening else None
+
+    def buildProtocol(self, addr):
+        protocol = IGateClientProtocol(self, addr)
+        protocol.factory = self
+        return protocol
+
+    # --- calls from the wire protocol -------------------------------------
+    def client_opened(self, client):
+        self.clients.add(client)
+        metrics.igate_clients.set(len(self.clients))
+
+    def client_logged_in(self, client):
+        if client.verified:
+            previous = self.verified.get(client.login.callsign)
+            if previous is not None:
+                previous.close(f"replaced by a new login of {client.login.callsign} from %s:%d" % client.address)
+            self.verified[client.login.callsign] = client
+        self.server.create_application_instance(client)
+        if client.login.filter:
+            self.filter_changed(client, client.login.filter)
+
+    def filter_changed(self, client, new_filter):
+        self.server.put(client, {"type": "aprs.filter", "filter": new_filter})
+
+    def upload(self, client, line):
+        if not client.verified:
+            return self.refused(client, "unverified login")
+        try:
+            line = qconstruct.add_q(line, client.login.callsign, self.config.server_id)
+        except qconstruct.Refused as exc:
+            return self.refused(client, str(exc))
+        if not self.server.dupes.first_time(line):
+            return self.refused(client, "duplicate")
+        self.accepted += 1
+        metrics.igate_accepted.inc()
+        self.server.packet_received(client, line, forward=True)
+
+    def refused(self, client, reason, count=1):
+        self.refusals[reason] += count
+        metrics.igate_refused.labels(reason).inc(count)
+        logger.debug("%s: packet refused (%s)", client.name, reason)
+
+    def client_closed(self, client, reason):
+        self.clients.discard(client)
+        metrics.igate_clients.set(len(self.clients))
+        if client.login is not None and self.verified.get(client.login.callsign) is client:
+            del self.verified[client.login.callsign]
+        self.server.connection_closed(client, reason)
+
+    def status(self):
+        return {"port": self.listening.getHost().port if self.listening else None,
+                "clients": len(self.clients), "verified": len(self.verified),
+                "accepted": self.accepted, "refused": dict(self.refusals)}

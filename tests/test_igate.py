@@ -1,0 +1,154 @@
+"""The APRS-IS server port for iGates, through the real daemon and real TCP clients."""
+
+import asyncio
+
+import pytest
+
+from tests.conftest import free_port
+from tests.feedclient import FeedClient, raw_bytes
+from tests.igateclient import IGateClient
+from tests.test_daemon import uplink_flags
+
+
+async def igate_daemon(daemon, *flags, env=None):
+    port = free_port()
+    gateway = await daemon("--igate-port", str(port), *flags, env=env).started()
+    await gateway.until_log("APRS-IS server port for iGates on")
+    gateway.igate_port = port
+    return gateway
+
+
+async def feed_packets(feed, count, timeout=10):
+    """The raw lines of the next ``count`` packets on a websocket feed client."""
+    lines = []
+    while len(lines) < count:
+        frame = await feed.frame(timeout)
+        if frame["type"] == "packets":
+            lines += [raw_bytes(item) for item in frame["packets"]]
+    return lines
+
+
+async def test_login_logresp_and_keepalive(daemon):
+    gateway = await igate_daemon(daemon, env={"IGATE_KEEPALIVE_INTERVAL": "0.5", "IGATE_SERVER_ID": "T2LOCAL"})
+    client, logresp = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
+    assert logresp == b"# logresp N0CALL-10 verified, server T2LOCAL"
+    keepalive = await client.read_line(timeout=3)
+    assert keepalive.startswith(b"# aprs-gateway ") and keepalive.endswith(b" T2LOCAL")
+    other, logresp = await IGateClient.logged_in(gateway.igate_port, "N1ABC", verified=False)
+    assert logresp == b"# logresp N1ABC unverified, server T2LOCAL"
+    status = await gateway.get_json("/api/status")
+    assert status["igate"]["clients"] == 2 and status["igate"]["verified"] == 1
+
+
+async def test_login_rules(daemon):
+    gateway = await igate_daemon(daemon, env={"IGATE_LOGIN_TIMEOUT": "1"})
+    # no login within the timeout: disconnected
+    silent = await IGateClient.connect(gateway.igate_port)
+    assert b"# closing: no login within 1 s" in await silent.until_closed(5)
+    # callsign over 9 characters, then garbage, then a bad filter: three bad commands
+    client = await IGateClient.connect(gateway.igate_port)
+    await client.read_line()
+    client.send("user ABCDEFG-10 pass -1 vers x 1", "hello there", "user N0CALL pass -1 vers x 1 filter z/1")
+    said = await client.until_closed(5)
+    assert b"# login refused: callsign ABCDEFG-10 is over 9 characters" in said
+    assert b"# login refused: login line must be" in said
+    assert b"# login refused: " in said.split(b"\r\n")[-3]
+    assert b"# closing: 3 bad commands" in said
+    # a second verified login with the same callsign replaces the first
+    first, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
+    second, logresp = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
+    assert logresp.startswith(b"# logresp N0CALL-10 verified")
+    assert b"replaced by a new login of N0CALL-10" in await first.until_closed(5)
+    second.send("N0CALL-10>APRS,TCPIP*:>still here")
+    feed = await FeedClient.connect(gateway.ws_url)
+    await feed.subscribe("b/N0CALL-10")
+    second.send("N0CALL-10>APRS,TCPIP*:>second login")
+    assert await feed_packets(feed, 1) == [b"N0CALL-10>APRS,TCPIP*,qAC,APRSGW:>second login"]
+
+
+async def test_uploads_get_q_constructs_and_lose_what_aprsc_drops(daemon):
+    gateway = await igate_daemon(daemon, env={"IGATE_SERVER_ID": "T2LOCAL"})
+    feed = await FeedClient.connect(gateway.ws_url)
+    await feed.subscribe("")
+    igate, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
+    stranger, _ = await IGateClient.logged_in(gateway.igate_port, "N1ABC", verified=False)
+    stranger.send("N1ABC>APRS,TCPIP*:>unverified upload")
+    igate.send(
+        b"N1ABC-9>APRS,WIDE1-1:!4903.50N/07201.75W>mobile \xb0\xff",  # RF, bytes kept
+        b"N1ABC-9>APRS,WIDE2*:!4903.50N/07201.75W>mobile \xb0\xff",  # the same heard again
+        b"N1ABC-8>APRS,NOGATE:>not for the internet",
+        b"N1ABC-7>APRS:" + b"x" * 600,  # over 512 bytes
+        b"N0CALL-10>APDW16,WIDE2-1:>own status",
+        b"N1ABC-6>APRS,WIDE1-1,qAO,N0CALL-10:>direwolf style",
+    )
+    assert await feed_packets(feed, 3) == [
+        b"N1ABC-9>APRS,WIDE1-1,qAR,N0CALL-10:!4903.50N/07201.75W>mobile \xb0\xff",
+        b"N0CALL-10>APDW16,TCPIP*,qAC,T2LOCAL:>own status",
+        b"N1ABC-6>APRS,WIDE1-1,qAO,N0CALL-10:>direwolf style",
+    ]
+    status = await gateway.get_json("/api/status")
+    assert status["igate"]["accepted"] == 3
+    assert status["igate"]["refused"] == {"unverified login": 1, "duplicate": 1, "nogate": 1, "over 512 bytes": 1}
+    metrics = (await gateway.get("/metrics")).decode()
+    assert 'aprs_igate_packets_refused_total{reason="unverified login"} 1.0' in metrics
+
+
+async def test_clients_get_what_their_filter_passes_but_not_their_own(daemon):
+    gateway = await igate_daemon(daemon)
+    watcher, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-1", filter_="b/N1ABC*")
+    gate, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-2", filter_="b/N1ABC*")
+    await gateway.until_log("filter", count=1)
+    gate.send("N1ABC>APRS,WIDE1-1:>one", "N2XYZ>APRS:>not wanted", "N1ABC-5>APRS:>two")
+    assert await watcher.read_packet() == b"N1ABC>APRS,WIDE1-1,qAR,N0CALL-2:>one"
+    assert await watcher.read_packet() == b"N1ABC-5>APRS,qAR,N0CALL-2:>two"
+    # #filter changes it live; a bad one is answered and counted, the old one stays
+    watcher.send("#filter b/N2XYZ")
+    assert await watcher.read_line() == b"# filter b/N2XYZ active"
+    watcher.send("#filter q/xx")
+    assert (await watcher.read_line()).startswith(b"# invalid filter: ")
+    gate.send("N1ABC>APRS:>three", "N2XYZ>APRS:>four")
+    assert await watcher.read_packet() == b"N2XYZ>APRS,qAR,N0CALL-2:>four"
+    # the uploader never got its own packets back
+    with pytest.raises(asyncio.TimeoutError):
+        await gate.read_packet(timeout=1)
+
+
+async def test_local_packets_go_up_to_aprs_is_once(daemon, upstream):
+    port = free_port()
+    gateway = await daemon(*uplink_flags(upstream, "--passcode", "13023"), "--igate-port", str(port)).started()
+    session = await upstream.next_session()
+    session.logresp()
+    await gateway.until_log("aprs application started for aprs-is")
+    igate, _ = await IGateClient.logged_in(port, "N0CALL-10")
+    igate.send("N1ABC>APRS,WIDE1-1:>gated", "N1ABC>APRS,WIDE2-1:>gated")
+    assert await session.read_line() == b"N1ABC>APRS,WIDE1-1,qAR,N0CALL-10:>gated"
+    # from APRS-IS back to us: a local iGate's copy of it now is a duplicate, not sent up again
+    session.send_lines([b"N2XYZ>APRS,TCPIP*,qAC,T2TEST:>from the internet"])
+    await gateway.until_log("aprs application started for igate")
+    await asyncio.sleep(0.5)
+    igate.send("N2XYZ>APRS,WIDE1-1:>from the internet", "N1ABC>APRS:>next")
+    assert await session.read_line() == b"N1ABC>APRS,qAR,N0CALL-10:>next"
+
+
+async def test_slow_tcp_client_is_disconnected(daemon, upstream):
+    port = free_port()
+    env = {"FEED_CLIENT_BACKLOG": "20000", "FEED_CLIENT_BUFFER": "100"}
+    gateway = await daemon(*uplink_flags(upstream), "--igate-port", str(port), env=env).started()
+    session = await upstream.next_session()
+    session.logresp()
+    slow = await IGateClient.connect(port, receive_buffer=4096)
+    await slow.read_line()
+    slow.send("user N0CALL-5 pass -1 vers sleepy 1 filter t/poimqstunw")
+    fast, _ = await IGateClient.logged_in(port, "N0CALL-6", filter_="t/poimqstunw")
+    await gateway.until_log("logged in", count=2)
+    lines = [b"N1ABC>APRS:>status %06d %s" % (i, b"y" * 80) for i in range(20000)]
+    for start in range(0, len(lines), 500):
+        session.send_lines(lines[start:start + 500])
+        await session.drain()
+        await asyncio.sleep(0.01)
+        if start % 2000 == 0:
+            assert await fast.read_packet()
+    await gateway.until_log("too slow", timeout=20)
+    status = await gateway.get_json("/api/status")
+    assert status["igate"]["clients"] == 1  # the slow one is gone, the fast one stays
+    assert (await fast.read_packet()).startswith(b"N1ABC>APRS:>status ")
