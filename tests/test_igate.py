@@ -1,8 +1,10 @@
 """The APRS-IS server port for iGates, through the real daemon and real TCP clients."""
 
 import asyncio
+import json
 
 import pytest
+import websockets
 
 from tests.conftest import free_port
 from tests.feedclient import FeedClient, raw_bytes
@@ -152,3 +154,26 @@ async def test_slow_tcp_client_is_disconnected(daemon, upstream):
     status = await gateway.get_json("/api/status")
     assert status["igate"]["clients"] == 1  # the slow one is gone, the fast one stays
     assert (await fast.read_packet()).startswith(b"N1ABC>APRS:>status ")
+
+
+async def test_web_message_goes_to_the_igate_that_heard_the_station_and_its_ack_settles_it(daemon):
+    from tests.test_chat_daemon import log_in, next_of
+    from tests.test_outbox import HAM, outbox_state
+
+    daemon.manage("migrate", "--noinput")
+    daemon.manage("shell", "-c", HAM.format(verified=True))
+    gateway = await igate_daemon(daemon)
+    near, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
+    far, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-11")
+    near.send("N0DEMO-9>APRS,WIDE1-1:>on the air")
+    await gateway.until_log("aprs application started for igate", count=2)
+    cookie = await asyncio.to_thread(log_in, gateway.url, "ham", "ham-secret-1")
+    socket = await websockets.connect(gateway.ws_url + "/chat/", origin=gateway.url,
+                                      additional_headers={"Cookie": cookie})
+    await next_of(socket, "joined")
+    await socket.send(json.dumps({"type": "aprs_message", "to": "N0DEMO-9", "text": "hello rf"}))
+    assert await near.read_packet() == b"N0HAM>APRS,TCPIP*,qAC,APRSGW::N0DEMO-9 :hello rf{1"
+    near.send("N0DEMO-9>APRS,WIDE1-1::N0HAM    :ack1")
+    assert (await outbox_state(socket, "acked"))["tries"] == 1
+    with pytest.raises(asyncio.TimeoutError):
+        await far.read_packet(timeout=1)  # it never heard N0DEMO-9
