@@ -43,10 +43,9 @@ $(WEB): package.json package-lock.json
 # What the tests use besides Python: a redis-server binary they start themselves,
 # systemd-analyze to check the unit file, a local PostgreSQL, Debian's Chromium
 # for the browser tests (Playwright drives it; it never downloads a browser), and
-# the real radio peers: direwolf (with gen_packets), sox to join its audio, aprx.
+# the real radio peers: direwolf (with gen_packets) and aprx.
 system-deps:
 	@command -v direwolf >/dev/null && command -v gen_packets >/dev/null || scripts/apt-install direwolf
-	@command -v sox >/dev/null || scripts/apt-install sox
 	@command -v aprx >/dev/null || scripts/apt-install aprx
 	@command -v redis-server >/dev/null || scripts/apt-install redis-server
 	@command -v chromium >/dev/null || scripts/apt-install chromium
