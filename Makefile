@@ -46,7 +46,7 @@ $(WEB): package.json package-lock.json
 # the real radio peers: direwolf (with gen_packets) and aprx.
 system-deps:
 	@command -v direwolf >/dev/null && command -v gen_packets >/dev/null || scripts/apt-install direwolf
-	@command -v aprx >/dev/null || scripts/apt-install aprx
+	@command -v aprx >/dev/null || test -x /usr/sbin/aprx || scripts/apt-install aprx
 	@command -v redis-server >/dev/null || scripts/apt-install redis-server
 	@command -v chromium >/dev/null || scripts/apt-install chromium
 	@command -v systemd-analyze >/dev/null || scripts/apt-install systemd

@@ -137,7 +137,8 @@ mycall {call}
 async def test_aprx_gates_from_direwolfs_kiss_port_to_our_port(daemon, radio, tmp_path):
     import aprslib
 
-    assert shutil.which("aprx"), "aprx is not installed (make test installs it)"
+    program = shutil.which("aprx") or shutil.which("aprx", path="/usr/sbin")
+    assert program, "aprx is not installed (make test installs it)"
     igate_port, kiss_port = low_free_port(), low_free_port()
     while kiss_port == igate_port:
         kiss_port = low_free_port()
@@ -152,7 +153,7 @@ async def test_aprx_gates_from_direwolfs_kiss_port_to_our_port(daemon, radio, tm
     config.write_text(APRX_CONFIG.format(call=APRX_CALL, passcode=aprslib.passcode("N0APRX"), port=igate_port,
                                          workdir=tmp_path, kiss_port=kiss_port))
     with open(tmp_path / "aprx.out", "wb") as out:
-        aprx = subprocess.Popen(["aprx", "-f", str(config), "-dd"], stdout=out, stderr=subprocess.STDOUT)
+        aprx = subprocess.Popen([program, "-f", str(config), "-dd"], stdout=out, stderr=subprocess.STDOUT)
     try:
         await gateway.until_log(f"({APRX_CALL}) logged in, verified, software aprx", timeout=30)
         await asyncio.to_thread(wolf.until_log, "Attached to KISS TCP client", 20)

@@ -38,7 +38,7 @@ from .lines import MAX_CONTENT
 
 logger = logging.getLogger("aprs.server")
 
-ASGI_VERSION = {"version": "3.0", "spec_version": "1.0"}
+ASGI_VERSION = {"version": "3.0", "spec_version": "1.1"}
 QUEUE_HIGH_WATER = 5000
 """Events waiting for an instance before we stop reading from its socket."""
 QUEUE_LOW_WATER = 1000
