@@ -22,10 +22,30 @@ def mask_url(url):
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def local_radio():
+    if "ingest" not in settings.ROLES:
+        return []
+    lines = []
+    if settings.IGATE_PORT:
+        lines.append(f"iGate server port: {settings.IGATE_BIND}:{settings.IGATE_PORT}, "
+                     f"server ID {settings.IGATE_SERVER_ID}")
+    if settings.KISS_SERVER:
+        try:
+            host, port = parse_server(settings.KISS_SERVER, default_port=8001)
+        except ValueError as exc:
+            raise ValueError(f"KISS_SERVER: {exc}") from None
+        mode = f"transmits web messages via {settings.KISS_TX_PATH or '(no path)'}" if settings.KISS_TRANSMIT \
+            else "receive only"
+        lines.append(f"KISS TNC: {host}:{port}, {mode}, gated as {validate_callsign(settings.APRS_CALLSIGN)}")
+    return lines
+
+
 def describe():
     lines = [f"roles: {', '.join(settings.ROLES)}"]
     if not settings.APRS_ENABLED or "ingest" not in settings.ROLES:
         lines.append("APRS-IS uplink: off on this node")
+    elif not settings.APRS_SERVERS and (settings.IGATE_PORT or settings.KISS_SERVER):
+        lines.append("APRS-IS uplink: none (no APRS_SERVERS; local radio only)")
     elif not settings.APRS_SERVERS:
         lines.append("APRS-IS uplink: DEMO feed (no APRS_SERVERS): a bundled capture, played locally")
     else:
@@ -48,6 +68,7 @@ def describe():
             f"stale after {settings.APRS_STALE_TIMEOUT:g} s; reconnect backoff "
             f"{settings.APRS_RECONNECT_MIN:g}-{settings.APRS_RECONNECT_MAX:g} s",
         ]
+    lines += local_radio()
     if settings.REDIS_URL:
         lines.append(f"channel layer: Redis {mask_url(settings.REDIS_URL)} "
                      "(nodes share it; one node holds the uplink)")

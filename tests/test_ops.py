@@ -185,6 +185,21 @@ def test_check_config_masks_secrets():
         assert secret not in out
 
 
+def test_check_config_describes_local_radio():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "k", "APRS_CALLSIGN": "N0GATE-1",
+           "IGATE_PORT": "14580", "KISS_SERVER": "127.0.0.1", "KISS_TRANSMIT": "true"}
+    env.pop("APRS_SERVERS", None)
+    result = subprocess.run([str(REPO / ".venv/bin/python"), "-m", "gateway.cli", "check-config"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "APRS-IS uplink: none (no APRS_SERVERS; local radio only)" in result.stdout
+    assert "iGate server port: 0.0.0.0:14580, server ID N0GATE-1" in result.stdout
+    assert "KISS TNC: 127.0.0.1:8001, transmits web messages via WIDE1-1, gated as N0GATE-1" in result.stdout
+    bad = subprocess.run([str(REPO / ".venv/bin/python"), "-m", "gateway.cli", "check-config"], cwd=REPO,
+                         env={**env, "IGATE_PORT": "99999"}, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "IGATE_PORT" in bad.stderr, bad.stderr
+
+
 def test_docker_compose_matches_the_command_line():
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     services = compose["services"]
