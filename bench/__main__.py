@@ -18,6 +18,8 @@ from protocols.aprs.decode import decode_line
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 RESULTS = Path(__file__).resolve().parent / "results"
+IGATE_FEED_RATE = 100.0
+"""Packets/s the server-port part offers every client: about the whole APRS-IS feed."""
 
 
 def corpus_lines():
@@ -34,7 +36,7 @@ def parse_args(argv=None):
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring window per step")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"),
                         help="Redis for the channels-redis runs (default: database 7 on localhost)")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5,P6,chat",
+    parser.add_argument("--only", default="P1,P2,P3,P4,P5,P6,igate,chat",
                         help="comma-separated parts to run (P1..P6, chat)")
     parser.add_argument("--soak", type=float, default=0.0, metavar="MINUTES",
                         help="P5 soak: RSS over this many minutes at P2 load (default: off)")
@@ -150,6 +152,20 @@ def main(argv=None):
         report["P5"] = idle
         if args.soak:
             report["P5_soak"] = fanout.soak(args.soak, lines, log=log)
+
+    if "igate" in parts:
+        rate = 20.0 if quick else IGATE_FEED_RATE
+        print(f"\niGate server port: TCP clients on everything at {rate:g} packets/s: most that all get it "
+              f"(>= {fanout.MIN_DELIVERED:.0%} delivered, none disconnected)")
+        capacity = {"start_clients": 4, "max_clients": 4, "bisections": 0} if quick else {}
+        best = {}
+        for config in ("baseline-tcp", "igate"):
+            best[config], rows = fanout.tcp_clients_capacity(config, rate, lines, log=log, **capacity, **step)
+            report.setdefault("igate_ladders", {})[config] = rows
+        held = {config: row["clients"] if row else 0 for config, row in best.items()}
+        print(f"baseline-tcp holds {held['baseline-tcp']:,} clients, the daemon's server port {held['igate']:,} "
+              f"(ratio {held['igate'] / max(1, held['baseline-tcp']):.2f})")
+        report["igate"] = best
 
     if "chat" in parts:
         room = chat.run(members=4 if quick else 100, senders=2 if quick else 5, seconds=step["seconds"])

@@ -1,8 +1,10 @@
-"""The baseline: a bare ``websockets`` server that broadcasts each packet.
+"""The baselines: bare servers that broadcast each packet to every client.
 
-It reads the same APRS-IS stream (from the replay server), builds the same
-feed item JSON, and calls ``websockets.broadcast`` once per packet: one frame
-per packet per client, no Django, no Channels, no filters.
+Both read the same APRS-IS stream (from the replay server). The websocket one
+builds the same feed item JSON and calls ``websockets.broadcast`` once per
+packet: one frame per packet per client, no Django, no Channels, no filters.
+The TCP one (``--tcp``), for the iGate server port, greets, answers any login
+with a logresp, and writes each line to every client: no filters, no q-constructs.
 """
 
 import asyncio
@@ -14,6 +16,43 @@ from websockets.asyncio.server import broadcast, serve
 from consumers.news import feed_item
 from protocols.aprs import login
 from protocols.aprs.decode import decode_line
+
+
+async def upstream_lines(upstream_host, upstream_port):
+    """The packet lines of the replay server, once it is up (the bench starts it last)."""
+    while True:
+        try:
+            reader, writer = await asyncio.open_connection(upstream_host, upstream_port)
+            break
+        except OSError:
+            await asyncio.sleep(0.2)
+    writer.write(login.format_login("N0CALL", "-1", "bench-baseline", "1"))
+    while line := await reader.readline():
+        raw = line.rstrip(b"\r\n")
+        if raw and not raw.startswith(b"#"):
+            yield raw
+
+
+async def main_tcp(port, upstream_host, upstream_port):
+    clients = set()
+
+    async def handler(reader, writer):
+        writer.write(b"# bench-baseline 1\r\n")
+        credentials = login.parse_login((await reader.readline()).rstrip(b"\r\n"))
+        writer.write(login.format_logresp(credentials.callsign, credentials.verified, "BASELINE"))
+        clients.add(writer)
+        try:
+            await reader.read()  # until the client goes
+        except ConnectionError:
+            pass
+        finally:
+            clients.discard(writer)
+
+    await asyncio.start_server(handler, "127.0.0.1", port)
+    async for raw in upstream_lines(upstream_host, upstream_port):
+        line = raw + b"\r\n"
+        for writer in clients:
+            writer.write(line)
 
 
 async def main(port, upstream_host, upstream_port):
@@ -28,20 +67,11 @@ async def main(port, upstream_host, upstream_port):
             clients.discard(socket)
 
     async with serve(handler, "127.0.0.1", port, max_size=None):
-        while True:  # the bench starts the upstream once every client is in
-            try:
-                reader, writer = await asyncio.open_connection(upstream_host, upstream_port)
-                break
-            except OSError:
-                await asyncio.sleep(0.2)
-        writer.write(login.format_login("N0CALL", "-1", "bench-baseline", "1"))
-        while line := await reader.readline():
-            raw = line.rstrip(b"\r\n")
-            if not raw or raw.startswith(b"#"):
-                continue
+        async for raw in upstream_lines(upstream_host, upstream_port):
             item = feed_item(decode_line(raw, time.time()))
             broadcast(clients, '{"type":"packets","dropped":0,"packets":[%s]}' % item)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2], int(sys.argv[3])))
+    serve_clients = main_tcp if "--tcp" in sys.argv[4:] else main
+    asyncio.run(serve_clients(int(sys.argv[1]), sys.argv[2], int(sys.argv[3])))

@@ -1,4 +1,8 @@
-"""Websocket client processes: count packets and their line-in -> receive latency.
+"""Client processes: count packets and their line-in -> receive latency.
+
+Websocket clients of ``ws/aprs/`` and, for ``aprs://host:port`` URLs, TCP
+clients of the iGate server port (raw lines carry no receive stamp: only
+packets are counted there).
 
 Each process runs many clients on one event loop. Every client connects and
 subscribes, then counts; the parent opens the measuring window (a shared
@@ -24,6 +28,52 @@ RECEIVED = re.compile(rb'\{"received":([0-9.]+)')
 DROPPED = re.compile(rb'"dropped":([0-9]+)')
 
 
+EVERYTHING = "p/" + "/".join("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+"""A server-port filter that passes every packet: every callsign starts with one of these."""
+
+
+async def _tcp_client(url, number, shared, stats, handshakes):
+    host, port = url[len("aprs://"):].split(":")
+    async with handshakes:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        await reader.readline()  # the greeting
+        writer.write(f"user BENCH{number} pass -1 vers bench 1 filter {EVERYTHING}\r\n".encode())
+        logresp = await asyncio.wait_for(reader.readline(), 60)
+        assert b"logresp" in logresp, logresp
+    with shared.get_lock():
+        shared[2] += 1
+
+    async def receive():
+        data = await reader.read(1 << 16)
+        if not data:
+            raise ConnectionError("closed by the server")
+        return data
+
+    def count(data, now):
+        stats["packets"] += data.count(b"\n") - data.count(b"\n#")
+
+    try:
+        await _in_window(shared, receive, count)
+    finally:
+        writer.close()
+
+
+async def _in_window(shared, receive, take):
+    """Receive until the measuring window ends; ``take(data, now)`` what arrives inside it."""
+    while True:
+        start, end = shared[0], shared[1]
+        remaining = end - time.time()
+        if remaining <= 0:
+            return
+        try:
+            data = await asyncio.wait_for(receive(), min(remaining, 1.0))
+        except asyncio.TimeoutError:  # idle: look at the window again
+            continue
+        now = time.time()
+        if start <= now <= end:
+            take(data, now)
+
+
 async def _client(url, packet_filter, shared, stats, handshakes):
     origin = "http://" + url.split("//", 1)[1].split("/", 1)[0]
     async with handshakes:
@@ -34,31 +84,28 @@ async def _client(url, packet_filter, shared, stats, handshakes):
             pass
         with shared.get_lock():
             shared[2] += 1  # one more client in
-        while True:
-            start, end = shared[0], shared[1]
-            remaining = end - time.time()
-            if remaining <= 0:
+
+        def take(frame, now):
+            if not frame.startswith(b'{"type":"packets"'):
                 return
-            try:
-                frame = await asyncio.wait_for(socket.recv(decode=False), min(remaining, 1.0))
-            except asyncio.TimeoutError:  # idle: look at the window again
-                continue
-            now = time.time()
-            if not start <= now <= end or not frame.startswith(b'{"type":"packets"'):
-                continue
             stamps = RECEIVED.findall(frame)
             stats["packets"] += len(stamps)
             stats["dropped"] += sum(int(n) for n in DROPPED.findall(frame[:64]))
             stats["latencies"].extend(now - float(stamp) for stamp in stamps[::8])
+
+        await _in_window(shared, lambda: socket.recv(decode=False), take)
 
 
 async def _main(urls, filters, shared):
     stats = {"packets": 0, "dropped": 0, "latencies": [], "failed": 0, "errors": [], "cpu_percent": 0.0}
     handshakes = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
-    async def one(url, packet_filter):
+    async def one(url, number, packet_filter):
         try:
-            await _client(url, packet_filter, shared, stats, handshakes)
+            if url.startswith("aprs://"):
+                await _tcp_client(url, number, shared, stats, handshakes)
+            else:
+                await _client(url, packet_filter, shared, stats, handshakes)
         except Exception as exc:
             stats["failed"] += 1
             if len(stats["errors"]) < 3:
@@ -72,7 +119,7 @@ async def _main(urls, filters, shared):
         await asyncio.sleep(max(0.0, shared[1] - time.time()))
         stats["cpu_percent"] = 100 * (sum(me.cpu_times()[:2]) - before) / (shared[1] - shared[0])
 
-    clients = [one(urls[n % len(urls)], packet_filter) for n, packet_filter in enumerate(filters)]
+    clients = [one(urls[n % len(urls)], n, packet_filter) for n, packet_filter in enumerate(filters)]
     await asyncio.gather(cpu_during_window(), *clients)
     return stats
 

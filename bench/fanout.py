@@ -77,10 +77,10 @@ def start_replay(lines, rate, port=None):
     return process, port
 
 
-def start_daemon(upstream_port, env, roles=("web", "ingest", "worker")):
+def start_daemon(upstream_port, env, roles=("web", "ingest", "worker"), flags=()):
     """The daemon, logging in to ``upstream_port`` (None: no uplink); (process, port)."""
     port = free_port()
-    args = [sys.executable, "-m", "gateway.cli", "run", "--port", str(port)]
+    args = [sys.executable, "-m", "gateway.cli", "run", "--port", str(port), *flags]
     args += ["--aprs-server", f"127.0.0.1:{upstream_port}"] if upstream_port else ["--no-aprs"]
     for role in roles:
         args += ["--role", role]
@@ -94,11 +94,17 @@ def start_daemon(upstream_port, env, roles=("web", "ingest", "worker")):
 
 def start_servers(config, upstream_port, redis_url):
     """The processes serving clients and the websocket URLs to spread clients over."""
-    if config == "baseline":
+    if config in ("baseline", "baseline-tcp"):
         port = free_port()
-        process = start([sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port)],
+        tcp = ["--tcp"] if config == "baseline-tcp" else []
+        process = start([sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port), *tcp],
                         port, log=open(LOGS / f"baseline-{port}.log", "wb"))
-        return [process], [f"ws://127.0.0.1:{port}/"]
+        return [process], [f"aprs://127.0.0.1:{port}" if tcp else f"ws://127.0.0.1:{port}/"]
+    if config == "igate":
+        igate_port = free_port()
+        process, _ = start_daemon(upstream_port, {}, flags=["--igate-port", str(igate_port)])
+        wait_listening(igate_port, process)
+        return [process], [f"aprs://127.0.0.1:{igate_port}"]
     env = layer_env(config, redis_url)
     if config == "redis-2nodes":
         first, first_port = start_daemon(upstream_port, env, roles=("web", "ingest"))
@@ -203,24 +209,31 @@ def _measure(servers, clients, warmup, seconds):
     }
 
 
+def delivered_by_all(row):
+    """Everything offered (almost) arrived, and no client failed or was disconnected."""
+    return row["delivered_copies_per_s"] >= MIN_DELIVERED * row["offered_copies_per_s"] and row["failed_clients"] == 0
+
+
 def sustained(row):
     """Kept up: (almost) everything offered arrived, in time, nothing dropped, nobody failed."""
-    return (row["delivered_copies_per_s"] >= MIN_DELIVERED * row["offered_copies_per_s"]
-            and row["p99_ms"] is not None and row["p99_ms"] <= MAX_P99_MS
-            and row["dropped"] == 0 and row["failed_clients"] == 0)
+    return (delivered_by_all(row) and row["p99_ms"] is not None and row["p99_ms"] <= MAX_P99_MS
+            and row["dropped"] == 0)
 
 
-def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=print, min_rate=1.0):
+def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=print, min_rate=1.0,
+           key="offered_per_s"):
     """The best row ``ok`` accepts (None if not even ``min_rate`` passes) and every row
-    measured: rates double until one fails (or halve until one passes, when
-    ``start_rate`` already fails), then bisect between the last good and the first bad."""
+    measured: the rate (or what ``key`` names: ``clients``) doubles until a step fails
+    (or halves until one passes, when ``start_rate`` already fails), then is bisected
+    between the last good and the first bad."""
     rows, good, bad = [], None, None
 
     def step(rate):
         row = measure_at(rate)
         rows.append(row)
-        log(f"  {row['config']} {row['clients']} clients @ {rate:g}/s: "
-            f"{row['delivered_copies_per_s']:,.0f} copies/s, p99 {row['p99_ms'] or 0:.0f} ms, "
+        latency = f"p99 {row['p99_ms']:.0f} ms, " if row["p99_ms"] is not None else ""
+        log(f"  {row['config']} {row['clients']} clients @ {row['offered_per_s']:g}/s: "
+            f"{row['delivered_copies_per_s']:,.0f} copies/s, {latency}"
             f"dropped {row['dropped']}, server cpu {row['server_cpu_percent']:.0f}%: "
             f"{'kept up' if ok(row) else 'NOT kept up'}")
         return ok(row)
@@ -240,8 +253,8 @@ def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=p
             bad = rows[-1]
             rate /= 2
     for _ in range(bisections if good and bad else 0):
-        rate = round((good["offered_per_s"] + bad["offered_per_s"]) / 2, 1)
-        if rate in (good["offered_per_s"], bad["offered_per_s"]):
+        rate = round((good[key] + bad[key]) / 2, 1)
+        if rate in (good[key], bad[key]):
             break
         if step(rate):
             good = rows[-1]
@@ -255,6 +268,16 @@ def sustainable(config, clients, lines, redis_url=None, log=print, start_rate=25
     """P1/P6: the highest rate ``clients`` whole-feed clients get in full and in time."""
     return ladder(lambda rate: run_step(config, clients, rate, lines, redis_url, **step), sustained,
                   start_rate, max_rate, bisections, log)
+
+
+def tcp_clients_capacity(config, rate, lines, log=print, start_clients=100, max_clients=6400, bisections=3,
+                         **step):
+    """The most server-port (TCP) clients on everything that all get the feed at ``rate``."""
+    def measure_at(clients):
+        clients = int(clients)
+        return run_step(config, clients, rate, lines, client_processes=2 if clients <= 1000 else 4, **step)
+
+    return ladder(measure_at, delivered_by_all, start_clients, max_clients, bisections, log, key="clients")
 
 
 def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0):

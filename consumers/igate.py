@@ -40,7 +40,7 @@ class IGateConsumer(APRSNewsConsumer):
         if event["filter"]:
             lines = self.scope["extensions"][LINES_EXTENSION]
             self.subscription = LineSubscription(lines["write"], parse_filter(event["filter"]),
-                                                 backlog=lines["backlog"], via=self.via, too_slow=lines["close"])
+                                                 backlog=lines["backlog"], via=self.via, too_slow=lines["drop"])
             get_hub().subscribe(self.subscription)
 
     def unsubscribe(self):

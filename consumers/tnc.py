@@ -20,10 +20,6 @@ def third_party(line, callsign, path):
 
 
 class TNCConsumer(APRSNewsConsumer):
-    async def aprs_connect(self, event):
-        self.via = "kiss"
-        await super().aprs_connect(event)
-
     async def uplink_send(self, event):
         try:
             line = third_party(event["line"], self.scope["login"], settings.KISS_TX_PATH)

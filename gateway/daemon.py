@@ -35,7 +35,7 @@ from gateway import metrics, runtime, systemd
 from gateway.hub import get_hub
 from gateway.leader import Leadership
 from gateway.wsframe import frame_writer
-from protocols.backlog import unsent_bytes
+from protocols.tcp import unsent_bytes
 from gateway.filters import parse_filter
 from protocols.aprs.client import UplinkConfig, parse_server
 from protocols.aprs.igate import IGatePort, IGatePortConfig
@@ -356,9 +356,15 @@ class Gateway:
     # --- status -----------------------------------------------------------------
     def status_line(self):
         if self.uplink is None:
-            return f"uplink {runtime.uplink_role}"
-        stats = self.uplink.stats
-        return f"uplink {stats.state}, {stats.packets_per_second:.1f} packets/s"
+            line = f"uplink {runtime.uplink_role}"
+        else:
+            stats = self.uplink.stats
+            line = f"uplink {stats.state}, {stats.packets_per_second:.1f} packets/s"
+        if self.igate is not None:
+            line += f", {len(self.igate.clients)} iGate clients"
+        if self.tnc is not None:
+            line += f", TNC {self.tnc.state}"
+        return line
 
     def report_status(self):
         systemd.notify(f"STATUS={self.status_line()}")

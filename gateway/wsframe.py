@@ -5,13 +5,16 @@ each copy goes consumer.send -> daphne -> autobahn's framing -> twisted's
 write buffer -> a selector registration -> send() on a later loop turn:
 about 40 µs a frame, whatever it holds (docs/fanout.md). Clients that get the
 same packets get the same bytes, so the hub builds a frame once; this module
-puts it on each socket, with one send() when twisted holds nothing for that
-connection (the usual case), else behind what twisted holds, so the order of
-frames on the wire never changes. daphne offers it to websocket consumers as
-the scope extension ``aprs-gateway.write_frame`` (see gateway/daemon.py).
+puts it on each socket with ``protocols.tcp.write_now``: one send() when
+twisted holds nothing for that connection (the usual case), else behind what
+twisted holds, so the order of frames on the wire never changes. daphne
+offers it to websocket consumers as the scope extension
+``aprs-gateway.write_frame`` (see gateway/daemon.py).
 """
 
 import struct
+
+from protocols.tcp import write_now
 
 TEXT_FIN = 0x81  # FIN + opcode 1 (text); server frames are not masked (RFC 6455 5.1)
 
@@ -32,20 +35,8 @@ def frame_writer(protocol):
     """A callable putting a frame on this connection's wire; False once it is closed."""
 
     def write(frame):
-        transport = protocol.transport
-        if protocol.state != protocol.STATE_OPEN or transport is None or not transport.connected \
-                or transport.disconnecting:
+        if protocol.state != protocol.STATE_OPEN:
             return False
-        if not getattr(transport, "TLS", False) and not transport._tempDataBuffer \
-                and len(transport.dataBuffer) == transport.offset:
-            try:
-                frame = frame[transport.socket.send(frame):]
-            except BlockingIOError:
-                pass
-            except OSError:  # reset by the peer: twisted will see it and close
-                return False
-        if frame:
-            transport.write(frame)
-        return True
+        return write_now(protocol.transport, frame)
 
     return write

@@ -9,6 +9,7 @@ import asyncio
 import time
 
 from protocols.aprs import login
+from tests.loopback import LoopbackServer
 
 
 class Session:
@@ -49,21 +50,10 @@ class Session:
         self.finished.set()
 
 
-class ScriptedServer:
+class ScriptedServer(LoopbackServer):
     def __init__(self):
         self.sessions = asyncio.Queue()
         self.all_sessions = []
-        self.server = None
-        self.port = None
-
-    async def start(self):
-        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    @property
-    def address(self):
-        return f"127.0.0.1:{self.port}"
 
     async def _accept(self, reader, writer):
         writer.write(b"# aprsc 2.1.19-g730c5c0 (test)\r\n")
@@ -76,8 +66,6 @@ class ScriptedServer:
     async def next_session(self, timeout=15):
         return await asyncio.wait_for(self.sessions.get(), timeout)
 
-    async def close(self):
+    def _close_connections(self):
         for session in self.all_sessions:
             session.close()
-        self.server.close()
-        await self.server.wait_closed()

@@ -3,20 +3,14 @@
 import asyncio
 
 from protocols.aprs.kiss import KISSDecoder
+from tests.loopback import LoopbackServer
 
 
-class FakeTNC:
+class FakeTNC(LoopbackServer):
     def __init__(self):
         self.connections = asyncio.Queue()
         self.received = asyncio.Queue()  # AX.25 frames the client sent to transmit
         self.writers = []
-        self.server = None
-        self.port = None
-
-    async def start(self):
-        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
 
     async def _accept(self, reader, writer):
         self.writers.append(writer)
@@ -32,8 +26,6 @@ class FakeTNC:
     async def next_connection(self, timeout=15):
         return await asyncio.wait_for(self.connections.get(), timeout)
 
-    async def close(self):
+    def _close_connections(self):
         for writer in self.writers:
             writer.close()
-        self.server.close()
-        await self.server.wait_closed()

@@ -29,7 +29,7 @@ from twisted.internet.task import LoopingCall
 from twisted.protocols.policies import TimeoutMixin
 
 from gateway import metrics
-from protocols.backlog import unsent_bytes
+from protocols.tcp import unsent_bytes, write_now
 
 from . import login, qconstruct
 from .lines import LineSplitter
@@ -170,7 +170,7 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
             "software": f"{self.login.software} {self.login.version}".strip(),
             "filter": self.login.filter,
             "extensions": {LINES_EXTENSION: {
-                "write": self.write, "backlog": lambda: unsent_bytes(self.transport), "close": self.close,
+                "write": self.write, "backlog": lambda: unsent_bytes(self.transport), "drop": self.drop,
             }},
         }
 
@@ -185,16 +185,20 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
 
     def write(self, data):
         """Lines for the feed (the scope extension): False once the connection is going."""
-        if self.transport.disconnecting or not self.transport.connected:
-            return False
-        self.transport.write(data)
-        return True
+        return write_now(self.transport, data)
 
     def close(self, reason):
         if self.close_reason is None:
             self.close_reason = reason
             self.send_line(f"# closing: {reason}".encode("ascii", "replace"))
         self.transport.loseConnection()
+
+    def drop(self, reason):
+        """Disconnect at once, without waiting to send what is queued (it does not read)."""
+        if self.close_reason is None:
+            self.close_reason = reason
+            logger.warning("%s dropped: %s", self.name, reason)
+        self.transport.abortConnection()
 
 
 class IGatePort(Factory):
