@@ -28,5 +28,8 @@ def test_quick_bench_runs_every_part_and_reports(tmp_path, redis_url):
     assert [row["clients"] for row in report["P4"]] == [5, 10]
     assert report["P5"]["online"] == 20 and report["P5"]["failed_clients"] == 0
     assert report["chat"]["stored_per_s"] > 0 and report["chat"]["copies_per_s"] > 0
-    for title in ("P1/P6", "P2:", "P3:", "P4:", "P5:", "chat:"):
+    for config in ("baseline-tcp", "igate"):
+        (row,) = report["igate_ladders"][config]
+        assert row["delivered_copies_per_s"] > 0 and row["failed_clients"] == 0, (config, row)
+    for title in ("P1/P6", "P2:", "P3:", "P4:", "P5:", "iGate server port:", "chat:"):
         assert title in result.stdout
