@@ -32,11 +32,10 @@ from consumers.archive import ARCHIVE_CHANNEL
 from consumers.feed import BACKLOG_EXTENSION, FRAME_EXTENSION
 from consumers.outbox import OUTBOX_CHANNEL
 from gateway import metrics, runtime, systemd
+from gateway.filters import parse_filter
 from gateway.hub import get_hub
 from gateway.leader import Leadership
 from gateway.wsframe import frame_writer
-from protocols.tcp import unsent_bytes
-from gateway.filters import parse_filter
 from protocols.aprs.client import UplinkConfig, parse_server
 from protocols.aprs.igate import IGatePort, IGatePortConfig
 from protocols.aprs.login import RECEIVE_ONLY_PASSCODE
@@ -44,6 +43,7 @@ from protocols.aprs.replay import ReplayServer, read_capture
 from protocols.aprs.server import APRSProtocolServer
 from protocols.aprs.tnc import TNCConfig, TNCLink
 from protocols.aprs.uplink import Uplink
+from protocols.tcp import unsent_bytes
 
 logger = logging.getLogger("gateway.daemon")
 

@@ -126,8 +126,9 @@ class Subscription:
 
 class LineSubscription(Subscription):
     """A TCP client of the APRS-IS server port: the raw lines its filter passes, CRLF
-    after each, never the packets it uploaded itself. Same buffer, same slow-client
-    rule; a TCP client cannot be told what it lost, so losses are only counted."""
+    after each, never the packets it uploaded itself. Same buffer and the same test
+    for slowness; but a TCP client cannot be told what it lost, so one that has to
+    lose packets is dropped (as aprsc drops a client whose buffer overflows)."""
 
     shares_frames = False
 
@@ -135,7 +136,7 @@ class LineSubscription(Subscription):
         super().__init__(None, packet_filter, backlog=backlog, **kwargs)
         self.write = write  # callable taking bytes; False once the connection is closed
         self.via = via
-        self.too_slow = too_slow  # closes the connection, saying why
+        self.too_slow = too_slow  # drops the connection, saying why
 
     def entry(self, item, facts):
         return None if facts.get("via") == self.via else facts["raw"]
