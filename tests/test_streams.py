@@ -133,7 +133,7 @@ async def test_news_stream_carries_bulletins_only():
 
     communicator, start = await open_stream("/notifications/news/")
     await communicator.receive_output(2)
-    news = ApplicationCommunicator(APRSNewsConsumer.as_asgi(), {"type": "aprs", "login": "N0CALL",
+    news = ApplicationCommunicator(APRSNewsConsumer.as_asgi(), {"type": "aprs", "source": "aprs-is", "login": "N0CALL",
                                                                 "verified": False, "server_id": "T"})
     await news.send_input({"type": "aprs.connect"})
     for raw in (b"N0DEMO>APRS::N0DEMO-9 :not news", b"N0DEMO>APRS::BLN1DEMO :Net tonight at 20:00"):
