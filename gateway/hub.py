@@ -109,10 +109,14 @@ class Subscription:
             return False
         items = list(self.pending)
         self.pending.clear()
-        await self.send_frame(packets_frame(items, self.dropped), len(items))
-        metrics.feed_frames_sent.inc()
+        await self.deliver(items)
         metrics.feed_packets_sent.inc(len(items))
         return True
+
+    async def deliver(self, items):
+        """Put these packets on the wire: one ``packets`` frame."""
+        await self.send_frame(packets_frame(items, self.dropped), len(items))
+        metrics.feed_frames_sent.inc()
 
     async def send_frame(self, frame, count, wire=None):
         """Send a ``packets`` frame; ``wire``: the same frame already encoded (text_frame)."""
@@ -142,19 +146,16 @@ class LineSubscription(Subscription):
         return None if facts.get("via") == self.via else facts["raw"]
 
     async def flush(self):
-        if not self.writable():
-            if self.dropped:
-                self.too_slow(f"too slow: {self.dropped} packets dropped waiting for it to read")
-                raise ConnectionError("too slow")
-            return False
-        lines = list(self.pending)
-        self.pending.clear()
+        if self.dropped and not self.writable():
+            self.too_slow(f"too slow: {self.dropped} packets dropped waiting for it to read")
+            raise ConnectionError("too slow")
+        return await super().flush()
+
+    async def deliver(self, lines):
         self.dropped = 0
         self.delivered += len(lines)
         if not self.write(b"".join(line + b"\r\n" for line in lines)):
             raise ConnectionError("the TCP client is gone")
-        metrics.feed_packets_sent.inc(len(lines))
-        return True
 
 
 def packets_frame(items, dropped=0):
