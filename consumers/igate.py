@@ -13,8 +13,9 @@ import time
 from consumers.news import APRSNewsConsumer
 from gateway.filters import parse_filter
 from gateway.hub import LineSubscription, get_hub
+from protocols.aprs.decode import message_addressee
 from protocols.aprs.igate import LINES_EXTENSION
-from protocols.aprs.qconstruct import Refused, split_header, with_server_q
+from protocols.aprs.qconstruct import with_server_q
 
 HEARD_FOR = 3600.0
 """Seconds a station the iGate gated stays one it may get messages for."""
@@ -60,12 +61,7 @@ class IGateConsumer(APRSNewsConsumer):
     async def uplink_send(self, event):
         """A web user's message: for this iGate only if it heard the addressee lately."""
         line = event["line"]
-        try:
-            info = split_header(line)[3]
-        except Refused:
-            return
-        addressee = info[1:10].decode("ascii", "replace").strip().upper() if info[:1] == b":" else ""
-        heard_at = self.heard.get(addressee)
+        heard_at = self.heard.get((message_addressee(line) or "").upper())
         if heard_at is not None and time.monotonic() - heard_at < HEARD_FOR:
             await self.send({"type": "aprs.send", "line": with_server_q(line, self.scope["server_id"])})
 

@@ -25,6 +25,7 @@ from consumers.outbox import OUTBOX_CHANNEL, TRANSMIT_GROUP, UPLINK_GROUP
 from gateway import metrics
 from gateway.filters import packet_facts
 from gateway.hub import FEED_GROUP
+from protocols.aprs.decode import message_addressee
 
 NEWS_GROUP = "aprs-news"
 
@@ -109,7 +110,7 @@ class APRSNewsConsumer(NoDatabaseEvents, AsyncConsumer):
         try:
             await self.channel_layer.group_send(NEWS_GROUP, {
                 "type": "news.bulletin", "from": packet.get("from", ""),
-                "to": event["raw"].partition(b"::")[2][:9].decode("ascii", "replace").strip(),
+                "to": message_addressee(event["raw"]),
                 "text": packet.get("message_text") or event["text"].partition("::")[2][10:],
                 "received": event["received"],
             })

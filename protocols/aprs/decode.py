@@ -68,3 +68,12 @@ def parse_header(raw):
         "to": dest,
         "path": path,
     }
+
+
+def message_addressee(raw):
+    """The addressee of a message line (``SRC>DEST::CALL     :text``), spaces stripped;
+    None when the info field is not a message."""
+    info = raw.partition(b":")[2]
+    if info[:1] != b":":
+        return None
+    return info[1:10].decode("ascii", "replace").strip()
