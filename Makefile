@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WEB := node_modules/.package-lock.json
-.PHONY: run test bench system-deps venv web clean
+.PHONY: run test lint bench system-deps venv web clean
 
 # A secret set in the environment wins; otherwise one is made once in var/.
 run: venv web var/secret_key
@@ -15,9 +15,16 @@ run: venv web var/secret_key
 
 # The whole suite on SQLite, then the database-bound tests again on PostgreSQL.
 PG_TEST_URL ?= postgres:///aprs_gateway?host=/var/run/postgresql
-test: venv web system-deps
+test: venv web system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	DATABASE_URL='$(PG_TEST_URL)' $(BIN)/python -m pytest tests/test_archive.py tests/test_chat.py
+
+# The habits that keep the house in order: ruff (lint + format) and the
+# import contracts of pyproject.toml (config -> consumers -> gateway -> protocols).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)

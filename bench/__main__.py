@@ -34,28 +34,41 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="seconds, not minutes: a smoke test")
     parser.add_argument("--clients", type=int, default=1000, help="P1/P6 clients (default 1000)")
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring window per step")
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"),
-                        help="Redis for the channels-redis runs (default: database 7 on localhost)")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5,P6,igate,chat",
-                        help="comma-separated parts to run (P1..P6, chat)")
-    parser.add_argument("--soak", type=float, default=0.0, metavar="MINUTES",
-                        help="P5 soak: RSS over this many minutes at P2 load (default: off)")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"),
+        help="Redis for the channels-redis runs (default: database 7 on localhost)",
+    )
+    parser.add_argument(
+        "--only", default="P1,P2,P3,P4,P5,P6,igate,chat", help="comma-separated parts to run (P1..P6, chat)"
+    )
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="P5 soak: RSS over this many minutes at P2 load (default: off)",
+    )
     parser.add_argument("--output", type=Path, help="JSON file (default: bench/results/<time>.json)")
     return parser.parse_args(argv)
 
 
-HEADER = (f"{'configuration':<14}{'clients':>8}{'offered/s':>10}{'copies/s':>11}{'ratio':>7}"
-          f"{'p50 ms':>8}{'p99 ms':>8}{'loss':>7}{'srv cpu%':>9}{'cli cpu%':>9}{'rss MiB':>8}")
+HEADER = (
+    f"{'configuration':<14}{'clients':>8}{'offered/s':>10}{'copies/s':>11}{'ratio':>7}"
+    f"{'p50 ms':>8}{'p99 ms':>8}{'loss':>7}{'srv cpu%':>9}{'cli cpu%':>9}{'rss MiB':>8}"
+)
 
 
 def line_of(row, baseline=None):
     ratio = row["delivered_copies_per_s"] / baseline["delivered_copies_per_s"] if baseline else None
     loss = row.get("loss")
-    return (f"{row['config']:<14}{row['clients']:>8}{row['offered_per_s']:>10.0f}"
-            f"{row['delivered_copies_per_s']:>11,.0f}{'' if ratio is None else f'{ratio:.2f}':>7}"
-            f"{row['p50_ms'] or 0:>8.1f}{row['p99_ms'] or 0:>8.1f}"
-            f"{'' if loss is None else f'{100 * loss:.1f}%':>7}{row['server_cpu_percent']:>9.0f}"
-            f"{row['client_cpu_percent']:>9.0f}{row['server_rss_mib']:>8.0f}")
+    return (
+        f"{row['config']:<14}{row['clients']:>8}{row['offered_per_s']:>10.0f}"
+        f"{row['delivered_copies_per_s']:>11,.0f}{'' if ratio is None else f'{ratio:.2f}':>7}"
+        f"{row['p50_ms'] or 0:>8.1f}{row['p99_ms'] or 0:>8.1f}"
+        f"{'' if loss is None else f'{100 * loss:.1f}%':>7}{row['server_cpu_percent']:>9.0f}"
+        f"{row['client_cpu_percent']:>9.0f}{row['server_rss_mib']:>8.0f}"
+    )
 
 
 def area_filters(lines, count, rng, size=0.5):
@@ -69,8 +82,10 @@ def area_filters(lines, count, rng, size=0.5):
     for _ in range(count):
         lat, lon = rng.choice(positions)
         lat, lon = lat + rng.uniform(-size, size), lon + rng.uniform(-size, size)
-        boxes.append(f"a/{min(90, lat + size / 2):.3f}/{max(-180, lon - size / 2):.3f}/"
-                     f"{max(-90, lat - size / 2):.3f}/{min(180, lon + size / 2):.3f}")
+        boxes.append(
+            f"a/{min(90, lat + size / 2):.3f}/{max(-180, lon - size / 2):.3f}/"
+            f"{max(-90, lat - size / 2):.3f}/{min(180, lon + size / 2):.3f}"
+        )
     return boxes
 
 
@@ -86,8 +101,10 @@ def main(argv=None):
     log = print
 
     if "P1" in parts or "P6" in parts:
-        print(f"\nP1/P6: {clients} clients, all subscribed to everything: highest rate kept up "
-              f"(>= {fanout.MIN_DELIVERED:.0%} delivered, p99 <= {fanout.MAX_P99_MS:.0f} ms, nothing dropped)")
+        print(
+            f"\nP1/P6: {clients} clients, all subscribed to everything: highest rate kept up "
+            f"(>= {fanout.MIN_DELIVERED:.0%} delivered, p99 <= {fanout.MAX_P99_MS:.0f} ms, nothing dropped)"
+        )
         configs = ["baseline", "inmemory", "redis"] + (["redis-2nodes"] if "P6" in parts else [])
         best = {}
         for config in configs:
@@ -102,13 +119,17 @@ def main(argv=None):
                 print(f"{config:<14} kept up with no rate tried")
         report["P1"] = best
         if "redis-2nodes" in best and best["redis"] and best["redis-2nodes"]:
-            report["P6_ratio"] = best["redis-2nodes"]["delivered_copies_per_s"] / best["redis"]["delivered_copies_per_s"]
+            report["P6_ratio"] = (
+                best["redis-2nodes"]["delivered_copies_per_s"] / best["redis"]["delivered_copies_per_s"]
+            )
             print(f"P6: two nodes / one node (redis) = {report['P6_ratio']:.2f}")
 
     if "P2" in parts:
         print("\nP2: 100 clients, 50 packets/s")
-        rows = [fanout.run_step(config, 10 if quick else 100, 50.0, lines, args.redis_url, **step)
-                for config in ("baseline", "inmemory", "redis")]
+        rows = [
+            fanout.run_step(config, 10 if quick else 100, 50.0, lines, args.redis_url, **step)
+            for config in ("baseline", "inmemory", "redis")
+        ]
         print(HEADER)
         for row in rows:
             print(line_of(row, rows[0]))
@@ -117,15 +138,19 @@ def main(argv=None):
     if "P3" in parts:
         print("\nP3: ingest, no clients: line -> parsed -> routed to the feed group")
         micro = ingest.run(lines[:3000] if quick else lines, 0.3 if quick else 3.0)
-        print(f"in-process: {micro['packets_per_s']:,.0f} packets/s (lines+decode+JSON+facts); "
-              f"aprslib.parse alone {micro['baseline_per_s']:,.0f}/s; ratio {micro['ratio']:.2f}")
+        print(
+            f"in-process: {micro['packets_per_s']:,.0f} packets/s (lines+decode+JSON+facts); "
+            f"aprslib.parse alone {micro['baseline_per_s']:,.0f}/s; ratio {micro['ratio']:.2f}"
+        )
         report["P3"] = {"in_process": micro}
         quick_ingest = {"start_rate": 200.0, "max_rate": 200.0, "bisections": 0} if quick else {}
         for config in ("inmemory", "redis"):
             best_ingest, rows = fanout.ingest_capacity(config, lines, args.redis_url, log=log, **quick_ingest, **step)
             report["P3"][config] = {"best": best_ingest, "ladder": rows}
-            print(f"daemon ({config}): kept up with {best_ingest['offered_per_s'] if best_ingest else 0:,.0f} packets/s "
-                  f"(server cpu {best_ingest['server_cpu_percent'] if best_ingest else 0:.0f}%)")
+            print(
+                f"daemon ({config}): kept up with {best_ingest['offered_per_s'] if best_ingest else 0:,.0f} packets/s "
+                f"(server cpu {best_ingest['server_cpu_percent'] if best_ingest else 0:.0f}%)"
+            )
 
     if "P4" in parts:
         rate = 20.0 if quick else 200.0
@@ -134,44 +159,61 @@ def main(argv=None):
         rng = random.Random(4)
         rows = []
         for count in counts:
-            row = fanout.run_step("inmemory", count, rate, lines, filters=area_filters(lines, count, rng),
-                                  client_processes=2 if count <= 1000 else 4, **step)
+            row = fanout.run_step(
+                "inmemory",
+                count,
+                rate,
+                lines,
+                filters=area_filters(lines, count, rng),
+                client_processes=2 if count <= 1000 else 4,
+                **step,
+            )
             row["cpu_ms_per_packet"] = 10 * row["server_cpu_percent"] / rate
             row["copies_per_packet"] = row["delivered_copies_per_s"] / rate
             rows.append(row)
         print(f"{'clients':>8}{'copies/packet':>15}{'cpu ms/packet':>15}{'srv cpu%':>10}{'p99 ms':>8}{'rss MiB':>9}")
         for row in rows:
-            print(f"{row['clients']:>8}{row['copies_per_packet']:>15.1f}{row['cpu_ms_per_packet']:>15.3f}"
-                  f"{row['server_cpu_percent']:>10.0f}{row['p99_ms'] or 0:>8.1f}{row['server_rss_mib']:>9.0f}")
+            print(
+                f"{row['clients']:>8}{row['copies_per_packet']:>15.1f}{row['cpu_ms_per_packet']:>15.3f}"
+                f"{row['server_cpu_percent']:>10.0f}{row['p99_ms'] or 0:>8.1f}{row['server_rss_mib']:>9.0f}"
+            )
         report["P4"] = rows
 
     if "P5" in parts:
         idle = fanout.idle_rss_per_client(20 if quick else 1000)
-        print(f"\nP5: {idle['online']} idle websocket clients: {idle['bytes_per_client'] / 1024:.1f} KiB RSS each "
-              f"(daemon {idle['rss_before_mib']:.0f} -> {idle['rss_after_mib']:.0f} MiB)")
+        print(
+            f"\nP5: {idle['online']} idle websocket clients: {idle['bytes_per_client'] / 1024:.1f} KiB RSS each "
+            f"(daemon {idle['rss_before_mib']:.0f} -> {idle['rss_after_mib']:.0f} MiB)"
+        )
         report["P5"] = idle
         if args.soak:
             report["P5_soak"] = fanout.soak(args.soak, lines, log=log)
 
     if "igate" in parts:
         rate = 20.0 if quick else IGATE_FEED_RATE
-        print(f"\niGate server port: TCP clients on everything at {rate:g} packets/s: most that all get it "
-              f"(>= {fanout.MIN_DELIVERED:.0%} delivered, none disconnected)")
+        print(
+            f"\niGate server port: TCP clients on everything at {rate:g} packets/s: most that all get it "
+            f"(>= {fanout.MIN_DELIVERED:.0%} delivered, none disconnected)"
+        )
         capacity = {"start_clients": 4, "max_clients": 4, "bisections": 0} if quick else {}
         best = {}
         for config in ("baseline-tcp", "igate"):
             best[config], rows = fanout.tcp_clients_capacity(config, rate, lines, log=log, **capacity, **step)
             report.setdefault("igate_ladders", {})[config] = rows
         held = {config: row["clients"] if row else 0 for config, row in best.items()}
-        print(f"baseline-tcp holds {held['baseline-tcp']:,} clients, the daemon's server port {held['igate']:,} "
-              f"(ratio {held['igate'] / max(1, held['baseline-tcp']):.2f})")
+        print(
+            f"baseline-tcp holds {held['baseline-tcp']:,} clients, the daemon's server port {held['igate']:,} "
+            f"(ratio {held['igate'] / max(1, held['baseline-tcp']):.2f})"
+        )
         report["igate"] = best
 
     if "chat" in parts:
         room = chat.run(members=4 if quick else 100, senders=2 if quick else 5, seconds=step["seconds"])
-        print(f"\nchat: one room, {room['members']} members, {room['senders']} senders: "
-              f"{room['stored_per_s']:,.0f} messages/s stored, {room['copies_per_s']:,.0f} copies/s delivered, "
-              f"p50 {room['p50_ms'] or 0:.1f} ms, p99 {room['p99_ms'] or 0:.1f} ms")
+        print(
+            f"\nchat: one room, {room['members']} members, {room['senders']} senders: "
+            f"{room['stored_per_s']:,.0f} messages/s stored, {room['copies_per_s']:,.0f} copies/s delivered, "
+            f"p50 {room['p50_ms'] or 0:.1f} ms, p99 {room['p99_ms'] or 0:.1f} ms"
+        )
         report["chat"] = room
 
     output = args.output or RESULTS / time.strftime("%Y%m%d-%H%M%S.json")

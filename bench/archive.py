@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 from bench.fanout import REPO
 
@@ -26,8 +25,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/archive.sqlite3"
         env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "config.settings"}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO, env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO, env=env, check=True, capture_output=True
+        )
         count = "0" if args.query_only else str(args.packets)
         subprocess.run([sys.executable, "-m", "bench.archive_run", count], cwd=REPO, env=env, check=True)
 

@@ -52,8 +52,10 @@ def fill(count):
     if pending:
         stored += store_batch(pending)
     elapsed = time.perf_counter() - started
-    print(f"archive ({connection.vendor}): {stored:,} packets in {elapsed:.1f} s = {stored / elapsed:,.0f} packets/s "
-          f"(batches of {BATCH}, decoding cached)")
+    print(
+        f"archive ({connection.vendor}): {stored:,} packets in {elapsed:.1f} s = {stored / elapsed:,.0f} packets/s "
+        f"(batches of {BATCH}, decoding cached)"
+    )
 
 
 def time_api():
@@ -70,8 +72,10 @@ def time_api():
             response = client.get(path)
             timings.append(time.perf_counter() - began)
         assert response.status_code in (200, 404), response.content[:200]
-        print(f"  {name}: median {1000 * statistics.median(timings):.1f} ms, "
-              f"max {1000 * max(timings):.1f} ms ({response.status_code}, {len(response.content):,} bytes)")
+        print(
+            f"  {name}: median {1000 * statistics.median(timings):.1f} ms, "
+            f"max {1000 * max(timings):.1f} ms ({response.status_code}, {len(response.content):,} bytes)"
+        )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import time
 
 from websockets.asyncio.server import broadcast, serve
 
-from consumers.news import feed_item
+from gateway.feed.items import feed_item
 from protocols.aprs import login
 from protocols.aprs.decode import decode_line
 

@@ -34,8 +34,7 @@ async def _member(url, origin, nick, stats, window, sender):
             nonlocal sent
             if time.time() < end_at:
                 sent += 1
-                await socket.send(json.dumps({"type": "message", "text": f"{time.time()}",
-                                              "id": f"{nick}-{sent}"}))
+                await socket.send(json.dumps({"type": "message", "text": f"{time.time()}", "id": f"{nick}-{sent}"}))
 
         await asyncio.sleep(max(0.0, start_at - time.time()))
         if sender:
@@ -69,20 +68,32 @@ async def _room(url, members, senders, seconds):
         window["end"] = window["start"] + seconds
         window["set"].set()
 
-    await asyncio.gather(open_window(), *(_member(url, origin, f"m{n:04d}", stats, window, n < senders)
-                                          for n in range(members)))
+    await asyncio.gather(
+        open_window(), *(_member(url, origin, f"m{n:04d}", stats, window, n < senders) for n in range(members))
+    )
     return stats
 
 
 def run(members=100, senders=5, seconds=8.0):
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"DEBUG": "true", "LOG_LEVEL": "WARNING", "CHAT_ALLOW_GUESTS": "true",
-               "CHAT_RATE_BURST": "1000000", "CHAT_RATE_PERIOD": "1",
-               "DATABASE_URL": f"sqlite:///{tmp}/chat.sqlite3", "DJANGO_SETTINGS_MODULE": "config.settings"}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO,
-                       env={**os.environ, **env}, check=True, capture_output=True)
+        env = {
+            "DEBUG": "true",
+            "LOG_LEVEL": "WARNING",
+            "CHAT_ALLOW_GUESTS": "true",
+            "CHAT_RATE_BURST": "1000000",
+            "CHAT_RATE_PERIOD": "1",
+            "DATABASE_URL": f"sqlite:///{tmp}/chat.sqlite3",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=REPO,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
         port = free_port()
-        daemon = start([sys.executable, "-m", "gateway.cli", "run", "--port", str(port), "--no-aprs"], port, env)
+        daemon = start([sys.executable, "-m", "gateway.daemon.cli", "run", "--port", str(port), "--no-aprs"], port, env)
         try:
             stats = asyncio.run(_room(f"ws://127.0.0.1:{port}/chat/", members, senders, seconds))
         finally:

@@ -33,7 +33,7 @@ EVERYTHING = "p/" + "/".join("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 async def _tcp_client(url, number, shared, stats, handshakes):
-    host, port = url[len("aprs://"):].split(":")
+    host, port = url[len("aprs://") :].split(":")
     async with handshakes:
         reader, writer = await asyncio.open_connection(host, int(port))
         await reader.readline()  # the greeting
@@ -128,5 +128,5 @@ def run_clients(urls, filters, shared, results):
     """Entry point of one client process: one client per filter, spread over ``urls``.
     ``shared``: multiprocessing Array('d', [start, end, connected])."""
     stats = asyncio.run(_main(urls, filters, shared))
-    stats["latencies"] = stats["latencies"][::max(1, len(stats["latencies"]) // 20000)]
+    stats["latencies"] = stats["latencies"][:: max(1, len(stats["latencies"]) // 20000)]
     results.put(stats)

@@ -60,8 +60,9 @@ def wait_listening(port, process, timeout=30):
 
 
 def start(args, port, env=None, log=None):
-    process = subprocess.Popen(args, cwd=REPO, env={**os.environ, **(env or {})},
-                               stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        args, cwd=REPO, env={**os.environ, **(env or {})}, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
     wait_listening(port, process)
     return process
 
@@ -72,22 +73,41 @@ def start_replay(lines, rate, port=None):
     with tempfile.NamedTemporaryFile(suffix=".txt") as capture:
         capture.write(b"".join(line + b"\r\n" for line in lines))
         capture.flush()
-        process = start([sys.executable, "-m", "gateway.cli", "replay", capture.name,
-                         "--listen", f"127.0.0.1:{port}", "--rate", str(rate), "--loop"], port)
+        process = start(
+            [
+                sys.executable,
+                "-m",
+                "gateway.daemon.cli",
+                "replay",
+                capture.name,
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--rate",
+                str(rate),
+                "--loop",
+            ],
+            port,
+        )
     return process, port
 
 
 def start_daemon(upstream_port, env, roles=("web", "ingest", "worker"), flags=()):
     """The daemon, logging in to ``upstream_port`` (None: no uplink); (process, port)."""
     port = free_port()
-    args = [sys.executable, "-m", "gateway.cli", "run", "--port", str(port), *flags]
+    args = [sys.executable, "-m", "gateway.daemon.cli", "run", "--port", str(port), *flags]
     args += ["--aprs-server", f"127.0.0.1:{upstream_port}"] if upstream_port else ["--no-aprs"]
     for role in roles:
         args += ["--role", role]
     # Fan-out alone: the archive (database writes on the same two cores) is
     # measured by bench/archive.py.
-    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "ARCHIVE_ENABLED": "false",
-           "LOG_TIMESTAMPS": "true", "APRS_RECONNECT_MAX": "1", **env}
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "true",
+        "ARCHIVE_ENABLED": "false",
+        "LOG_TIMESTAMPS": "true",
+        "APRS_RECONNECT_MAX": "1",
+        **env,
+    }
     log = open(LOGS / f"daemon-{port}.log", "wb")
     return start(args, port, env, log=log), port
 
@@ -97,8 +117,11 @@ def start_servers(config, upstream_port, redis_url):
     if config in ("baseline", "baseline-tcp"):
         port = free_port()
         tcp = ["--tcp"] if config == "baseline-tcp" else []
-        process = start([sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port), *tcp],
-                        port, log=open(LOGS / f"baseline-{port}.log", "wb"))
+        process = start(
+            [sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port), *tcp],
+            port,
+            log=open(LOGS / f"baseline-{port}.log", "wb"),
+        )
         return [process], [f"aprs://127.0.0.1:{port}" if tcp else f"ws://127.0.0.1:{port}/"]
     if config == "igate":
         igate_port = free_port()
@@ -129,8 +152,7 @@ def stop(processes):
             process.wait()
 
 
-def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=3.0, seconds=5.0,
-             client_processes=2):
+def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=3.0, seconds=5.0, client_processes=2):
     """One measurement; a dict row for the table. ``filters``: one per client (default: all "").
 
     The servers start first with nothing upstream; the clients connect and
@@ -163,8 +185,11 @@ class Clients:
         self.shared = multiprocessing.Array("d", [math.inf, math.inf, 0.0])  # start, end, connected
         self.results = multiprocessing.Queue()
         shares = [filters[i::processes] for i in range(processes)]
-        self.workers = [multiprocessing.Process(target=run_clients, args=(urls, share, self.shared, self.results))
-                        for share in shares if share]
+        self.workers = [
+            multiprocessing.Process(target=run_clients, args=(urls, share, self.shared, self.results))
+            for share in shares
+            if share
+        ]
         for worker in self.workers:
             worker.start()
 
@@ -192,7 +217,7 @@ def _measure(servers, clients, warmup, seconds):
     watched = [psutil.Process(server.pid) for server in servers]
     before = [sum(p.cpu_times()[:2]) for p in watched]
     time.sleep(seconds)
-    cpu = [100 * (sum(p.cpu_times()[:2]) - b) / seconds for p, b in zip(watched, before)]
+    cpu = [100 * (sum(p.cpu_times()[:2]) - b) / seconds for p, b in zip(watched, before, strict=True)]
     rss = sum(p.memory_info().rss for p in watched)
     stats = clients.stats()
     latencies = sorted(latency for s in stats for latency in s["latencies"])
@@ -216,12 +241,12 @@ def delivered_by_all(row):
 
 def sustained(row):
     """Kept up: (almost) everything offered arrived, in time, nothing dropped, nobody failed."""
-    return (delivered_by_all(row) and row["p99_ms"] is not None and row["p99_ms"] <= MAX_P99_MS
-            and row["dropped"] == 0)
+    return delivered_by_all(row) and row["p99_ms"] is not None and row["p99_ms"] <= MAX_P99_MS and row["dropped"] == 0
 
 
-def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=print, min_rate=1.0,
-           key="offered_per_s"):
+def ladder(
+    measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=print, min_rate=1.0, key="offered_per_s"
+):
     """The best row ``ok`` accepts (None if not even ``min_rate`` passes) and every row
     measured: the rate (or what ``key`` names: ``clients``) doubles until a step fails
     (or halves until one passes, when ``start_rate`` already fails), then is bisected
@@ -232,10 +257,12 @@ def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=p
         row = measure_at(rate)
         rows.append(row)
         latency = f"p99 {row['p99_ms']:.0f} ms, " if row["p99_ms"] is not None else ""
-        log(f"  {row['config']} {row['clients']} clients @ {row['offered_per_s']:g}/s: "
+        log(
+            f"  {row['config']} {row['clients']} clients @ {row['offered_per_s']:g}/s: "
             f"{row['delivered_copies_per_s']:,.0f} copies/s, {latency}"
             f"dropped {row['dropped']}, server cpu {row['server_cpu_percent']:.0f}%: "
-            f"{'kept up' if ok(row) else 'NOT kept up'}")
+            f"{'kept up' if ok(row) else 'NOT kept up'}"
+        )
         return ok(row)
 
     rate = start_rate
@@ -263,16 +290,23 @@ def ladder(measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=p
     return good, rows
 
 
-def sustainable(config, clients, lines, redis_url=None, log=print, start_rate=25.0, max_rate=6400.0,
-                bisections=3, **step):
+def sustainable(
+    config, clients, lines, redis_url=None, log=print, start_rate=25.0, max_rate=6400.0, bisections=3, **step
+):
     """P1/P6: the highest rate ``clients`` whole-feed clients get in full and in time."""
-    return ladder(lambda rate: run_step(config, clients, rate, lines, redis_url, **step), sustained,
-                  start_rate, max_rate, bisections, log)
+    return ladder(
+        lambda rate: run_step(config, clients, rate, lines, redis_url, **step),
+        sustained,
+        start_rate,
+        max_rate,
+        bisections,
+        log,
+    )
 
 
-def tcp_clients_capacity(config, rate, lines, log=print, start_clients=100, max_clients=6400, bisections=3,
-                         **step):
+def tcp_clients_capacity(config, rate, lines, log=print, start_clients=100, max_clients=6400, bisections=3, **step):
     """The most server-port (TCP) clients on everything that all get the feed at ``rate``."""
+
     def measure_at(clients):
         clients = int(clients)
         return run_step(config, clients, rate, lines, client_processes=2 if clients <= 1000 else 4, **step)
@@ -294,17 +328,31 @@ def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0):
     finally:
         stop([daemon, replay])
     routed = (after - before) / seconds
-    return {"config": config, "clients": 0, "offered_per_s": rate, "offered_copies_per_s": rate,
-            "delivered_copies_per_s": routed, "p50_ms": None, "p99_ms": None, "dropped": 0,
-            "failed_clients": 0, "server_cpu_percent": 100 * (cpu_after - cpu_before) / seconds,
-            "client_cpu_percent": 0.0, "server_rss_mib": rss / 2**20}
+    return {
+        "config": config,
+        "clients": 0,
+        "offered_per_s": rate,
+        "offered_copies_per_s": rate,
+        "delivered_copies_per_s": routed,
+        "p50_ms": None,
+        "p99_ms": None,
+        "dropped": 0,
+        "failed_clients": 0,
+        "server_cpu_percent": 100 * (cpu_after - cpu_before) / seconds,
+        "client_cpu_percent": 0.0,
+        "server_rss_mib": rss / 2**20,
+    }
 
 
-def ingest_capacity(config, lines, redis_url=None, log=print, start_rate=500.0, max_rate=64000.0,
-                    bisections=3, **step):
-    return ladder(lambda rate: ingest_step(config, rate, lines, redis_url, **step),
-                  lambda row: row["delivered_copies_per_s"] >= MIN_DELIVERED * row["offered_per_s"],
-                  start_rate, max_rate, bisections, log)
+def ingest_capacity(config, lines, redis_url=None, log=print, start_rate=500.0, max_rate=64000.0, bisections=3, **step):
+    return ladder(
+        lambda rate: ingest_step(config, rate, lines, redis_url, **step),
+        lambda row: row["delivered_copies_per_s"] >= MIN_DELIVERED * row["offered_per_s"],
+        start_rate,
+        max_rate,
+        bisections,
+        log,
+    )
 
 
 def idle_rss_per_client(count, client_processes=2):
@@ -327,9 +375,14 @@ def idle_rss_per_client(count, client_processes=2):
         stats = clients.stats()
     finally:
         stop([daemon])
-    return {"clients": count, "online": online, "failed_clients": sum(s["failed"] for s in stats),
-            "rss_before_mib": before / 2**20, "rss_after_mib": after / 2**20,
-            "bytes_per_client": (after - before) / max(online, 1)}
+    return {
+        "clients": count,
+        "online": online,
+        "failed_clients": sum(s["failed"] for s in stats),
+        "rss_before_mib": before / 2**20,
+        "rss_after_mib": after / 2**20,
+        "bytes_per_client": (after - before) / max(online, 1),
+    }
 
 
 def status(port):
@@ -355,5 +408,12 @@ def soak(minutes, lines, clients_count=100, rate=50.0, every=10.0, log=print):
         (stats,) = clients.stats()
     finally:
         stop([daemon, replay])
-    return {"minutes": minutes, "clients": clients_count, "rate": rate, "rss_mib": samples,
-            "growth_mib": samples[-1] - samples[0], "packets": stats["packets"], "dropped": stats["dropped"]}
+    return {
+        "minutes": minutes,
+        "clients": clients_count,
+        "rate": rate,
+        "rss_mib": samples,
+        "growth_mib": samples[-1] - samples[0],
+        "packets": stats["packets"],
+        "dropped": stats["dropped"],
+    }

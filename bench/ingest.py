@@ -7,9 +7,9 @@ import time
 
 import aprslib
 
-from consumers.news import feed_item
-from gateway.filters import packet_facts
+from gateway.feed.items import feed_item
 from protocols.aprs.decode import decode_line
+from protocols.aprs.filters import packet_facts
 from protocols.aprs.lines import LineSplitter
 
 
@@ -35,7 +35,7 @@ def _ingest(lines):
     splitter = LineSplitter()
     stream = b"".join(line + b"\r\n" for line in lines)
     for start in range(0, len(stream), 65536):
-        for raw in splitter.feed(stream[start:start + 65536]):
+        for raw in splitter.feed(stream[start : start + 65536]):
             event = decode_line(raw, 0.0)
             feed_item(event)
             packet_facts(event["packet"], raw)
@@ -44,5 +44,4 @@ def _ingest(lines):
 def run(lines, seconds):
     baseline = _rate(_aprslib_only, lines, seconds)
     ours = _rate(_ingest, lines, seconds)
-    return {"scenario": "ingest", "baseline_per_s": baseline, "packets_per_s": ours,
-            "ratio": ours / baseline}
+    return {"scenario": "ingest", "baseline_per_s": baseline, "packets_per_s": ours, "ratio": ours / baseline}

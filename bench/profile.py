@@ -47,16 +47,34 @@ def main(argv=None):
             clients.connected(timeout=60 + args.clients / 50)
             clients.open_window(3.0, args.seconds)
             raw = Path(work) / "profile.txt"
-            subprocess.run([str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--nonblocking",
-                            "-d", str(int(args.seconds)), "-r", "200", "-p", str(daemon.pid), "-o", str(raw)],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "-d",
+                    str(int(args.seconds)),
+                    "-r",
+                    "200",
+                    "-p",
+                    str(daemon.pid),
+                    "-o",
+                    str(raw),
+                ],
+                check=True,
+                capture_output=True,
+            )
             stats = clients.stats()
         finally:
             stop([daemon, replay])
         samples, own, total = summarise(raw, args.top)
     delivered = sum(s["packets"] for s in stats) / args.seconds
-    print(f"{args.clients} clients, {args.rate:g} packets/s offered: {delivered:,.0f} copies/s delivered; "
-          f"{samples} samples")
+    print(
+        f"{args.clients} clients, {args.rate:g} packets/s offered: {delivered:,.0f} copies/s delivered; "
+        f"{samples} samples"
+    )
     print("own time:")
     for name, count in own:
         print(f"  {100 * count / samples:5.1f}%  {name}")

@@ -18,16 +18,17 @@ from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  #
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
-from consumers.archive import ARCHIVE_CHANNEL, ArchiveConsumer  # noqa: E402
+from consumers.aprs.aprsis import APRSNewsConsumer  # noqa: E402
+from consumers.aprs.igate import IGateConsumer  # noqa: E402
+from consumers.aprs.routing import SourceRouter  # noqa: E402
+from consumers.aprs.tnc import TNCConsumer  # noqa: E402
+from consumers.archive import ArchiveConsumer  # noqa: E402
 from consumers.chat import AdminChatConsumer, PublicChatConsumer  # noqa: E402
 from consumers.echo import EchoAsyncConsumer, EchoSyncConsumer  # noqa: E402
 from consumers.feed import APRSFeedConsumer  # noqa: E402
-from consumers.igate import IGateConsumer  # noqa: E402
-from consumers.news import APRSNewsConsumer  # noqa: E402
-from consumers.outbox import OUTBOX_CHANNEL, OutboxConsumer  # noqa: E402
-from consumers.routing import SourceRouter  # noqa: E402
+from consumers.outbox import OutboxConsumer  # noqa: E402
 from consumers.streams import LongPollConsumer, NotificationsConsumer  # noqa: E402
-from consumers.tnc import TNCConsumer  # noqa: E402
+from gateway.names import ARCHIVE_CHANNEL, OUTBOX_CHANNEL  # noqa: E402
 
 websocket_routes = [
     path("ws/aprs/", APRSFeedConsumer.as_asgi()),
@@ -41,20 +42,26 @@ websocket_routes = [
 
 application = ProtocolTypeRouter(
     {
-        "http": URLRouter([
-            re_path(r"^notifications/(?P<stream>\w+)/$", NotificationsConsumer.as_asgi()),
-            path("longpoll/", LongPollConsumer.as_asgi()),
-            re_path(r"", django_application),
-        ]),
+        "http": URLRouter(
+            [
+                re_path(r"^notifications/(?P<stream>\w+)/$", NotificationsConsumer.as_asgi()),
+                path("longpoll/", LongPollConsumer.as_asgi()),
+                re_path(r"", django_application),
+            ]
+        ),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
-        "aprs": SourceRouter({
-            "aprs-is": APRSNewsConsumer.as_asgi(),
-            "igate": IGateConsumer.as_asgi(),
-            "kiss": TNCConsumer.as_asgi(),
-        }),
-        "channel": ChannelNameRouter({
-            ARCHIVE_CHANNEL: ArchiveConsumer.as_asgi(),
-            OUTBOX_CHANNEL: OutboxConsumer.as_asgi(),
-        }),
+        "aprs": SourceRouter(
+            {
+                "aprs-is": APRSNewsConsumer.as_asgi(),
+                "igate": IGateConsumer.as_asgi(),
+                "kiss": TNCConsumer.as_asgi(),
+            }
+        ),
+        "channel": ChannelNameRouter(
+            {
+                ARCHIVE_CHANNEL: ArchiveConsumer.as_asgi(),
+                OUTBOX_CHANNEL: OutboxConsumer.as_asgi(),
+            }
+        ),
     }
 )

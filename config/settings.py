@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from protocols.aprs.address import parse_server
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -60,9 +62,7 @@ if not SECRET_KEY and env("SECRET_KEY_FILE"):
         raise ImproperlyConfigured(f"SECRET_KEY_FILE: {exc}") from None
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY (or SECRET_KEY_FILE) must be set unless DEBUG=true"
-        )
+        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set unless DEBUG=true")
     SECRET_KEY = "insecure-debug-only-key"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -105,7 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "gateway.views.page_settings",
+                "gateway.web.views.page_settings",
             ],
         },
     },
@@ -149,9 +149,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "gateway.layers.InMemoryChannelLayer", "CONFIG": _LAYER_CONFIG}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "gateway.layers.InMemoryChannelLayer", "CONFIG": _LAYER_CONFIG}}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -213,9 +211,18 @@ LOGGING = {
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
 
+
 # --- APRS-IS uplink -------------------------------------------------------
+def env_servers(name, default_port, default=""):
+    """``host[:port]`` addresses, comma-separated, as (host, port) pairs."""
+    try:
+        return [parse_server(text, default_port) for text in env_list(name, default)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
 # Empty APRS_SERVERS means "demo": a sample capture played in-process.
-APRS_SERVERS = env_list("APRS_SERVERS")
+APRS_SERVERS = env_servers("APRS_SERVERS", 14580)
 APRS_CALLSIGN = env("APRS_CALLSIGN", "N0CALL").upper()
 APRS_PASSCODE = env("APRS_PASSCODE", "-1")
 APRS_FILTER = env("APRS_FILTER", "")
@@ -243,7 +250,10 @@ IGATE_KEEPALIVE_INTERVAL = env_float("IGATE_KEEPALIVE_INTERVAL", 20.0)
 IGATE_SERVER_ID = env("IGATE_SERVER_ID", "") or (APRS_CALLSIGN if APRS_CALLSIGN != "N0CALL" else "APRSGW")
 # A KISS-over-TCP TNC (direwolf's KISSPORT is 8001): HOST:PORT, empty = none.
 # Its link runs with the uplink (on the leading ingest node), so one node reads it.
-KISS_SERVER = env("KISS_SERVER", "")
+KISS_SERVER = env_servers("KISS_SERVER", 8001)
+if len(KISS_SERVER) > 1:
+    raise ImproperlyConfigured("KISS_SERVER: one HOST:PORT")
+KISS_SERVER = KISS_SERVER[0] if KISS_SERVER else None  # (host, port)
 KISS_TRANSMIT = env_bool("KISS_TRANSMIT", False)  # web users' messages go on the air
 KISS_TX_PATH = env("KISS_TX_PATH", "WIDE1-1")  # digipeater path of what we transmit; empty for none
 
@@ -266,6 +276,7 @@ LOGOUT_REDIRECT_URL = "/"
 # --- APRS messages from the web (outbox) ---------------------------------------------
 OUTBOX_TRIES = int(env_float("OUTBOX_TRIES", 3))
 OUTBOX_RETRY = env_float("OUTBOX_RETRY", 30.0)
+
 
 # --- Metrics --------------------------------------------------------------------
 def env_networks(name, default):

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from gateway import api, views
+from gateway.web import api, views
 
 urlpatterns = [
     path("", views.map_page, name="map"),

@@ -1,6 +1,6 @@
 """ArchiveConsumer: the ``aprs-archive`` worker channel.
 
-APRSNewsConsumer sends it every packet; it stores them in batches of up to
+Every ``aprs`` application (consumers/aprs/base.py) sends it every packet; it stores them in batches of up to
 ``ARCHIVE_BATCH`` or every ``ARCHIVE_FLUSH_INTERVAL`` seconds, whichever
 comes first, and purges packets past ``ARCHIVE_RETENTION_DAYS`` once an hour.
 It runs inside the daemon (role ``worker``) or as
@@ -16,11 +16,11 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError
 
-from gateway import archive, metrics
+from gateway import archive
+from gateway.daemon import metrics
 
 logger = logging.getLogger("gateway.archive")
 
-ARCHIVE_CHANNEL = "aprs-archive"
 PURGE_INTERVAL = 3600.0
 
 
@@ -37,7 +37,8 @@ class ArchiveConsumer(AsyncConsumer):
             await self.flush()
         elif self.flush_handle is None:
             self.flush_handle = asyncio.get_running_loop().call_later(
-                settings.ARCHIVE_FLUSH_INTERVAL, lambda: asyncio.ensure_future(self.flush()))
+                settings.ARCHIVE_FLUSH_INTERVAL, lambda: asyncio.ensure_future(self.flush())
+            )
 
     async def flush(self):
         if self.flush_handle is not None:
@@ -56,5 +57,4 @@ class ArchiveConsumer(AsyncConsumer):
             self.next_purge = time.monotonic() + PURGE_INTERVAL
             purged = await database_sync_to_async(archive.purge)(settings.ARCHIVE_RETENTION_DAYS)
             if purged:
-                logger.info("archive: purged %d packets older than %g days", purged,
-                            settings.ARCHIVE_RETENTION_DAYS)
+                logger.info("archive: purged %d packets older than %g days", purged, settings.ARCHIVE_RETENTION_DAYS)

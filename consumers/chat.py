@@ -16,9 +16,10 @@ from django.conf import settings
 
 from consumers.dispatch import NoDatabaseEvents
 from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
-from consumers.outbox import OUTBOX_CHANNEL
-from gateway import chat, metrics, outbox
+from gateway import chat, outbox
+from gateway.daemon import metrics
 from gateway.models import LOBBY, Room, Sanction
+from gateway.names import OUTBOX_CHANNEL, room_group
 
 logger = logging.getLogger("gateway.chat")
 
@@ -52,7 +53,8 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
         self.counted = metrics.websocket_clients.labels("chat")
         self.counted.inc()
         self.identity = await database_sync_to_async(chat.identity_of)(
-            self.scope.get("user"), client_address(self.scope), connection=uuid.uuid4().hex)
+            self.scope.get("user"), client_address(self.scope), connection=uuid.uuid4().hex
+        )
         self.room = None
         self.groups_joined = []
         await self.accept()
@@ -64,7 +66,7 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
         except chat.ChatError as exc:
             await self.send_json(exc.frame())
             return await self.close(CLOSE_BANNED if exc.code == "banned" else CLOSE_UNKNOWN_ROOM)
-        await self.join_group(chat.room_group(self.room.name))
+        await self.join_group(room_group(self.room.name))
         if self.identity.group:
             await self.join_group(self.identity.group)
         joined = await database_sync_to_async(self.enter_room)()
@@ -106,9 +108,8 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
     async def announce_presence(self, event):
         if self.identity.name:
             await self.channel_layer.group_send(
-                chat.room_group(self.room.name),
-                {"type": "chat.presence", "event": event, "who": self.identity.public(),
-                 "channel": self.channel_name},
+                room_group(self.room.name),
+                {"type": "chat.presence", "event": event, "who": self.identity.public(), "channel": self.channel_name},
             )
 
     # --- frames from the client -------------------------------------------------
@@ -131,19 +132,26 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
     async def post(self, frame):
         wait = rate_limit.retry_after(self.identity.sender_key)
         if wait:
-            raise chat.ChatError("rate_limited", f"too many messages; retry in {wait:.1f} s",
-                                 retry_after=round(wait, 1), id=frame.get("id"))
+            raise chat.ChatError(
+                "rate_limited",
+                f"too many messages; retry in {wait:.1f} s",
+                retry_after=round(wait, 1),
+                id=frame.get("id"),
+            )
         payload, created = await database_sync_to_async(chat.post_message)(
-            self.room, self.identity, frame.get("text"), frame.get("id"))
+            self.room, self.identity, frame.get("text"), frame.get("id")
+        )
         if created:  # stored first; a retried id is acknowledged, not sent twice
-            await self.channel_layer.group_send(chat.room_group(self.room.name),
-                                                {"type": "chat.message", "message": payload})
+            await self.channel_layer.group_send(
+                room_group(self.room.name), {"type": "chat.message", "message": payload}
+            )
         await self.send_json({"type": "ack", "id": frame.get("id"), "message_id": payload["id"]})
 
     async def send_aprs_message(self, frame):
         """Queue an APRS message to a station; its state changes come as "outbox" frames."""
-        message = await database_sync_to_async(outbox.submit)(self.scope.get("user"), frame.get("to"),
-                                                              frame.get("text"))
+        message = await database_sync_to_async(outbox.submit)(
+            self.scope.get("user"), frame.get("to"), frame.get("text")
+        )
         await self.send_json({"type": "outbox", "message": outbox.state_payload(message)})
         await self.channel_layer.send(OUTBOX_CHANNEL, {"type": "outbox.wake"})
 
@@ -215,8 +223,9 @@ class AdminChatConsumer(WebsocketConsumer):
         self.accept()
         self.counted = metrics.websocket_clients.labels("chat-admin")
         self.counted.inc()
-        self.send_json({"type": "admin", "you": user.get_username(),
-                        "rooms": list(Room.objects.values_list("name", flat=True))})
+        self.send_json(
+            {"type": "admin", "you": user.get_username(), "rooms": list(Room.objects.values_list("name", flat=True))}
+        )
 
     def receive(self, text_data=None, bytes_data=None):
         try:
@@ -230,12 +239,12 @@ class AdminChatConsumer(WebsocketConsumer):
 
     def do_announce(self, frame):
         payload = chat.announce(self.user, frame.get("room", LOBBY), frame.get("text"))
-        self.group_send(chat.room_group(payload["room"]), {"type": "chat.message", "message": payload})
+        self.group_send(room_group(payload["room"]), {"type": "chat.message", "message": payload})
         return {"message_id": payload["id"]}
 
     def do_delete(self, frame):
         room, message_id = chat.delete_message(self.user, frame.get("id"))
-        self.group_send(chat.room_group(room), {"type": "chat.deleted", "id": message_id})
+        self.group_send(room_group(room), {"type": "chat.deleted", "id": message_id})
         return {"id": message_id}
 
     def do_mute(self, frame):

@@ -16,14 +16,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from consumers.frames import MAX_FRAME, POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
-from gateway import metrics
-from gateway.filters import FilterError, parse_filter
-from gateway.hub import Subscription, get_hub
+from gateway.daemon import metrics
+from gateway.feed.hub import get_hub
+from gateway.feed.subscriptions import Subscription
+from gateway.names import BACKLOG_EXTENSION, FRAME_EXTENSION
+from protocols.aprs.filters import FilterError, parse_filter
 
 logger = logging.getLogger("gateway.feed")
 
-BACKLOG_EXTENSION = "aprs-gateway.send_backlog"
-FRAME_EXTENSION = "aprs-gateway.write_frame"  # gateway/wsframe.py
 FRAME_TYPES = {"subscribe", "unsubscribe"}
 
 
@@ -70,9 +70,12 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
             return await self.refuse(f"recent: a whole number from 0 to {settings.FEED_CLIENT_BUFFER}")
         self.unsubscribe()
         extensions = self.scope.get("extensions", {})
-        self.subscription = Subscription(self.send, packet_filter,
-                                         backlog=extensions.get(BACKLOG_EXTENSION, {}).get("bytes"),
-                                         write_frame=extensions.get(FRAME_EXTENSION, {}).get("write"))
+        self.subscription = Subscription(
+            self.send,
+            packet_filter,
+            backlog=extensions.get(BACKLOG_EXTENSION, {}).get("bytes"),
+            write_frame=extensions.get(FRAME_EXTENSION, {}).get("write"),
+        )
         hub = get_hub()
         await hub.until_joined()
         # No await from here to "subscribed": it goes out before the hub's first

@@ -3,9 +3,9 @@
 It learns which application instances can transmit (the verified APRS-IS
 uplink, verified iGates on our server port, a KISS TNC with transmitting on:
 each announces itself, and answers when asked on the ``aprs-transmitters``
-group), sends due messages to all of them as ``uplink.send`` (each decides
-whether the message is for its part of the network), and settles them on
-``outbox.reply``. Every state change goes to the sender's connections
+group), sends due messages to all of them as ``transmitter.send`` (each
+decides whether the message is for its part of the network:
+consumers/aprs/messaging.py), and settles them on ``outbox.reply``. Every state change goes to the sender's connections
 (``outbox.state``).
 """
 
@@ -15,11 +15,8 @@ from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 
 from gateway import outbox
+from gateway.names import TRANSMIT_GROUP, user_group
 
-OUTBOX_CHANNEL = "aprs-outbox"
-UPLINK_GROUP = "aprs-uplink"
-"""The application instance of the APRS-IS uplink: where locally gated packets go up."""
-TRANSMIT_GROUP = "aprs-transmitters"
 TICK = 1.0
 
 
@@ -44,7 +41,8 @@ class OutboxConsumer(AsyncConsumer):
 
     async def outbox_reply(self, event):
         message = await database_sync_to_async(outbox.answered)(
-            event["source"], event["destination"], event["msgno"], event["accepted"])
+            event["source"], event["destination"], event["msgno"], event["accepted"]
+        )
         if message is not None:
             await self.notify(message)
 
@@ -66,9 +64,10 @@ class OutboxConsumer(AsyncConsumer):
         for message in await database_sync_to_async(outbox.due)():
             if await database_sync_to_async(outbox.transmitted)(message):
                 for channel in self.transmitters:
-                    await self.channel_layer.send(channel, {"type": "uplink.send", "line": message.line})
+                    await self.channel_layer.send(channel, {"type": "transmitter.send", "line": message.line})
             await self.notify(message)
 
     async def notify(self, message):
-        await self.channel_layer.group_send(f"chat-user-{message.user_id}",
-                                            {"type": "outbox.state", "message": outbox.state_payload(message)})
+        await self.channel_layer.group_send(
+            user_group(message.user_id), {"type": "outbox.state", "message": outbox.state_payload(message)}
+        )

@@ -18,12 +18,12 @@ from channels.generic.http import AsyncHttpConsumer
 from channels.layers import get_channel_layer
 
 from consumers.frames import dumps
-from consumers.news import NEWS_GROUP
-from gateway import metrics
-from gateway.chat import room_group
-from gateway.filters import FilterError, parse_filter
-from gateway.hub import Subscription, get_hub
+from gateway.daemon import metrics
+from gateway.feed.hub import get_hub
+from gateway.feed.subscriptions import Subscription
 from gateway.models import LOBBY
+from gateway.names import NEWS_GROUP, room_group
+from protocols.aprs.filters import FilterError, parse_filter
 
 KEEPALIVE = 15.0
 MAX_LONGPOLL = 60.0
@@ -39,8 +39,9 @@ def query(scope):
 
 
 async def error(consumer, status, reason):
-    await consumer.send_response(status, dumps({"error": reason}).encode(),
-                                 headers=[(b"Content-Type", b"application/json")])
+    await consumer.send_response(
+        status, dumps({"error": reason}).encode(), headers=[(b"Content-Type", b"application/json")]
+    )
 
 
 class NotificationsConsumer(AsyncHttpConsumer):
@@ -89,8 +90,7 @@ class NotificationsConsumer(AsyncHttpConsumer):
         try:
             while not gone.done():
                 waiting = asyncio.ensure_future(self.outbox.get())
-                done, _ = await asyncio.wait([waiting, gone], timeout=KEEPALIVE,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait([waiting, gone], timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED)
                 if waiting in done:
                     await self.send_body(waiting.result(), more_body=True)
                 else:
@@ -110,7 +110,9 @@ class NotificationsConsumer(AsyncHttpConsumer):
     async def read_group(self, layer):
         while True:
             event = await layer.receive(self.stream_channel)
-            name = {"news.bulletin": "bulletin", "chat.message": "message", "chat.deleted": "deleted"}.get(event["type"])
+            name = {"news.bulletin": "bulletin", "chat.message": "message", "chat.deleted": "deleted"}.get(
+                event["type"]
+            )
             if name and not self.outbox.full():
                 data = {k: v for k, v in event.items() if k != "type"}
                 self.outbox.put_nowait(f"event: {name}\ndata: {dumps(data)}\n\n".encode())
@@ -164,5 +166,6 @@ class LongPollConsumer(AsyncHttpConsumer):
 
     async def answer(self, cursor, items, missed):
         body = '{"cursor":%d,"missed":%d,"packets":[%s]}' % (cursor, missed, ",".join(items))
-        await self.send_response(200, body.encode(), headers=[(b"Content-Type", b"application/json"),
-                                                             (b"Cache-Control", b"no-store")])
+        await self.send_response(
+            200, body.encode(), headers=[(b"Content-Type", b"application/json"), (b"Cache-Control", b"no-store")]
+        )

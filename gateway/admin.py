@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from gateway.models import ModerationAction, Message, OutboxMessage, Profile, Room, Sanction
+from gateway.models import Message, ModerationAction, OutboxMessage, Profile, Room, Sanction
 
 
 @admin.register(Room)

@@ -13,8 +13,6 @@ from django.utils import timezone as django_timezone
 
 from gateway.models import Packet, Station
 
-POSITION_FORMATS = {"uncompressed", "compressed", "mic-e", "object", "item", "nmea"}
-
 
 def without_nul(value):
     """PostgreSQL text and JSON cannot hold U+0000, which real packets carry:
@@ -82,7 +80,7 @@ def _apply(station, event, row):
 def store_batch(events):
     """Store packets and update their stations in one transaction; return the count."""
     rows = [_packet_row(event) for event in events]
-    keyed = [(station_key(event["packet"]), event, row) for event, row in zip(events, rows)]
+    keyed = [(station_key(event["packet"]), event, row) for event, row in zip(events, rows, strict=True)]
     keys = {key for key, _, _ in keyed if key}
     with transaction.atomic():
         Packet.objects.bulk_create(rows, batch_size=500)
@@ -93,8 +91,7 @@ def store_batch(events):
                 continue
             station = existing.get(key) or created.get(key)
             if station is None:
-                station = created[key] = Station(callsign=key, first_heard=row.received_at,
-                                                 last_heard=row.received_at)
+                station = created[key] = Station(callsign=key, first_heard=row.received_at, last_heard=row.received_at)
             _apply(station, event, row)
         Station.objects.bulk_create(created.values(), batch_size=500)
         if existing:

@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from gateway.models import ROOM_NAME, ModerationAction, Message, Presence, Profile, Room, Sanction
+from gateway.models import ROOM_NAME, Message, ModerationAction, Presence, Profile, Room, Sanction
+from gateway.names import guest_group, user_group
 
 HISTORY = 50
 MAX_TEXT = 1000
@@ -58,8 +59,8 @@ class Identity:
     def group(self):
         """The channel-layer group of every connection of this identity."""
         if self.user_id:
-            return f"chat-user-{self.user_id}"
-        return f"chat-guest-{self.name.lower()}" if self.name else None
+            return user_group(self.user_id)
+        return guest_group(self.name) if self.name else None
 
     def public(self):
         return {"name": self.name, "callsign": self.callsign, "guest": self.guest}
@@ -68,16 +69,18 @@ class Identity:
 def identity_of(user, address=None, connection=""):
     if user is not None and user.is_authenticated:
         profile = getattr(user, "profile", None)
-        return Identity(name=user.get_username(), callsign=profile.callsign if profile else "",
-                        guest=False, user_id=user.pk, address=address)
+        return Identity(
+            name=user.get_username(),
+            callsign=profile.callsign if profile else "",
+            guest=False,
+            user_id=user.pk,
+            address=address,
+        )
     return Identity(address=address, connection=connection)
 
 
-def room_group(room):
-    return f"chat-room-{room}"
-
-
 # --- rooms and history ---------------------------------------------------------
+
 
 def get_room(name):
     if not ROOM_NAME.match(name or ""):
@@ -102,12 +105,16 @@ def message_payload(message):
 
 
 def history(room):
-    messages = (Message.objects.filter(room=room, deleted_at=None).select_related("room")
-                .order_by("-created_at", "-pk")[:HISTORY])
+    messages = (
+        Message.objects.filter(room=room, deleted_at=None)
+        .select_related("room")
+        .order_by("-created_at", "-pk")[:HISTORY]
+    )
     return [message_payload(m) for m in reversed(messages)]
 
 
 # --- speaking -------------------------------------------------------------------
+
 
 def clean_text(text):
     if not isinstance(text, str):
@@ -137,8 +144,10 @@ def choose_nick(identity, nick):
         raise ChatError("guests_off", "guests may read but not speak here; log in to chat")
     if not isinstance(nick, str) or not GUEST_NICK.match(nick):
         raise ChatError("bad_nick", "a nick is 2-20 characters of letters, digits, '_' and '-'")
-    taken = (get_user_model().objects.filter(username__iexact=nick).exists()
-             or Profile.objects.filter(callsign__iexact=nick.split("-")[0]).exists())
+    taken = (
+        get_user_model().objects.filter(username__iexact=nick).exists()
+        or Profile.objects.filter(callsign__iexact=nick.split("-")[0]).exists()
+    )
     if taken or _is_callsign_like(nick):
         raise ChatError("nick_taken", f"{nick!r} belongs to a registered user or looks like a callsign")
     identity.name = nick
@@ -169,7 +178,7 @@ def sanction_of(identity, kind):
 
 def check_may_speak(identity):
     if not identity.name:
-        raise ChatError("no_nick", "choose a nick first: {\"type\": \"nick\", \"nick\": \"...\"}")
+        raise ChatError("no_nick", 'choose a nick first: {"type": "nick", "nick": "..."}')
     if sanction_of(identity, Sanction.BAN):
         raise ChatError("banned", "you are banned from this chat")
     mute = sanction_of(identity, Sanction.MUTE)
@@ -189,8 +198,14 @@ def post_message(room, identity, text, client_id=None):
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                room=room, author_id=identity.user_id, name=identity.name, callsign=identity.callsign,
-                guest=identity.guest, text=text, sender_key=identity.sender_key, client_id=client_id,
+                room=room,
+                author_id=identity.user_id,
+                name=identity.name,
+                callsign=identity.callsign,
+                guest=identity.guest,
+                text=text,
+                sender_key=identity.sender_key,
+                client_id=client_id,
             )
     except IntegrityError:  # the same retry raced in on another connection
         message = Message.objects.get(sender_key=identity.sender_key, client_id=client_id)
@@ -200,12 +215,19 @@ def post_message(room, identity, text, client_id=None):
 
 # --- presence -------------------------------------------------------------------
 
+
 def enter(channel_name, room, identity):
     Presence.objects.update_or_create(
         channel_name=channel_name,
-        defaults={"room": room.name, "name": identity.name, "callsign": identity.callsign,
-                  "guest": identity.guest, "user_id": identity.user_id, "address": identity.address,
-                  "seen_at": timezone.now()},
+        defaults={
+            "room": room.name,
+            "name": identity.name,
+            "callsign": identity.callsign,
+            "guest": identity.guest,
+            "user_id": identity.user_id,
+            "address": identity.address,
+            "seen_at": timezone.now(),
+        },
     )
 
 
@@ -228,6 +250,7 @@ def online(room=None):
 
 # --- moderation -----------------------------------------------------------------
 
+
 def _log(actor, action, target="", room="", **details):
     ModerationAction.objects.create(actor=actor, action=action, target=target, room=room, details=details)
 
@@ -235,8 +258,9 @@ def _log(actor, action, target="", room="", **details):
 def announce(actor, room_name, text):
     room = get_room(room_name)
     text = clean_text(text)
-    message = Message.objects.create(room=room, author=actor, name=actor.get_username(), text=text,
-                                     announcement=True, sender_key=f"user:{actor.pk}")
+    message = Message.objects.create(
+        room=room, author=actor, name=actor.get_username(), text=text, announcement=True, sender_key=f"user:{actor.pk}"
+    )
     _log(actor, "announce", room=room.name, text=text, message=message.pk)
     return message_payload(message)
 
@@ -266,7 +290,7 @@ def _target(name):
 
 
 def _target_group(user, nick):
-    return f"chat-user-{user.pk}" if user else f"chat-guest-{nick}"
+    return user_group(user.pk) if user else guest_group(nick)
 
 
 def mute(actor, name, minutes):
@@ -285,8 +309,7 @@ def ban(actor, name):
     if nick:
         seen = Presence.objects.filter(guest=True, name__iexact=nick).first()
         address = seen.address if seen else None
-    Sanction.objects.create(kind=Sanction.BAN, user=user, guest_nick=nick or "", address=address,
-                            created_by=actor)
+    Sanction.objects.create(kind=Sanction.BAN, user=user, guest_nick=nick or "", address=address, created_by=actor)
     _log(actor, "ban", target=name, address=address)
     return _target_group(user, nick)
 
@@ -315,8 +338,7 @@ class RateLimit:
         tokens, at = self.buckets.get(key, (self.burst, now))
         tokens = min(self.burst, tokens + (now - at) * self.rate)
         if len(self.buckets) > 10000:  # forget senders whose bucket has refilled
-            self.buckets = {k: v for k, v in self.buckets.items()
-                            if v[0] + (now - v[1]) * self.rate < self.burst}
+            self.buckets = {k: v for k, v in self.buckets.items() if v[0] + (now - v[1]) * self.rate < self.burst}
         if tokens >= 1:
             self.buckets[key] = (tokens - 1, now)
             return 0.0

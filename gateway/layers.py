@@ -1,6 +1,13 @@
-"""Channel layer fix-ups."""
+"""Channel layer fix-ups, and what a layer raises when it cannot deliver."""
+
+import asyncio
 
 from channels import layers
+from channels.exceptions import ChannelFull
+from redis.exceptions import RedisError
+
+LAYER_ERRORS = (ChannelFull, OSError, asyncio.TimeoutError, RedisError)
+"""A full channel, or Redis out of reach: an outage to count and survive, not a bug."""
 
 
 class InMemoryChannelLayer(layers.InMemoryChannelLayer):

@@ -1,4 +1,5 @@
-"""Chat: rooms, messages, who may speak, and what the moderators did."""
+"""The database: chat (rooms, profiles, messages, sanctions, moderation, presence), the
+packet archive (packets, stations) and the outbox of web users' APRS messages."""
 
 import re
 
@@ -15,8 +16,7 @@ LOBBY = "lobby"
 def validate_room_name(name):
     if not ROOM_NAME.match(name) or name in RESERVED_ROOMS:
         raise ValidationError(
-            "room names are 1-32 characters of a-z, 0-9 and '-', starting with a letter or "
-            "digit; 'admin' is reserved"
+            "room names are 1-32 characters of a-z, 0-9 and '-', starting with a letter or digit; 'admin' is reserved"
         )
 
 
@@ -35,13 +35,12 @@ class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     callsign = models.CharField(max_length=9, blank=True, default="")
     callsign_verified = models.BooleanField(
-        default=False, help_text="staff checked that this user holds the callsign: may send APRS messages")
+        default=False, help_text="staff checked that this user holds the callsign: may send APRS messages"
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["callsign"], condition=~models.Q(callsign=""), name="unique_callsign"
-            )
+            models.UniqueConstraint(fields=["callsign"], condition=~models.Q(callsign=""), name="unique_callsign")
         ]
 
     def __str__(self):
@@ -67,9 +66,7 @@ class Message(models.Model):
     )
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["sender_key", "client_id"], name="one_message_per_client_id")
-        ]
+        constraints = [models.UniqueConstraint(fields=["sender_key", "client_id"], name="one_message_per_client_id")]
         indexes = [models.Index(fields=["room", "-created_at"])]
 
     def __str__(self):
@@ -81,14 +78,14 @@ class Sanction(models.Model):
 
     MUTE, BAN = "mute", "ban"
     kind = models.CharField(max_length=4, choices=[(MUTE, "mute"), (BAN, "ban")])
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="sanctions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="sanctions"
+    )
     guest_nick = models.CharField(max_length=20, blank=True, default="", help_text="lower case")
     address = models.GenericIPAddressField(null=True, blank=True, help_text="a banned guest's address")
     until = models.DateTimeField(null=True, blank=True, help_text="empty: until lifted")
     lifted_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):

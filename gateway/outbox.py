@@ -2,7 +2,8 @@
 
 A user may send when staff has verified the callsign on their profile. The
 message is stored as ``queued``; the outbox worker (consumers/outbox.py)
-transmits it through the uplink only while the uplink's login is verified,
+transmits it through every transmitter that may send (the verified APRS-IS
+uplink, verified iGates on our server port, a KISS TNC with transmitting on),
 retries it ``OUTBOX_TRIES`` times ``OUTBOX_RETRY`` seconds apart, and settles
 it as ``acked``/``rejected`` when the answer arrives, or ``failed``.
 """
@@ -25,8 +26,14 @@ everyone = RateLimit(burst=30, per=60.0)
 
 
 def state_payload(message):
-    return {"id": message.pk, "to": message.destination, "text": message.text, "msgno": message.msgno,
-            "state": message.state, "tries": message.tries}
+    return {
+        "id": message.pk,
+        "to": message.destination,
+        "text": message.text,
+        "msgno": message.msgno,
+        "state": message.state,
+        "tries": message.tries,
+    }
 
 
 def submit(user, destination, text):
@@ -47,15 +54,19 @@ def submit(user, destination, text):
         raise ChatError("rate_limited", f"too many APRS messages; retry in {wait:.0f} s", retry_after=round(wait, 1))
     with transaction.atomic():
         count = OutboxMessage.objects.select_for_update().filter(source=profile.callsign).count()
-        return OutboxMessage.objects.create(user=user, source=profile.callsign, destination=destination,
-                                            text=text, msgno=str(count % 99999 + 1))
+        return OutboxMessage.objects.create(
+            user=user, source=profile.callsign, destination=destination, text=text, msgno=str(count % 99999 + 1)
+        )
 
 
 def due(now=None):
     """Messages to transmit now: new ones and unanswered ones whose retry time came."""
     now = now or timezone.now()
-    return list(OutboxMessage.objects.filter(state__in=[OutboxMessage.QUEUED, OutboxMessage.SENT],
-                                             next_try_at__lte=now).order_by("created_at"))
+    return list(
+        OutboxMessage.objects.filter(
+            state__in=[OutboxMessage.QUEUED, OutboxMessage.SENT], next_try_at__lte=now
+        ).order_by("created_at")
+    )
 
 
 def transmitted(message):
@@ -73,8 +84,9 @@ def transmitted(message):
 
 def answered(source, destination, msgno, accepted):
     """An ack/rej from ``destination`` to ``source``: settle the message; None if none waits."""
-    message = OutboxMessage.objects.filter(source=source, destination=destination, msgno=msgno,
-                                           state=OutboxMessage.SENT).first()
+    message = OutboxMessage.objects.filter(
+        source=source, destination=destination, msgno=msgno, state=OutboxMessage.SENT
+    ).first()
     if message is None:
         return None
     message.state = OutboxMessage.ACKED if accepted else OutboxMessage.REJECTED

@@ -1,1 +1,1 @@
-"""Protocol servers that turn non-HTTP wire protocols into ASGI events."""
+"""Wire protocols, with no knowledge of Django, Channels or Prometheus (an import-linter contract)."""

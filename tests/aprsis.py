@@ -40,9 +40,11 @@ class Session:
 
     async def until_closed(self, timeout=10):
         """Wait for the client to close the connection (reading what it sends)."""
+
         async def drain_input():
             while await self.reader.read(4096):
                 pass
+
         await asyncio.wait_for(drain_input(), timeout)
 
     def close(self):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 
@@ -61,8 +60,22 @@ class RedisServer:
 
     def start(self):
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -197,8 +210,14 @@ class Daemons:
 
     def manage(self, *args, env=None):
         """``manage.py`` on the daemons' database (migrate, shell -c ...)."""
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=self.environment(env),
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            env=self.environment(env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -207,8 +226,11 @@ class Daemons:
         log_path = self.workdir / f"daemon-{len(self.spawned)}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "run", "--port", str(port), *flags],
-                cwd=REPO, env=self.environment(env), stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "gateway.daemon.cli", "run", "--port", str(port), *flags],
+                cwd=REPO,
+                env=self.environment(env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.spawned.append(Daemon(process, port, log_path))
         return self.spawned[-1]

@@ -36,8 +36,13 @@ def audio_of(lines, workdir):
     audio = bytearray()
     for n, line in enumerate(lines):
         path = workdir / f"packet-{n}.wav"
-        subprocess.run(["gen_packets", "-r", str(RATE), "-o", str(path), "-"], input=line,
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["gen_packets", "-r", str(RATE), "-o", str(path), "-"],
+            input=line,
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         with wave.open(str(path)) as sound:
             assert (sound.getframerate(), sound.getsampwidth(), sound.getnchannels()) == (RATE, 2, 1)
             audio += sound.readframes(sound.getnframes()) + bytes(RATE // 2)
@@ -48,8 +53,16 @@ class Direwolf:
     def __init__(self, workdir, mycall, igate=None, igate_login=None, kiss_port=None, igtxvia=False):
         self.workdir = workdir
         self.kiss_port = kiss_port
-        config = [f"ADEVICE stdin null", f"ARATE {RATE}", "ACHANNELS 1", "CHANNEL 0", f"MYCALL {mycall}",
-                  "MODEM 1200", "AGWPORT 0", f"KISSPORT {kiss_port or 0}"]
+        config = [
+            "ADEVICE stdin null",
+            f"ARATE {RATE}",
+            "ACHANNELS 1",
+            "CHANNEL 0",
+            f"MYCALL {mycall}",
+            "MODEM 1200",
+            "AGWPORT 0",
+            f"KISSPORT {kiss_port or 0}",
+        ]
         if igate:
             config += [f"IGSERVER {igate}", f"IGLOGIN {igate_login}"]
         if igtxvia:
@@ -64,9 +77,13 @@ class Direwolf:
     def start(self):
         assert shutil.which("direwolf"), "direwolf is not installed (make test installs it)"
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(["direwolf", "-c", str(self.workdir / "direwolf.conf"), "-t", "0", "-"],
-                                            cwd=self.workdir, stdin=subprocess.PIPE, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                ["direwolf", "-c", str(self.workdir / "direwolf.conf"), "-t", "0", "-"],
+                cwd=self.workdir,
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.running = True
         threading.Thread(target=self._feed, daemon=True).start()
         return self

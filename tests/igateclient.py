@@ -57,6 +57,7 @@ class IGateClient:
             nonlocal data
             while chunk := await self.reader.read(65536):
                 data += chunk
+
         await asyncio.wait_for(read_all(), timeout)
         return data
 

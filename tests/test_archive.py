@@ -52,7 +52,7 @@ def test_batch_stores_packets_and_folds_station_state():
 def test_the_whole_corpus_is_stored(corpus):
     lines = [line for lines in corpus.values() for line in lines]
     for start in range(0, len(lines), 500):
-        archive.store_batch(events(lines[start:start + 500]))
+        archive.store_batch(events(lines[start : start + 500]))
     assert Packet.objects.count() == len(lines)
     assert Packet.objects.filter(format="unknown").count() > 0
     assert Station.objects.count() > 100
@@ -101,17 +101,20 @@ def test_weather_series():
     assert [round(w["temperature"], 1) for w in body["weather"]] == [7.2, 10.0]
 
 
-@pytest.mark.parametrize("path, params, reason", [
-    ("/api/stations/", {}, "bbox is required"),
-    ("/api/stations/", {"bbox": "1,2,3"}, "four numbers"),
-    ("/api/stations/", {"bbox": "0,10,1,5"}, "south <= north"),
-    ("/api/packets/", {"limit": "0"}, "limit"),
-    ("/api/packets/", {"limit": "abc"}, "limit"),
-    ("/api/packets/", {"since": "yesterday"}, "since"),
-    ("/api/packets/", {"since": "2026-11-02", "until": "2026-11-01"}, "since must not be after until"),
-    ("/api/packets/", {"before": "x"}, "before"),
-    ("/api/bad-packets/", {"until": "nope"}, "until"),
-])
+@pytest.mark.parametrize(
+    "path, params, reason",
+    [
+        ("/api/stations/", {}, "bbox is required"),
+        ("/api/stations/", {"bbox": "1,2,3"}, "four numbers"),
+        ("/api/stations/", {"bbox": "0,10,1,5"}, "south <= north"),
+        ("/api/packets/", {"limit": "0"}, "limit"),
+        ("/api/packets/", {"limit": "abc"}, "limit"),
+        ("/api/packets/", {"since": "yesterday"}, "since"),
+        ("/api/packets/", {"since": "2026-11-02", "until": "2026-11-01"}, "since must not be after until"),
+        ("/api/packets/", {"before": "x"}, "before"),
+        ("/api/bad-packets/", {"until": "nope"}, "until"),
+    ],
+)
 def test_bad_parameters_get_400_with_the_reason(path, params, reason):
     status, body = api(path, **params)
     assert status == 400 and reason in body["error"]

@@ -38,10 +38,14 @@ async def test_daemon_archives_what_it_receives(daemon, upstream, corpus):
 async def test_runworker_archives_for_nodes_without_the_worker_role(daemon, upstream, redis_url):
     daemon.manage("migrate", "--noinput")
     env = {"ARCHIVE_ENABLED": "true", "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/2"}
-    gateway = await daemon("--aprs-server", upstream.address, "--role", "web", "--role", "ingest",
-                           env=env).started()
-    worker = subprocess.Popen([sys.executable, "manage.py", "runworker", "aprs-archive"], cwd=REPO,
-                              env=daemon.environment(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gateway = await daemon("--aprs-server", upstream.address, "--role", "web", "--role", "ingest", env=env).started()
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "runworker", "aprs-archive"],
+        cwd=REPO,
+        env=daemon.environment(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         session = await upstream.next_session()
         session.logresp()
@@ -55,8 +59,15 @@ async def test_runworker_archives_for_nodes_without_the_worker_role(daemon, upst
 
 async def test_archive_overflow_is_counted_not_silent(daemon, upstream):
     daemon.manage("migrate", "--noinput")
-    gateway = await daemon("--aprs-server", upstream.address, "--role", "web", "--role", "ingest",
-                           env={"ARCHIVE_ENABLED": "true", "ARCHIVE_CAPACITY": "10"}).started()
+    gateway = await daemon(
+        "--aprs-server",
+        upstream.address,
+        "--role",
+        "web",
+        "--role",
+        "ingest",
+        env={"ARCHIVE_ENABLED": "true", "ARCHIVE_CAPACITY": "10"},
+    ).started()
     session = await upstream.next_session()
     session.logresp()
     session.send_lines([f"N0DEMO>APRS:>n{n}".encode() for n in range(25)])  # no worker: 10 fit

@@ -11,10 +11,14 @@ from tests.conftest import REPO
 
 def test_quick_bench_runs_every_part_and_reports(tmp_path, redis_url):
     output = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--redis-url", redis_url,
-                             "--output", str(output)],
-                            cwd=REPO, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"})
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--redis-url", redis_url, "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(output.read_text())
     for config in ("baseline", "inmemory", "redis", "redis-2nodes"):

@@ -82,8 +82,11 @@ async def test_presence_join_and_leave():
     bob = await Member.join(await sync_to_async(make_user)("bob"))
     assert {p["name"] for p in bob.first["presence"]} == {"ann", "bob"}
     assert bob.first["you"] == {"name": "bob", "callsign": "", "guest": False}
-    assert (await ann.next("presence")) == {"type": "presence", "event": "join",
-                                            "who": {"name": "bob", "callsign": "", "guest": False}}
+    assert (await ann.next("presence")) == {
+        "type": "presence",
+        "event": "join",
+        "who": {"name": "bob", "callsign": "", "guest": False},
+    }
     await bob.close()
     assert (await ann.next("presence"))["event"] == "leave"
     await ann.close()
@@ -178,7 +181,7 @@ async def test_moderation_is_seen_by_members_and_logged():
     assert actions == ["announce", "delete", "mute", "ban"]
     assert await command(mod, {"type": "unban", "user": "bob"}) == {"type": "done", "action": "unban", "user": "bob"}
     await (await Member.join(await User.objects.aget(username="bob"))).close()
-    lobby = (await Member.join(await User.objects.aget(username="bob")))
+    lobby = await Member.join(await User.objects.aget(username="bob"))
     assert message_id not in [m["id"] for m in lobby.first["history"]]
     await mod.disconnect()
 
@@ -206,16 +209,19 @@ async def test_rate_limit_says_when_to_retry():
     await ann.close()
 
 
-@pytest.mark.parametrize("frame, code, reason", [
-    ("x" * (MAX_FRAME + 1), "bad_frame", "larger than"),
-    ("{not json", "bad_frame", "bad JSON"),
-    (json.dumps({"type": "shout"}), "bad_frame", "unknown type"),
-    (json.dumps({"type": "message", "text": "   "}), "bad_text", "empty"),
-    (json.dumps({"type": "message", "text": "x" * 1001}), "bad_text", "longer than 1000"),
-    (json.dumps({"type": "message", "text": "bell\x07"}), "bad_text", "control characters"),
-    (json.dumps({"type": "message", "text": 5}), "bad_text", "must be a string"),
-    (json.dumps({"type": "message", "text": "ok", "id": "x" * 65}), "bad_id", "1 to 64"),
-])
+@pytest.mark.parametrize(
+    "frame, code, reason",
+    [
+        ("x" * (MAX_FRAME + 1), "bad_frame", "larger than"),
+        ("{not json", "bad_frame", "bad JSON"),
+        (json.dumps({"type": "shout"}), "bad_frame", "unknown type"),
+        (json.dumps({"type": "message", "text": "   "}), "bad_text", "empty"),
+        (json.dumps({"type": "message", "text": "x" * 1001}), "bad_text", "longer than 1000"),
+        (json.dumps({"type": "message", "text": "bell\x07"}), "bad_text", "control characters"),
+        (json.dumps({"type": "message", "text": 5}), "bad_text", "must be a string"),
+        (json.dumps({"type": "message", "text": "ok", "id": "x" * 65}), "bad_id", "1 to 64"),
+    ],
+)
 async def test_bad_input_gets_a_reason_and_the_connection_stays(frame, code, reason):
     ann = await Member.join(await User.objects.acreate(username="ann"))
     await ann.ws.send_to(text_data=frame)

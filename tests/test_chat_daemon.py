@@ -23,10 +23,14 @@ def log_in(base_url, username, password):
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(base_url + "/accounts/login/").read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"username": username, "password": password,
-                                   "csrfmiddlewaretoken": token, "next": "/"}).encode()
-    opener.open(urllib.request.Request(base_url + "/accounts/login/", data=form,
-                                       headers={"Referer": base_url + "/accounts/login/"}))
+    form = urllib.parse.urlencode(
+        {"username": username, "password": password, "csrfmiddlewaretoken": token, "next": "/"}
+    ).encode()
+    opener.open(
+        urllib.request.Request(
+            base_url + "/accounts/login/", data=form, headers={"Referer": base_url + "/accounts/login/"}
+        )
+    )
     cookies = {cookie.name: cookie.value for cookie in jar}
     assert "sessionid" in cookies, "login failed"
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
@@ -64,7 +68,8 @@ async def test_logged_in_user_speaks_under_their_name_and_history_survives_a_res
     second = await started(daemon)
     reader, joined = await chat(second)  # anonymous readers see the lobby
     assert [(m["id"], m["name"], m["text"]) for m in joined["history"]] == [
-        (ack["message_id"], "ann", "<b>73</b> de ann")]
+        (ack["message_id"], "ann", "<b>73</b> de ann")
+    ]
     await reader.close()
 
 

@@ -11,8 +11,15 @@ from tests.conftest import REPO, free_port
 
 
 def cli(*args, env=None, **options):
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=30, **options)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.daemon.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        **options,
+    )
 
 
 def test_passcode():
@@ -30,8 +37,19 @@ def replay(tmp_path, corpus):
     capture.write_bytes(b"".join(line + b"\r\n" for line in lines))
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "replay", str(capture), "--listen", f"127.0.0.1:{port}",
-         "--rate", "5000"], cwd=REPO, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "gateway.daemon.cli",
+            "replay",
+            str(capture),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--rate",
+            "5000",
+        ],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
     )
     yield port, lines
     process.terminate()
@@ -72,12 +90,15 @@ async def test_replay_server_refuses_a_bad_login(replay):
     assert await asyncio.wait_for(reader.read(), 5) == b""  # closed
 
 
-@pytest.mark.parametrize("args, env, message", [
-    ((), {"SECRET_KEY": "", "DEBUG": "false"}, "SECRET_KEY (or SECRET_KEY_FILE) must be set"),
-    (("--aprs-server", "example.org:http"), {}, "APRS_SERVERS: 'example.org:http': port must be a number"),
-    (("--stale-timeout", "soon"), {}, "APRS_STALE_TIMEOUT='soon': expected a number"),
-    ((), {"DEBUG": "maybe"}, "DEBUG='maybe': expected true/false"),
-])
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        ((), {"SECRET_KEY": "", "DEBUG": "false"}, "SECRET_KEY (or SECRET_KEY_FILE) must be set"),
+        (("--aprs-server", "example.org:http"), {}, "APRS_SERVERS: 'example.org:http': port must be a number"),
+        (("--stale-timeout", "soon"), {}, "APRS_STALE_TIMEOUT='soon': expected a number"),
+        ((), {"DEBUG": "maybe"}, "DEBUG='maybe': expected true/false"),
+    ],
+)
 def test_bad_configuration_fails_at_start_with_one_line(args, env, message):
     import os
 

@@ -26,15 +26,18 @@ async def linked(daemon, upstream, *flags, env=None):
 
 async def send_paced(session, lines, chunk=200, pause=0.02):
     for start in range(0, len(lines), chunk):
-        session.send_lines(lines[start:start + chunk])
+        session.send_lines(lines[start : start + chunk])
         await session.drain()
         await asyncio.sleep(pause)
 
 
 @pytest.mark.parametrize("passcode, verdict", [("13023", "verified"), ("-1", "unverified")])
 async def test_login_line_and_logresp(daemon, upstream, passcode, verdict):
-    gateway = daemon(*uplink_flags(upstream, "--callsign", "n0call-10", "--passcode", passcode,
-                                   "--filter", "r/49.05/-72.03/100 t/pw"))
+    gateway = daemon(
+        *uplink_flags(
+            upstream, "--callsign", "n0call-10", "--passcode", passcode, "--filter", "r/49.05/-72.03/100 t/pw"
+        )
+    )
     await gateway.started()
     session = await upstream.next_session()
     assert session.login_line.startswith(f"user N0CALL-10 pass {passcode} vers aprs-gateway ".encode())
@@ -184,7 +187,11 @@ async def test_pages_and_their_scripts_are_served_by_the_daemon(daemon):
     gateway = await daemon("--no-aprs").started()
     page = await gateway.get("/")
     assert b"<title>Live map \xc2\xb7 APRS gateway</title>" in page
-    for script in (b"/static/gateway/map.js", b"/static/leaflet/leaflet.js", b"/static/markercluster/leaflet.markercluster.js"):
+    for script in (
+        b"/static/gateway/map.js",
+        b"/static/leaflet/leaflet.js",
+        b"/static/markercluster/leaflet.markercluster.js",
+    ):
         assert b'src="' + script + b'"' in page
         assert len(await gateway.get(script.decode())) > 1000
     assert b"ws/aprs/" in await gateway.get("/static/gateway/feedsocket.js")
@@ -237,17 +244,20 @@ async def test_stop_signal_exits_cleanly_within_10_s(daemon, upstream, stop):
 
 
 async def test_application_sends_need_a_verified_login(daemon, upstream):
-    gateway, session = await linked(daemon, upstream, "--passcode", "-1", "--application", "tests.aprs_apps.application")
+    gateway, session = await linked(
+        daemon, upstream, "--passcode", "-1", "--application", "tests.aprs_apps.application"
+    )
     await gateway.until_log("aprs.send refused: login N0CALL is not verified")
     with pytest.raises(asyncio.TimeoutError):
         await session.read_line(timeout=1)
 
 
 async def test_crashed_instance_is_replaced_and_keeps_its_events(daemon, upstream):
-    gateway, session = await linked(daemon, upstream, "--passcode", "13023", "--application", "tests.aprs_apps.application")
+    gateway, session = await linked(
+        daemon, upstream, "--passcode", "13023", "--application", "tests.aprs_apps.application"
+    )
     assert await session.read_line() == b"N0CALL>APRS:>probe connected"
-    session.send_lines([b"N0DEMO>APRS:>one", b"N0DEMO>APRS:>crash", b"N0DEMO>APRS:>two",
-                        b"N0DEMO>APRS:>three"])
+    session.send_lines([b"N0DEMO>APRS:>one", b"N0DEMO>APRS:>crash", b"N0DEMO>APRS:>two", b"N0DEMO>APRS:>three"])
     assert await session.read_line() == b"N0CALL>APRS:>echo one"
     # The instance dies on "crash"; a new one says hello and gets what was queued.
     assert await session.read_line() == b"N0CALL>APRS:>probe connected"
@@ -262,7 +272,9 @@ async def test_crashed_instance_is_replaced_and_keeps_its_events(daemon, upstrea
 
 
 async def test_application_can_close_the_link(daemon, upstream):
-    gateway, session = await linked(daemon, upstream, "--passcode", "13023", "--application", "tests.aprs_apps.application")
+    gateway, session = await linked(
+        daemon, upstream, "--passcode", "13023", "--application", "tests.aprs_apps.application"
+    )
     assert await session.read_line() == b"N0CALL>APRS:>probe connected"
     session.send_lines([b"N0DEMO>APRS:>close"])
     await session.until_closed(5)
@@ -279,7 +291,7 @@ async def test_servers_are_tried_in_turn(daemon, upstream):
     gateway = await daemon("--aprs-server", dead, "--aprs-server", upstream.address).started()
     session = await upstream.next_session()
     session.logresp()
-    await gateway.until_log(f"as N0CALL, unverified")
+    await gateway.until_log("as N0CALL, unverified")
     log = gateway.log()
     assert f"connection to {dead} failed" in log
     assert log.index(f"connecting to {dead}") < log.index(f"connecting to {upstream.address}")

@@ -4,7 +4,8 @@ import json
 
 import msgpack
 
-from protocols.aprs.decode import decode_line, parse_header
+from protocols.aprs.decode import decode_line
+from protocols.aprs.tnc2 import header_fields
 
 
 def test_every_corpus_line_decodes_and_round_trips(corpus):
@@ -41,4 +42,4 @@ def test_non_utf8_line_text_is_display_only():
 
 def test_garbage_has_no_header():
     assert decode_line(b"\x00\xff garbage", 0.0)["packet"]["format"] == "unknown"
-    assert parse_header(b"no header here") == {}
+    assert header_fields(b"no header here") == {}

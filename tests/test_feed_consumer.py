@@ -7,12 +7,14 @@ import pytest
 from channels.layers import channel_layers
 from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 
+from consumers.aprs.aprsis import APRSNewsConsumer
 from consumers.feed import APRSFeedConsumer
 from consumers.frames import MAX_BAD_FRAMES, MAX_FRAME
-from consumers.news import APRSNewsConsumer, feed_item
-from gateway.filters import parse_filter
-from gateway.hub import FeedHub, Subscription
+from gateway.feed.hub import FeedHub
+from gateway.feed.items import feed_item
+from gateway.feed.subscriptions import Subscription
 from protocols.aprs.decode import decode_line
+from protocols.aprs.filters import parse_filter
 
 CAR = b"N0DEMO-9>APRS,qAR,N0DEMO-15:!4903.00N/07201.80W>090/025Demo car"
 FAR = b"VK2ABC>APRS:!3352.00S/15112.00E-Sydney"
@@ -20,8 +22,15 @@ TELEMETRY = b"N0DEMO-3>APRS:T#001,123,045,067,089,100,00000000"
 BROKEN_TELEMETRY = b"N0DEMO-3>APRS:T#001,no,numbers"  # no decoder reads it; it travels all the same
 # Channels' async consumers close stale database connections around each event.
 pytestmark = pytest.mark.django_db(transaction=True)
-SCOPE = {"type": "aprs", "source": "aprs-is", "server": ["127.0.0.1", 14580],
-         "server_id": "T2TEST", "login": "N0CALL", "verified": False, "filter": ""}
+SCOPE = {
+    "type": "aprs",
+    "source": "aprs-is",
+    "server": ["127.0.0.1", 14580],
+    "server_id": "T2TEST",
+    "login": "N0CALL",
+    "verified": False,
+    "filter": "",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -128,17 +137,20 @@ async def test_recent_includes_each_stations_last_position_long_after_it_left_th
     await watcher.disconnect()
 
 
-@pytest.mark.parametrize("frame, reason", [
-    (json.dumps({"type": "subscribe", "recent": -1}), "recent: a whole number"),
-    (json.dumps({"type": "subscribe", "recent": "10"}), "recent: a whole number"),
-    (json.dumps({"type": "subscribe", "recent": 10**6}), "recent: a whole number"),
-    ("{nope", "bad JSON"),
-    ("[1, 2]", "JSON object"),
-    (json.dumps({"type": "dance"}), "unknown type"),
-    (json.dumps({"type": "subscribe", "filter": "q/1"}), "invalid filter"),
-    (json.dumps({"type": "subscribe", "filter": 42}), "invalid filter"),
-    ("x" * (MAX_FRAME + 1), "larger than"),
-])
+@pytest.mark.parametrize(
+    "frame, reason",
+    [
+        (json.dumps({"type": "subscribe", "recent": -1}), "recent: a whole number"),
+        (json.dumps({"type": "subscribe", "recent": "10"}), "recent: a whole number"),
+        (json.dumps({"type": "subscribe", "recent": 10**6}), "recent: a whole number"),
+        ("{nope", "bad JSON"),
+        ("[1, 2]", "JSON object"),
+        (json.dumps({"type": "dance"}), "unknown type"),
+        (json.dumps({"type": "subscribe", "filter": "q/1"}), "invalid filter"),
+        (json.dumps({"type": "subscribe", "filter": 42}), "invalid filter"),
+        ("x" * (MAX_FRAME + 1), "larger than"),
+    ],
+)
 async def test_bad_frames_get_an_error_and_the_connection_stays(frame, reason):
     client = await feed_client()
     await client.send_to(text_data=frame)
@@ -196,7 +208,7 @@ async def test_slow_subscriber_loses_oldest_and_is_told_while_others_get_all():
 async def test_packets_that_arrive_during_a_send_travel_together():
     from channels.layers import get_channel_layer
 
-    from gateway.hub import FEED_GROUP
+    from gateway.names import FEED_GROUP
 
     layer = get_channel_layer()
     await layer.group_add(FEED_GROUP, "aprs-feed-hub.watch")
@@ -215,7 +227,8 @@ async def test_packets_that_arrive_during_a_send_travel_together():
         messages.append(await asyncio.wait_for(layer.receive("aprs-feed-hub.watch"), 2))
     assert len(messages) < 10  # not one per packet
     assert [item for m in messages for item, facts in m["packets"]] == [
-        feed_item(decode_line(line, 1.0)) for line in lines]
+        feed_item(decode_line(line, 1.0)) for line in lines
+    ]
     assert messages[-1]["sequence"] == 50
 
 
@@ -247,8 +260,15 @@ async def test_a_burst_bigger_than_the_buffer_reaches_a_client_that_keeps_up():
     hub.subscribe(Subscription(send, parse_filter(""), buffer_size=8, max_backlog=1000))
     channel = "aprs-feed-hub.burst"
     for n in range(0, 100, 5):  # queued before the hub reads: receive() will not suspend
-        await layer.send(channel, {"type": "feed.packets", "origin": "o", "sequence": n + 5,
-                                   "packets": [[json.dumps({"n": m}), {}] for m in range(n, n + 5)]})
+        await layer.send(
+            channel,
+            {
+                "type": "feed.packets",
+                "origin": "o",
+                "sequence": n + 5,
+                "packets": [[json.dumps({"n": m}), {}] for m in range(n, n + 5)],
+            },
+        )
     receiving = asyncio.ensure_future(hub._receive(channel))
     await asyncio.sleep(0.1)
     receiving.cancel()

@@ -1,7 +1,7 @@
 import pytest
 
-from gateway.filters import FilterError, distance_km, packet_facts, parse_filter
 from protocols.aprs.decode import decode_packet
+from protocols.aprs.filters import FilterError, distance_km, packet_facts, parse_filter
 
 
 def facts(raw):
@@ -83,24 +83,27 @@ def test_empty_filter_passes_everything():
     assert empty.text == "" and empty.matches(facts(STATUS))
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("x/1/2", "unknown filter type"),
-    ("r/1/2", "expected lat/lon/km"),
-    ("r/91/0/10", "latitude"),
-    ("r/0/181/10", "longitude"),
-    ("r/0/0/-5", "greater than 0"),
-    ("r/a/b/c", "must be numbers"),
-    ("r/nan/0/1", "finite"),
-    ("a/10/0/20/5", "latS"),
-    ("b/", "callsign"),
-    ("b/N0CALL/<script>", "not a callsign pattern"),
-    ("t/xyz", "type letters"),
-    ("t/p/N0CALL/50", "not supported"),
-    ("-b/N0CALL", "not an exclusion"),
-    ("r", "unknown filter type"),
-    ("m/50", "unknown filter type"),
-    ("b/" + "A" * 600, "longer than 512"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("x/1/2", "unknown filter type"),
+        ("r/1/2", "expected lat/lon/km"),
+        ("r/91/0/10", "latitude"),
+        ("r/0/181/10", "longitude"),
+        ("r/0/0/-5", "greater than 0"),
+        ("r/a/b/c", "must be numbers"),
+        ("r/nan/0/1", "finite"),
+        ("a/10/0/20/5", "latS"),
+        ("b/", "callsign"),
+        ("b/N0CALL/<script>", "not a callsign pattern"),
+        ("t/xyz", "type letters"),
+        ("t/p/N0CALL/50", "not supported"),
+        ("-b/N0CALL", "not an exclusion"),
+        ("r", "unknown filter type"),
+        ("m/50", "unknown filter type"),
+        ("b/" + "A" * 600, "longer than 512"),
+    ],
+)
 def test_rejected_filters_say_why(text, reason):
     with pytest.raises(FilterError, match=reason):
         parse_filter(text)

@@ -154,7 +154,7 @@ async def test_slow_tcp_client_is_disconnected(daemon, upstream):
     # long lines: the kernel buffers several MB for a socket before the daemon sees a backlog
     lines = [b"N1ABC>APRS:>status %06d %s" % (i, b"y" * 450) for i in range(30000)]
     for start in range(0, len(lines), 500):
-        session.send_lines(lines[start:start + 500])
+        session.send_lines(lines[start : start + 500])
         await session.drain()
         await asyncio.sleep(0.01)
     await gateway.until_log("(N0CALL-5) dropped: too slow: ", timeout=30)
@@ -178,8 +178,9 @@ async def test_web_message_goes_to_the_igate_that_heard_the_station_and_its_ack_
     near.send("N0DEMO-9>APRS,WIDE1-1:>on the air")
     await gateway.until_log("aprs application started for igate", count=2)
     cookie = await asyncio.to_thread(log_in, gateway.url, "ham", "ham-secret-1")
-    socket = await websockets.connect(gateway.ws_url + "/chat/", origin=gateway.url,
-                                      additional_headers={"Cookie": cookie})
+    socket = await websockets.connect(
+        gateway.ws_url + "/chat/", origin=gateway.url, additional_headers={"Cookie": cookie}
+    )
     await next_of(socket, "joined")
     await socket.send(json.dumps({"type": "aprs_message", "to": "N0DEMO-9", "text": "hello rf"}))
     assert await near.read_packet() == b"N0HAM>APRS,TCPIP*,qAC,APRSGW::N0DEMO-9 :hello rf{1"

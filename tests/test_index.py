@@ -3,9 +3,9 @@ and never misses a subscription whose filter matches it."""
 
 import random
 
-from gateway.filters import parse_filter
-from gateway.hub import Subscription
-from gateway.index import SubscriberIndex
+from gateway.feed.index import SubscriberIndex
+from gateway.feed.subscriptions import Subscription
+from protocols.aprs.filters import parse_filter
 
 
 async def nowhere(frame):
@@ -66,8 +66,9 @@ def test_no_matching_packet_is_ever_missed():
     for _ in range(4000):
         # Points near the subscriptions' centres, so that many of them match.
         base = rng.choice(subscriptions).filter.boxes[0]
-        point = facts(max(-90, min(90, base[0] + rng.uniform(-2, 25))),
-                      (base[1] + rng.uniform(-2, 45) + 180) % 360 - 180)
+        point = facts(
+            max(-90, min(90, base[0] + rng.uniform(-2, 25))), (base[1] + rng.uniform(-2, 45) + 180) % 360 - 180
+        )
         offered = set(index.candidates(point))
         for each in subscriptions:
             if each.filter.matches(point):

@@ -12,18 +12,27 @@ def address(call, ssid, flags):
 
 
 def test_a_hand_made_ui_frame_reads_as_its_tnc2_line():
-    frame = (address("APRS", 0, 0xE0) + address("N0CALL", 9, 0x60) + address("WIDE1", 1, 0xE0)
-             + address("WIDE2", 2, 0x61) + bytes([0x03, 0xF0]) + b"!4903.50N/07201.75W>test \xb0")
+    frame = (
+        address("APRS", 0, 0xE0)
+        + address("N0CALL", 9, 0x60)
+        + address("WIDE1", 1, 0xE0)
+        + address("WIDE2", 2, 0x61)
+        + bytes([0x03, 0xF0])
+        + b"!4903.50N/07201.75W>test \xb0"
+    )
     assert to_tnc2(frame) == b"N0CALL-9>APRS,WIDE1-1*,WIDE2-2:!4903.50N/07201.75W>test \xb0"
     assert from_tnc2(b"N0CALL-9>APRS,WIDE1-1*,WIDE2-2:!4903.50N/07201.75W>test \xb0") == frame
 
 
-@pytest.mark.parametrize("frame, reason", [
-    (address("APRS", 0, 0xE0) + address("N0CALL", 0, 0x61) + bytes([0x3F, 0xF0]) + b"x", "not a UI frame"),
-    (address("APRS", 0, 0xE0)[:5], "ends inside the address field"),
-    (address("APRS", 0, 0xE1) + bytes([0x03, 0xF0]), "no source address"),
-    (address("ap rs", 0, 0xE0) + address("N0CALL", 0, 0x61) + bytes([0x03, 0xF0]), "is not a callsign"),
-])
+@pytest.mark.parametrize(
+    "frame, reason",
+    [
+        (address("APRS", 0, 0xE0) + address("N0CALL", 0, 0x61) + bytes([0x3F, 0xF0]) + b"x", "not a UI frame"),
+        (address("APRS", 0, 0xE0)[:5], "ends inside the address field"),
+        (address("APRS", 0, 0xE1) + bytes([0x03, 0xF0]), "no source address"),
+        (address("ap rs", 0, 0xE0) + address("N0CALL", 0, 0x61) + bytes([0x03, 0xF0]), "is not a callsign"),
+    ],
+)
 def test_frames_that_are_not_aprs_say_why(frame, reason):
     with pytest.raises(ValueError, match=reason):
         to_tnc2(frame)
@@ -58,7 +67,7 @@ def test_kiss_frames_escape_and_come_back_whole_across_reads():
     decoder = KISSDecoder()
     frames = []
     for start in range(0, len(stream), 7):  # as the socket hands it over, in small pieces
-        frames += decoder.feed(stream[start:start + 7])
+        frames += decoder.feed(stream[start : start + 7])
     assert frames == [(n, p) for n, p in enumerate(payloads)]
     assert decoder.bad == 0
 

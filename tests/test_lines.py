@@ -13,7 +13,7 @@ def test_line_split_across_chunks_and_cr_lf_split():
     data = b"N0CALL>APRS:>status\r\nN1CALL>APRS:>more\r\n"
     lines = []
     for i in range(len(data)):
-        lines += splitter.feed(data[i:i + 1])
+        lines += splitter.feed(data[i : i + 1])
     assert lines == [b"N0CALL>APRS:>status", b"N1CALL>APRS:>more"]
     assert splitter.oversized == 0
 

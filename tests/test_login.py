@@ -24,9 +24,16 @@ def test_parse_login_and_passcode_check():
     assert receive_only.passcode == "-1" and not receive_only.verified
 
 
-@pytest.mark.parametrize("line", [
-    "", "hello", "user", "user TOOLONGCALL1 pass 1 vers a b", "user N0CALL pass abc vers a b",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "hello",
+        "user",
+        "user TOOLONGCALL1 pass 1 vers a b",
+        "user N0CALL pass abc vers a b",
+    ],
+)
 def test_parse_login_refuses(line):
     with pytest.raises(login.LoginError):
         login.parse_login(line)

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import time
 
-import pytest
 import yaml
 
 from tests.conftest import REPO, require
@@ -45,8 +44,11 @@ async def test_systemd_notify_ready_status_watchdog_reload_stopping(daemon, upst
     notify = NotifySocket(tmp_path / "notify.sock")
     filter_file = tmp_path / "filter"
     filter_file.write_text("r/49.05/-72.03/100\n")
-    gateway = daemon("--aprs-server", upstream.address, env={
-        "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000", "APRS_FILTER_FILE": str(filter_file)})
+    gateway = daemon(
+        "--aprs-server",
+        upstream.address,
+        env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000", "APRS_FILTER_FILE": str(filter_file)},
+    )
     session = await upstream.next_session()
     assert session.login_line.endswith(b" filter r/49.05/-72.03/100")
     ready = await notify.until("READY=1")
@@ -98,8 +100,9 @@ async def test_health_readiness_and_metrics(daemon, upstream):
 
 
 async def test_metrics_are_restricted(daemon):
-    gateway = await daemon("--no-aprs", env={"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8",
-                                             "METRICS_TOKEN": "s3cret"}).started()
+    gateway = await daemon(
+        "--no-aprs", env={"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8", "METRICS_TOKEN": "s3cret"}
+    ).started()
     status, body = await gateway.request("/metrics")
     assert status == 403 and b"METRICS_ALLOWED_NETWORKS" in body
     status, _ = await gateway.request("/metrics", headers={"Authorization": "Bearer wrong"})
@@ -118,8 +121,9 @@ async def test_readyz_fails_without_the_channel_layer(daemon):
 
 
 async def test_second_sigterm_exits_at_once(daemon, upstream):
-    gateway = await daemon("--aprs-server", upstream.address, "--passcode", "13023",
-                           "--application", "tests.aprs_apps.application").started()
+    gateway = await daemon(
+        "--aprs-server", upstream.address, "--passcode", "13023", "--application", "tests.aprs_apps.application"
+    ).started()
     session = await upstream.next_session()
     session.logresp()
     assert await session.read_line() == b"N0CALL>APRS:>probe connected"
@@ -137,8 +141,9 @@ async def test_second_sigterm_exits_at_once(daemon, upstream):
 
 
 async def test_first_sigterm_waits_at_most_the_close_timeout(daemon, upstream):
-    gateway = await daemon("--aprs-server", upstream.address, "--passcode", "13023",
-                           "--application", "tests.aprs_apps.application").started()
+    gateway = await daemon(
+        "--aprs-server", upstream.address, "--passcode", "13023", "--application", "tests.aprs_apps.application"
+    ).started()
     session = await upstream.next_session()
     session.logresp()
     await session.read_line()
@@ -155,9 +160,17 @@ def test_unit_file_passes_systemd_analyze_verify(tmp_path):
     analyze = shutil.which("systemd-analyze")
     require(analyze, "systemd-analyze (make test installs systemd)")
     unit = (REPO / "deploy/systemd/aprs-gateway.service").read_text()
-    for needed in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "EnvironmentFile=",
-                   "DynamicUser=yes", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
-                   "ExecReload=/bin/kill -HUP $MAINPID"):
+    for needed in (
+        "Type=notify",
+        "WatchdogSec=",
+        "Restart=on-failure",
+        "EnvironmentFile=",
+        "DynamicUser=yes",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+    ):
         assert needed in unit
     # verify checks that ExecStart exists: point it at this checkout's venv.
     local = tmp_path / "aprs-gateway.service"
@@ -168,12 +181,25 @@ def test_unit_file_passes_systemd_analyze_verify(tmp_path):
 
 
 def test_check_config_masks_secrets():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "very-secret-key",
-           "APRS_SERVERS": "rotate.aprs2.net:14580", "APRS_CALLSIGN": "n0call-10", "APRS_PASSCODE": "13023",
-           "APRS_FILTER": "r/49/-72/100", "REDIS_URL": "redis://:hunter2@127.0.0.1:6379/0",
-           "DATABASE_URL": "postgres://aprs:pgpass@db.example:5432/aprs"}
-    result = subprocess.run([str(REPO / ".venv/bin/python"), "-m", "gateway.cli", "check-config"],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "very-secret-key",
+        "APRS_SERVERS": "rotate.aprs2.net:14580",
+        "APRS_CALLSIGN": "n0call-10",
+        "APRS_PASSCODE": "13023",
+        "APRS_FILTER": "r/49/-72/100",
+        "REDIS_URL": "redis://:hunter2@127.0.0.1:6379/0",
+        "DATABASE_URL": "postgres://aprs:pgpass@db.example:5432/aprs",
+    }
+    result = subprocess.run(
+        [str(REPO / ".venv/bin/python"), "-m", "gateway.daemon.cli", "check-config"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "APRS-IS servers: rotate.aprs2.net:14580" in out
@@ -186,17 +212,36 @@ def test_check_config_masks_secrets():
 
 
 def test_check_config_describes_local_radio():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "k", "APRS_CALLSIGN": "N0GATE-1",
-           "IGATE_PORT": "14580", "KISS_SERVER": "127.0.0.1", "KISS_TRANSMIT": "true"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "k",
+        "APRS_CALLSIGN": "N0GATE-1",
+        "IGATE_PORT": "14580",
+        "KISS_SERVER": "127.0.0.1",
+        "KISS_TRANSMIT": "true",
+    }
     env.pop("APRS_SERVERS", None)
-    result = subprocess.run([str(REPO / ".venv/bin/python"), "-m", "gateway.cli", "check-config"],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(REPO / ".venv/bin/python"), "-m", "gateway.daemon.cli", "check-config"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "APRS-IS uplink: none (no APRS_SERVERS; local radio only)" in result.stdout
     assert "iGate server port: 0.0.0.0:14580, server ID N0GATE-1" in result.stdout
     assert "KISS TNC: 127.0.0.1:8001, transmits web messages via WIDE1-1, gated as N0GATE-1" in result.stdout
-    bad = subprocess.run([str(REPO / ".venv/bin/python"), "-m", "gateway.cli", "check-config"], cwd=REPO,
-                         env={**env, "IGATE_PORT": "99999"}, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [str(REPO / ".venv/bin/python"), "-m", "gateway.daemon.cli", "check-config"],
+        cwd=REPO,
+        env={**env, "IGATE_PORT": "99999"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "IGATE_PORT" in bad.stderr, bad.stderr
 
 
@@ -204,7 +249,7 @@ def test_docker_compose_matches_the_command_line():
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     services = compose["services"]
     assert {"redis", "postgres", "web1", "web2", "ingest", "worker", "proxy"} <= set(services)
-    from gateway.cli import build_parser
+    from gateway.daemon.cli import build_parser
 
     parser = build_parser()
     for name in ("web1", "web2", "ingest", "worker"):

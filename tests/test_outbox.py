@@ -8,22 +8,26 @@ import websockets
 
 from tests.test_chat_daemon import log_in, next_of
 
-HAM = ("from django.contrib.auth.models import User; from gateway.models import Profile; "
-       "u = User.objects.create_user('ham', password='ham-secret-1'); "
-       "Profile.objects.create(user=u, callsign='N0HAM', callsign_verified={verified})")
+HAM = (
+    "from django.contrib.auth.models import User; from gateway.models import Profile; "
+    "u = User.objects.create_user('ham', password='ham-secret-1'); "
+    "Profile.objects.create(user=u, callsign='N0HAM', callsign_verified={verified})"
+)
 
 
 async def ham_chat(daemon, upstream, passcode, verified=True, env=None):
     daemon.manage("migrate", "--noinput")
     daemon.manage("shell", "-c", HAM.format(verified=verified))
-    gateway = await daemon("--aprs-server", upstream.address, "--passcode", passcode,
-                           env={"OUTBOX_RETRY": "1", **(env or {})}).started()
+    gateway = await daemon(
+        "--aprs-server", upstream.address, "--passcode", passcode, env={"OUTBOX_RETRY": "1", **(env or {})}
+    ).started()
     session = await upstream.next_session()
     session.logresp()
     await gateway.until_log("aprs application started")
     cookie = await asyncio.to_thread(log_in, gateway.url, "ham", "ham-secret-1")
-    socket = await websockets.connect(gateway.ws_url + "/chat/", origin=gateway.url,
-                                      additional_headers={"Cookie": cookie})
+    socket = await websockets.connect(
+        gateway.ws_url + "/chat/", origin=gateway.url, additional_headers={"Cookie": cookie}
+    )
     await next_of(socket, "joined")
     return gateway, session, socket
 
@@ -86,14 +90,17 @@ async def test_messages_to_the_gateway_are_acknowledged(daemon, upstream):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("to, text, code", [
-    ("not a call", "hi", "bad_destination"),
-    ("N0DEMO-9", "", "bad_text"),
-    ("N0DEMO-9", "x" * 68, "bad_text"),
-    ("N0DEMO-9", "pipe | here", "bad_text"),
-    ("N0DEMO-9", "brace {here", "bad_text"),
-    ("N0DEMO-9", "ünïcode", "bad_text"),
-])
+@pytest.mark.parametrize(
+    "to, text, code",
+    [
+        ("not a call", "hi", "bad_destination"),
+        ("N0DEMO-9", "", "bad_text"),
+        ("N0DEMO-9", "x" * 68, "bad_text"),
+        ("N0DEMO-9", "pipe | here", "bad_text"),
+        ("N0DEMO-9", "brace {here", "bad_text"),
+        ("N0DEMO-9", "ünïcode", "bad_text"),
+    ],
+)
 def test_submit_refuses_what_aprs_cannot_carry(to, text, code):
     from django.contrib.auth.models import User
 

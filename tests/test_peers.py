@@ -36,7 +36,7 @@ def played_lines():
             rf_gated(line, GATE_CALL)
         except Refused:
             continue
-        if path or not info[:1] in (b"!", b"=", b"/", b"@", b">") or len(chosen) >= 6:
+        if path or info[:1] not in (b"!", b"=", b"/", b"@", b">") or len(chosen) >= 6:
             continue  # direct, plain positions and status: what gen_packets and every iGate carry alike
         if all(split_header(other)[0] != source for other in chosen):
             chosen.append(line)
@@ -76,15 +76,21 @@ async def test_direwolf_gates_to_our_port_and_feeds_our_tnc_link_and_gets_web_me
     while kiss_port == igate_port:
         kiss_port = low_free_port()
     by_port = await daemon("--igate-port", str(igate_port), env={"IGATE_SERVER_ID": "T2LOCAL"}).started()
-    by_kiss = await daemon("--no-aprs", "--kiss", f"127.0.0.1:{kiss_port}",
-                           env={"APRS_CALLSIGN": GATE_CALL, "APRS_RECONNECT_MAX": "1"}).started()
+    by_kiss = await daemon(
+        "--no-aprs", "--kiss", f"127.0.0.1:{kiss_port}", env={"APRS_CALLSIGN": GATE_CALL, "APRS_RECONNECT_MAX": "1"}
+    ).started()
     feeds = [await FeedClient.connect(gateway.ws_url) for gateway in (by_port, by_kiss)]
     for feed in feeds:
         await feed.subscribe("")
     lines = played_lines()
     audio = await asyncio.to_thread(audio_of, lines, tmp_path)
-    wolf = radio(IGATE_CALL, igate=f"127.0.0.1:{igate_port}", igate_login=f"{IGATE_CALL} 13023",
-                 kiss_port=kiss_port, igtxvia=True)
+    wolf = radio(
+        IGATE_CALL,
+        igate=f"127.0.0.1:{igate_port}",
+        igate_login=f"{IGATE_CALL} 13023",
+        kiss_port=kiss_port,
+        igtxvia=True,
+    )
     await by_port.until_log(f"({IGATE_CALL}) logged in, verified, software Dire-Wolf 1.6", timeout=30)
     await by_kiss.until_log(f"connected to KISS TNC 127.0.0.1:{kiss_port}", timeout=30)
     await asyncio.sleep(8)  # direwolf gates nothing for ~7 s after its login
@@ -102,8 +108,9 @@ async def test_direwolf_gates_to_our_port_and_feeds_our_tnc_link_and_gets_web_me
 
     # a web user's message to a station direwolf heard goes back through our port, and on the air
     cookie = await asyncio.to_thread(log_in, by_port.url, "ham", "ham-secret-1")
-    socket = await websockets.connect(by_port.ws_url + "/chat/", origin=by_port.url,
-                                      additional_headers={"Cookie": cookie})
+    socket = await websockets.connect(
+        by_port.ws_url + "/chat/", origin=by_port.url, additional_headers={"Cookie": cookie}
+    )
     await next_of(socket, "joined")
     await socket.send(json.dumps({"type": "aprs_message", "to": "N0DEMO-9", "text": "hello rf"}))
     on_air = f"{IGATE_CALL}>APDW16,WIDE1-1:}}N0HAM>APRS,TCPIP,{IGATE_CALL}*::N0DEMO-9 :hello rf{{1"
@@ -150,8 +157,11 @@ async def test_aprx_gates_from_direwolfs_kiss_port_to_our_port(daemon, radio, tm
     wolf = radio("N0WOLF-1", kiss_port=kiss_port)
     await asyncio.to_thread(wolf.until_log, "Ready to accept KISS TCP client", 10)
     config = tmp_path / "aprx.conf"  # never the packaged one: it points at the public network
-    config.write_text(APRX_CONFIG.format(call=APRX_CALL, passcode=aprslib.passcode("N0APRX"), port=igate_port,
-                                         workdir=tmp_path, kiss_port=kiss_port))
+    config.write_text(
+        APRX_CONFIG.format(
+            call=APRX_CALL, passcode=aprslib.passcode("N0APRX"), port=igate_port, workdir=tmp_path, kiss_port=kiss_port
+        )
+    )
     with open(tmp_path / "aprx.out", "wb") as out:
         aprx = subprocess.Popen([program, "-f", str(config), "-dd"], stdout=out, stderr=subprocess.STDOUT)
     try:

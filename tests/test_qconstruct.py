@@ -8,37 +8,43 @@ from protocols.aprs.qconstruct import Refused, add_q, rf_gated, with_server_q
 LOGIN, SERVER = "N0CALL-10", "T2TEST"
 
 
-@pytest.mark.parametrize("line, expected", [
-    # heard on RF, no q-construct: the iGate's login is the receiver
-    (b"N1ABC-9>APRS,WIDE1-1:!4903.50N/07201.75W-", b"N1ABC-9>APRS,WIDE1-1,qAR,N0CALL-10:!4903.50N/07201.75W-"),
-    (b"N1ABC>APRS:>status", b"N1ABC>APRS,qAR,N0CALL-10:>status"),
-    # ,CALL,I: qAR when CALL is the login, qAr otherwise
-    (b"N1ABC>APRS,WIDE2-1,N0CALL-10,I:>x", b"N1ABC>APRS,WIDE2-1,qAR,N0CALL-10:>x"),
-    (b"N1ABC>APRS,K1DIG,I:>x", b"N1ABC>APRS,qAr,K1DIG:>x"),
-    # direwolf adds its own q-construct: kept
-    (b"N1ABC>APRS,WIDE1-1,qAO,N0CALL-10:>x", b"N1ABC>APRS,WIDE1-1,qAO,N0CALL-10:>x"),
-    # the client's own packet: path replaced by TCPIP*,qAC,<server>
-    (b"N0CALL-10>APDW16,WIDE2-1:!4903.50N/07201.75W#", b"N0CALL-10>APDW16,TCPIP*,qAC,T2TEST:!4903.50N/07201.75W#"),
-    (b"n0call-10>APRS,TCPIP*:>hi", b"n0call-10>APRS,TCPIP*,qAC,T2TEST:>hi"),
-    # a q-construct without a callsign after it is rebuilt
-    (b"N1ABC>APRS,qAR:>x", b"N1ABC>APRS,qAR,N0CALL-10:>x"),
-    # bytes after the header are never touched
-    (b"N1ABC>APRS:>\xb0\xff\x00", b"N1ABC>APRS,qAR,N0CALL-10:>\xb0\xff\x00"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        # heard on RF, no q-construct: the iGate's login is the receiver
+        (b"N1ABC-9>APRS,WIDE1-1:!4903.50N/07201.75W-", b"N1ABC-9>APRS,WIDE1-1,qAR,N0CALL-10:!4903.50N/07201.75W-"),
+        (b"N1ABC>APRS:>status", b"N1ABC>APRS,qAR,N0CALL-10:>status"),
+        # ,CALL,I: qAR when CALL is the login, qAr otherwise
+        (b"N1ABC>APRS,WIDE2-1,N0CALL-10,I:>x", b"N1ABC>APRS,WIDE2-1,qAR,N0CALL-10:>x"),
+        (b"N1ABC>APRS,K1DIG,I:>x", b"N1ABC>APRS,qAr,K1DIG:>x"),
+        # direwolf adds its own q-construct: kept
+        (b"N1ABC>APRS,WIDE1-1,qAO,N0CALL-10:>x", b"N1ABC>APRS,WIDE1-1,qAO,N0CALL-10:>x"),
+        # the client's own packet: path replaced by TCPIP*,qAC,<server>
+        (b"N0CALL-10>APDW16,WIDE2-1:!4903.50N/07201.75W#", b"N0CALL-10>APDW16,TCPIP*,qAC,T2TEST:!4903.50N/07201.75W#"),
+        (b"n0call-10>APRS,TCPIP*:>hi", b"n0call-10>APRS,TCPIP*,qAC,T2TEST:>hi"),
+        # a q-construct without a callsign after it is rebuilt
+        (b"N1ABC>APRS,qAR:>x", b"N1ABC>APRS,qAR,N0CALL-10:>x"),
+        # bytes after the header are never touched
+        (b"N1ABC>APRS:>\xb0\xff\x00", b"N1ABC>APRS,qAR,N0CALL-10:>\xb0\xff\x00"),
+    ],
+)
 def test_q_construct(line, expected):
     assert add_q(line, LOGIN, SERVER) == expected
 
 
-@pytest.mark.parametrize("line, reason", [
-    (b"N1ABC>APRS,NOGATE:>x", "nogate"),
-    (b"N1ABC>APRS,WIDE1-1,RFONLY:>x", "rfonly"),
-    (b"N1ABC>APRS,TCPXX*,qAX,T2X:>x", "unverified"),
-    (b"N1ABC>APRS,qAR,K1ABC,T2TEST:>x", "loop"),
-    (b"N1ABC>APRS,qAR,T2TEST:>x", "loop"),
-    (b"N1ABC>APRS,qAR,K1ABC,K1ABC:>x", "loop"),
-    (b"no header at all", "no TNC2 header"),
-    (b"N1ABC>APRS,,WIDE1:>x", "empty path element"),
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        (b"N1ABC>APRS,NOGATE:>x", "nogate"),
+        (b"N1ABC>APRS,WIDE1-1,RFONLY:>x", "rfonly"),
+        (b"N1ABC>APRS,TCPXX*,qAX,T2X:>x", "unverified"),
+        (b"N1ABC>APRS,qAR,K1ABC,T2TEST:>x", "loop"),
+        (b"N1ABC>APRS,qAR,T2TEST:>x", "loop"),
+        (b"N1ABC>APRS,qAR,K1ABC,K1ABC:>x", "loop"),
+        (b"no header at all", "no TNC2 header"),
+        (b"N1ABC>APRS,,WIDE1:>x", "empty path element"),
+    ],
+)
 def test_refused(line, reason):
     with pytest.raises(Refused, match=reason):
         add_q(line, LOGIN, SERVER)

@@ -66,8 +66,13 @@ async def test_one_uplink_every_packet_once_and_failover_within_10_s(daemon, ups
     print(f"failover: leader killed, new uplink login after {failover:.2f} s")
     for gateway in gateways:
         print(f"--- node on port {gateway.port}")
-        print("\n".join(line for line in gateway.log().splitlines()
-                        if any(k in line for k in ("uplink", "standing by", "logged in", "connecting"))))
+        print(
+            "\n".join(
+                line
+                for line in gateway.log().splitlines()
+                if any(k in line for k in ("uplink", "standing by", "logged in", "connecting"))
+            )
+        )
 
 
 async def test_redis_restart_mid_stream_resumes_within_10_s(daemon, upstream, redis):

@@ -24,8 +24,16 @@ def fresh_layer():
 
 
 def http_scope(path, query=b""):
-    return {"type": "http", "method": "GET", "path": path, "query_string": query, "headers": [],
-            "client": ["127.0.0.1", 5000], "server": ["127.0.0.1", 8000], "scheme": "http"}
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": query,
+        "headers": [],
+        "client": ["127.0.0.1", 5000],
+        "server": ["127.0.0.1", 8000],
+        "scheme": "http",
+    }
 
 
 async def open_stream(path, query=b""):
@@ -48,7 +56,8 @@ async def test_chat_stream_leaves_its_group_when_the_client_goes():
     layer = get_channel_layer()
     communicator, start = await open_stream("/notifications/chat/")
     assert start["status"] == 200 and (b"content-type", b"text/event-stream; charset=utf-8") in [
-        (k.lower(), v) for k, v in start["headers"]]
+        (k.lower(), v) for k, v in start["headers"]
+    ]
     assert (await communicator.receive_output(2))["body"] == b": stream chat\n\n"
     assert len(layer.groups.get("chat-room-lobby", {})) == 1
     await layer.group_send("chat-room-lobby", {"type": "chat.message", "message": {"id": 1, "text": "<b>hi</b>"}})
@@ -61,7 +70,7 @@ async def test_chat_stream_leaves_its_group_when_the_client_goes():
 
 
 async def test_packets_stream_unsubscribes_from_the_hub_when_the_client_goes():
-    from gateway.hub import get_hub
+    from gateway.feed.hub import get_hub
 
     communicator, start = await open_stream("/notifications/packets/", b"filter=b/N0DEMO*")
     await communicator.receive_output(2)
@@ -128,20 +137,21 @@ async def test_longpoll_cursor_semantics(daemon, upstream):
 
 
 async def test_news_stream_carries_bulletins_only():
-    from consumers.news import APRSNewsConsumer
+    from consumers.aprs.aprsis import APRSNewsConsumer
     from protocols.aprs.decode import decode_line
 
     communicator, start = await open_stream("/notifications/news/")
     await communicator.receive_output(2)
-    news = ApplicationCommunicator(APRSNewsConsumer.as_asgi(), {"type": "aprs", "source": "aprs-is", "login": "N0CALL",
-                                                                "verified": False, "server_id": "T"})
+    news = ApplicationCommunicator(
+        APRSNewsConsumer.as_asgi(),
+        {"type": "aprs", "source": "aprs-is", "login": "N0CALL", "verified": False, "server_id": "T"},
+    )
     await news.send_input({"type": "aprs.connect"})
     for raw in (b"N0DEMO>APRS::N0DEMO-9 :not news", b"N0DEMO>APRS::BLN1DEMO :Net tonight at 20:00"):
         await news.send_input({"type": "aprs.packet", **decode_line(raw, 1.0)})
     event = (await communicator.receive_output(2))["body"].decode()
     name, data = event.split("\n")[:2]
     assert name == "event: bulletin"
-    assert json.loads(data[6:]) == {"from": "N0DEMO", "to": "BLN1DEMO", "text": "Net tonight at 20:00",
-                                    "received": 1.0}
+    assert json.loads(data[6:]) == {"from": "N0DEMO", "to": "BLN1DEMO", "text": "Net tonight at 20:00", "received": 1.0}
     await communicator.send_input({"type": "http.disconnect"})
     await communicator.wait(2)

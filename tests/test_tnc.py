@@ -79,8 +79,9 @@ async def test_web_messages_go_on_the_air_as_third_party_packets(daemon, tnc):
     await tnc.next_connection()
     await gateway.until_log("aprs application started for kiss")
     cookie = await asyncio.to_thread(log_in, gateway.url, "ham", "ham-secret-1")
-    socket = await websockets.connect(gateway.ws_url + "/chat/", origin=gateway.url,
-                                      additional_headers={"Cookie": cookie})
+    socket = await websockets.connect(
+        gateway.ws_url + "/chat/", origin=gateway.url, additional_headers={"Cookie": cookie}
+    )
     await next_of(socket, "joined")
     await socket.send(json.dumps({"type": "aprs_message", "to": "N0DEMO-9", "text": "over the air"}))
     frame = await asyncio.wait_for(tnc.received.get(), 10)

@@ -20,8 +20,15 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # As root and on a closed network: no sandbox, and no calls home that fail.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = REPO / "tests" / "artifacts"
 XSS_COMMENT = "<img src=x onerror=alert(1)>"
 CAPTURE = [
@@ -48,14 +55,35 @@ def site(tmp_path_factory):
     capture = workdir / "capture.txt"
     capture.write_bytes(b"\r\n".join(CAPTURE) + b"\r\n")
     port = free_port()
-    replay = subprocess.Popen([sys.executable, "-m", "gateway.cli", "replay", str(capture),
-                               "--listen", f"127.0.0.1:{port}", "--rate", "10", "--loop"],
-                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    replay = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.daemon.cli",
+            "replay",
+            str(capture),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--rate",
+            "10",
+            "--loop",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     daemons = Daemons(workdir)
     daemons.manage("migrate", "--noinput")
     daemons.manage("shell", "-c", USERS)
-    gateway = daemons(env={"APRS_SERVERS": f"127.0.0.1:{port}", "MAP_TILE_URL": "",
-                           "MAP_CENTER_LAT": "49.05", "MAP_CENTER_LON": "-72.03", "MAP_ZOOM": "8"})
+    gateway = daemons(
+        env={
+            "APRS_SERVERS": f"127.0.0.1:{port}",
+            "MAP_TILE_URL": "",
+            "MAP_CENTER_LAT": "49.05",
+            "MAP_CENTER_LON": "-72.03",
+            "MAP_ZOOM": "8",
+        }
+    )
     yield gateway
     daemons.stop_all()
     replay.terminate()
@@ -98,8 +126,9 @@ async def open_page(browser, site):
     contexts, watched = [], []
 
     async def opener(user=None, viewport=(1280, 800), color_scheme="light", base_url=site.url):
-        context = await browser.new_context(base_url=base_url, color_scheme=color_scheme,
-                                            viewport=dict(zip(("width", "height"), viewport)))
+        context = await browser.new_context(
+            base_url=base_url, color_scheme=color_scheme, viewport=dict(zip(("width", "height"), viewport, strict=True))
+        )
         contexts.append(context)
         page = Watched(await context.new_page())
         watched.append(page)

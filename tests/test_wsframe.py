@@ -4,7 +4,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from gateway.wsframe import text_frame
+from gateway.feed.wsframe import text_frame
 
 
 def parse(data):

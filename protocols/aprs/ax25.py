@@ -10,6 +10,8 @@ Reference: AX.25 2.2, section 3.12; APRS 1.0.1, chapter 4.
 
 import re
 
+from . import tnc2
+
 UI, NO_LAYER3 = 0x03, 0xF0
 MAX_DIGIPEATERS = 8
 CALLSIGN = re.compile(rb"[A-Z0-9]{1,6}(-(1[0-5]|[1-9]))?")
@@ -34,7 +36,7 @@ def to_tnc2(frame):
     while True:
         if len(frame) < offset + 7:
             raise ValueError("AX.25: frame ends inside the address field")
-        addresses.append(decode_address(frame[offset:offset + 7]))
+        addresses.append(decode_address(frame[offset : offset + 7]))
         offset += 7
         if addresses[-1][2]:
             break
@@ -42,13 +44,14 @@ def to_tnc2(frame):
             raise ValueError("AX.25: more than 8 digipeaters")
     if len(addresses) < 2:
         raise ValueError("AX.25: no source address")
-    if frame[offset:offset + 2] != bytes([UI, NO_LAYER3]):
-        raise ValueError(f"AX.25: not a UI frame with PID F0 (control/PID {frame[offset:offset + 2].hex()})")
+    if frame[offset : offset + 2] != bytes([UI, NO_LAYER3]):
+        raise ValueError(f"AX.25: not a UI frame with PID F0 (control/PID {frame[offset : offset + 2].hex()})")
     (dest, _, _), (source, _, _), *digis = addresses
     last_repeated = max((i for i, (_, repeated, _) in enumerate(digis) if repeated), default=-1)
     path = [call + ("*" if i == last_repeated else "") for i, (call, _, _) in enumerate(digis)]
-    head = ",".join([f"{source}>{dest}", *path]) if path else f"{source}>{dest}"
-    return head.encode("ascii") + b":" + frame[offset + 2:]
+    return tnc2.join_header(
+        source.encode("ascii"), dest.encode("ascii"), [hop.encode("ascii") for hop in path], frame[offset + 2 :]
+    )
 
 
 def encode_address(text, last, repeated=False, command=False):
@@ -62,16 +65,14 @@ def encode_address(text, last, repeated=False, command=False):
 
 def from_tnc2(line):
     """An AX.25 UI frame for a TNC2 line (bytes), to transmit through a TNC."""
-    head, colon, info = line.partition(b":")
-    source, arrow, rest = head.partition(b">")
-    if not colon or not arrow:
-        raise ValueError("TNC2: expected SRC>DEST[,PATH]:info")
-    dest, *path = rest.decode("ascii", "replace").split(",")
+    source, dest, path, info = tnc2.split_header(line)  # HeaderError is a ValueError
+    path = [hop.decode("ascii", "replace") for hop in path]
     if len(path) > MAX_DIGIPEATERS:
         raise ValueError("TNC2: more than 8 digipeaters")
     starred = max((i for i, hop in enumerate(path) if hop.endswith("*")), default=-1)
-    calls = [dest, source.decode("ascii", "replace"), *(hop.rstrip("*") for hop in path)]
-    fields = [encode_address(call, last=i == len(calls) - 1, repeated=2 <= i <= starred + 2,
-                             command=i == 0)
-              for i, call in enumerate(calls)]
+    calls = [dest.decode("ascii", "replace"), source.decode("ascii", "replace"), *(hop.rstrip("*") for hop in path)]
+    fields = [
+        encode_address(call, last=i == len(calls) - 1, repeated=2 <= i <= starred + 2, command=i == 0)
+        for i, call in enumerate(calls)
+    ]
     return b"".join(fields) + bytes([UI, NO_LAYER3]) + info

@@ -11,7 +11,8 @@ import logging
 
 import aprslib
 
-from protocols.aprs.parsing import DECODERS, decode_extra
+from .parsing import DECODERS, decode_extra
+from .tnc2 import header_fields, info_field
 
 # aprslib logs every failure at DEBUG/ERROR on its own loggers; we report them.
 logging.getLogger("aprslib").setLevel(logging.CRITICAL)
@@ -31,15 +32,15 @@ def decode_packet(raw):
     """Decode with aprslib, then our decoders; failing both, describe the line as ``unknown``."""
     try:
         packet = aprslib.parse(raw)
-    except Exception as exc:  # ParseError, UnknownFormat, and others on odd input
+    except Exception as exc:  # noqa: BLE001  (aprslib raises ParseError, UnknownFormat, and others on odd input)
         return _decode_extra(raw, f"{type(exc).__name__}: {exc}")
     packet.pop("raw", None)
     return packet
 
 
 def _decode_extra(raw, aprslib_error):
-    header = parse_header(raw)
-    body = raw.partition(b":")[2].decode("utf-8", "replace")
+    header = header_fields(raw)
+    body = info_field(raw).decode("utf-8", "replace")
     if not header or body[:1] not in DECODERS:
         return _unknown(raw, aprslib_error)
     try:
@@ -52,28 +53,13 @@ def _decode_extra(raw, aprslib_error):
 
 def _unknown(raw, error):
     packet = {"format": "unknown", "error": error}
-    packet.update(parse_header(raw))
+    packet.update(header_fields(raw))
     return packet
 
 
-def parse_header(raw):
-    """``SRC>DEST,PATH:`` as {"from", "to", "path"}; {} if there is no header."""
-    head, sep, _ = raw.partition(b":")
-    source, arrow, rest = head.partition(b">")
-    if not sep or not arrow or not source:
-        return {}
-    dest, *path = rest.decode("ascii", "replace").split(",")
-    return {
-        "from": source.decode("ascii", "replace"),
-        "to": dest,
-        "path": path,
-    }
-
-
-def message_addressee(raw):
-    """The addressee of a message line (``SRC>DEST::CALL     :text``), spaces stripped;
-    None when the info field is not a message."""
-    info = raw.partition(b":")[2]
-    if info[:1] != b":":
-        return None
-    return info[1:10].decode("ascii", "replace").strip()
+def failure_reason(error):
+    """A short, low-cardinality reason for counting undecoded packets: the exception
+    name and the first words of its message."""
+    kind, _, text = error.partition(": ")
+    words = text.replace("'", "").split()
+    return " ".join([kind, *words[:6]])[:60]

@@ -9,13 +9,18 @@ we.
 import collections
 import time
 
+from . import tnc2
+
 WINDOW = 30.0
 
 
 def dupe_key(line):
-    head, _, info = line.partition(b":")
-    source, _, rest = head.partition(b">")
-    return source.upper() + b">" + rest.split(b",", 1)[0].upper() + b":" + info.rstrip(b" \r\n")
+    """Source and destination (case ignored) and the info field, trailing spaces and CR/LF trimmed."""
+    try:
+        source, dest, _path, info = tnc2.split_header(line)
+    except tnc2.HeaderError:
+        return line.rstrip(b" \r\n")
+    return source.upper() + b">" + dest.upper() + b":" + info.rstrip(b" \r\n")
 
 
 class DupeFilter:

@@ -21,23 +21,22 @@ the server side of APRS-IS as aprsc does:
 
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass
 
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.task import LoopingCall
 from twisted.protocols.policies import TimeoutMixin
 
-from gateway import metrics
 from protocols.tcp import unsent_bytes, write_now
 
 from . import login, qconstruct
+from .filters import parse_filter
 from .lines import LineSplitter
+from .link import Link, LinkProtocol
+from .spec import LINES_EXTENSION, SOFTWARE_NAME
 
 logger = logging.getLogger("aprs.igate")
 
-SOFTWARE_NAME = "aprs-gateway"
-LINES_EXTENSION = "aprs-gateway.write_lines"
 MAX_LOGIN_LENGTH = 9  # aprsc's CALLSIGNLEN_MAX
 
 
@@ -50,10 +49,9 @@ class IGatePortConfig:
     login_timeout: float = 30.0
     keepalive_interval: float = 20.0
     max_bad_commands: int = 3
-    check_filter: object = None  # callable(text) raising ValueError for a filter we cannot run
 
 
-class IGateClientProtocol(TimeoutMixin, Protocol):
+class IGateClientProtocol(TimeoutMixin, LinkProtocol):
     """One iGate connected to our port; translates its lines into calls on ``IGatePort``."""
 
     def __init__(self, port, address):
@@ -64,7 +62,6 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
         self.login = None
         self.verified = False
         self.bad_commands = 0
-        self.close_reason = None
         self.keepalive = LoopingCall(self._send_keepalive)
 
     @property
@@ -103,10 +100,9 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
         self.setTimeout(None)
         if self.keepalive.running:
             self.keepalive.stop()
-        if self.close_reason is None:
-            self.close_reason = reason.getErrorMessage()
-        logger.info("%s disconnected: %s", self.name, self.close_reason)
-        self.port.client_closed(self, self.close_reason)
+        why = self.lost_because(reason)
+        logger.info("%s disconnected: %s", self.name, why)
+        self.port.client_closed(self, why)
 
     # --- lines ----------------------------------------------------------
     def _login(self, line):
@@ -117,16 +113,21 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
             if len(credentials.callsign) > MAX_LOGIN_LENGTH:
                 raise login.LoginError(f"callsign {credentials.callsign} is over {MAX_LOGIN_LENGTH} characters")
             if credentials.filter:
-                self._check_filter(credentials.filter)
-        except (login.LoginError, ValueError) as exc:
+                parse_filter(credentials.filter)
+        except ValueError as exc:  # LoginError and FilterError are ValueErrors
             return self._bad_command(f"login refused: {exc}")
         self.setTimeout(None)
         self.login = credentials
         self.verified = credentials.verified
         self.transport.write(login.format_logresp(credentials.callsign, self.verified, self.config.server_id))
         self.keepalive.start(self.config.keepalive_interval, now=False)
-        logger.info("%s logged in, %s, software %s %s", self.name, "verified" if self.verified else "unverified",
-                    credentials.software or "?", credentials.version or "?")
+        logger.info(
+            "%s logged in, %s, software %s %s",
+            self.name,
+            "verified" if self.verified else "unverified",
+            credentials.software or "?",
+            credentials.version or "?",
+        )
         self.port.client_logged_in(self)
 
     def _command(self, line):
@@ -136,15 +137,11 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
             return  # keepalives and comments (direwolf sends "#" lines)
         new_filter = " ".join(words[1].split()) if len(words) > 1 else ""
         try:
-            self._check_filter(new_filter)
+            parse_filter(new_filter)
         except ValueError as exc:
             return self._bad_command(f"invalid filter: {exc}")
         self.send_line(f"# filter {new_filter} active".encode("ascii", "replace"))
         self.port.filter_changed(self, new_filter)
-
-    def _check_filter(self, text):
-        if self.config.check_filter is not None:
-            self.config.check_filter(text)
 
     def _bad_command(self, reason):
         self.bad_commands += 1
@@ -155,8 +152,9 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
 
     def _send_keepalive(self):
         stamp = time.strftime("%d %b %Y %H:%M:%S GMT", time.gmtime())
-        self.send_line(f"# {SOFTWARE_NAME} {self.config.software_version} {stamp} {self.config.server_id}"
-                       .encode("ascii"))
+        self.send_line(
+            f"# {SOFTWARE_NAME} {self.config.software_version} {stamp} {self.config.server_id}".encode("ascii")
+        )
 
     # --- what the protocol server and the application ask of a connection -------
     @property
@@ -169,9 +167,13 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
             "verified": self.verified,
             "software": f"{self.login.software} {self.login.version}".strip(),
             "filter": self.login.filter,
-            "extensions": {LINES_EXTENSION: {
-                "write": self.write, "backlog": lambda: unsent_bytes(self.transport), "drop": self.drop,
-            }},
+            "extensions": {
+                LINES_EXTENSION: {
+                    "write": self.write,
+                    "backlog": lambda: unsent_bytes(self.transport),
+                    "drop": self.drop,
+                }
+            },
         }
 
     @property
@@ -179,9 +181,6 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
         return self.login is not None
 
     refusal = "not logged in"
-
-    def send_line(self, line):
-        self.transport.write(line + b"\r\n")
 
     def write(self, data):
         """Lines for the feed (the scope extension): False once the connection is going."""
@@ -201,30 +200,34 @@ class IGateClientProtocol(TimeoutMixin, Protocol):
         self.transport.abortConnection()
 
 
-class IGatePort(Factory):
+class IGatePort(Link):
     """The listening port and its logged-in clients; counts what it refuses."""
 
-    protocol = IGateClientProtocol
-
-    def __init__(self, server, config):
-        self.server = server
-        self.config = config
+    def __init__(self, protocol_server, config, counters=None, reactor=None):
+        super().__init__(protocol_server, config, counters)
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
         self.clients = set()
         self.verified = {}  # callsign -> its connection (one per callsign)
-        self.accepted = 0
-        self.refusals = Counter()  # reason -> packets not taken
         self.listening = None
 
-    def start(self, endpoint):
-        """Listen on a twisted server endpoint; returns the Deferred of ``listen``."""
+    def start(self):
+        """Listen; returns the Deferred of ``listen`` (its errback: the port could not be opened)."""
+        # listenTCP, under this endpoint, takes an IPv6 interface too.
+        endpoint = TCP4ServerEndpoint(self.reactor, self.config.port, interface=self.config.bind)
         deferred = endpoint.listen(self)
         deferred.addCallback(self._listening)
         return deferred
 
     def _listening(self, port):
         self.listening = port
-        logger.info("APRS-IS server port for iGates on %s:%d, server ID %s",
-                    port.getHost().host, port.getHost().port, self.config.server_id)
+        logger.info(
+            "APRS-IS server port for iGates on %s:%d, server ID %s",
+            port.getHost().host,
+            port.getHost().port,
+            self.config.server_id,
+        )
         return port
 
     def stop(self):
@@ -234,14 +237,11 @@ class IGatePort(Factory):
         return self.listening.stopListening() if self.listening else None
 
     def buildProtocol(self, addr):
-        protocol = IGateClientProtocol(self, addr)
-        protocol.factory = self
-        return protocol
+        return IGateClientProtocol(self, addr)
 
     # --- calls from the wire protocol -------------------------------------
     def client_opened(self, client):
         self.clients.add(client)
-        metrics.igate_clients.set(len(self.clients))
 
     def client_logged_in(self, client):
         if client.verified:
@@ -249,12 +249,12 @@ class IGatePort(Factory):
             if previous is not None:
                 previous.close(f"replaced by a new login of {client.login.callsign} from %s:%d" % client.address)
             self.verified[client.login.callsign] = client
-        self.server.create_application_instance(client)
+        self.protocol_server.open(client)
         if client.login.filter:
             self.filter_changed(client, client.login.filter)
 
     def filter_changed(self, client, new_filter):
-        self.server.put(client, {"type": "aprs.filter", "filter": new_filter})
+        self.protocol_server.event(client, {"type": "aprs.filter", "filter": new_filter})
 
     def upload(self, client, line):
         if not client.verified:
@@ -263,25 +263,27 @@ class IGatePort(Factory):
             line = qconstruct.add_q(line, client.login.callsign, self.config.server_id)
         except qconstruct.Refused as exc:
             return self.refused(client, str(exc))
-        if not self.server.dupes.first_time(line):
+        if not self.protocol_server.first_time(line):
             return self.refused(client, "duplicate")
-        self.accepted += 1
-        metrics.igate_accepted.inc()
-        self.server.packet_received(client, line, forward=True)
+        self.counters["accepted"] += 1
+        self.protocol_server.packet_received(client, line, forward=True)
 
     def refused(self, client, reason, count=1):
-        self.refusals[reason] += count
-        metrics.igate_refused.labels(reason).inc(count)
+        self.counters["refused", reason] += count
         logger.debug("%s: packet refused (%s)", client.name, reason)
 
     def client_closed(self, client, reason):
         self.clients.discard(client)
-        metrics.igate_clients.set(len(self.clients))
         if client.login is not None and self.verified.get(client.login.callsign) is client:
             del self.verified[client.login.callsign]
-        self.server.connection_closed(client, reason)
+        self.protocol_server.connection_closed(client, reason)
 
     def status(self):
-        return {"port": self.listening.getHost().port if self.listening else None,
-                "clients": len(self.clients), "verified": len(self.verified),
-                "accepted": self.accepted, "refused": dict(self.refusals)}
+        refused = {key[1]: count for key, count in self.counters.items() if key[0] == "refused"}
+        return {
+            "port": self.listening.getHost().port if self.listening else None,
+            "clients": len(self.clients),
+            "verified": len(self.verified),
+            "accepted": self.counters["accepted"],
+            "refused": refused,
+        }

@@ -65,7 +65,7 @@ class KISSDecoder:
                     self._refuse(f"KISS: no FEND in {len(self.buffer)} bytes")
                     self.buffer.clear()
                 return frames
-            raw, self.buffer = bytes(self.buffer[:end]), self.buffer[end + 1:]
+            raw, self.buffer = bytes(self.buffer[:end]), self.buffer[end + 1 :]
             if not raw:
                 continue  # between frames, or back-to-back FENDs
             if len(raw) > MAX_FRAME:

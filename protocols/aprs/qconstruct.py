@@ -17,6 +17,9 @@ aprs-is.net), reduced to the cases our server port meets:
 Everything works on bytes: the info field is never decoded.
 """
 
+from . import tnc2
+from .tnc2 import join_header
+
 NO_GATE = (b"NOGATE", b"RFONLY")
 UNVERIFIED = (b"TCPXX", b"TCPXX*", b"qAX")
 
@@ -26,19 +29,11 @@ class Refused(ValueError):
 
 
 def split_header(line):
-    """``SRC>DEST,PATH:info`` -> (source, dest, [path...], info); Refused if not a packet."""
-    head, colon, info = line.partition(b":")
-    source, arrow, rest = head.partition(b">")
-    if not colon or not arrow or not source or not rest:
-        raise Refused("no TNC2 header")
-    dest, *path = rest.split(b",")
-    if not dest or any(not hop for hop in path):
-        raise Refused("empty path element")
-    return source, dest, path, info
-
-
-def join_header(source, dest, path, info):
-    return b",".join([source + b">" + dest, *path]) + b":" + info
+    """``tnc2.split_header``, refusing a line without a header as an APRS-IS server does."""
+    try:
+        return tnc2.split_header(line)
+    except tnc2.HeaderError as exc:
+        raise Refused(str(exc)) from None
 
 
 def refusal(path):
@@ -64,7 +59,7 @@ def add_q(line, login, server_id):
         raise Refused(reason)
     login_b, server_b = login.upper().encode("ascii"), server_id.upper().encode("ascii")
     q = q_index(path)
-    if q is not None and not path[q + 1:]:
+    if q is not None and not path[q + 1 :]:
         del path[q:]  # a q-construct with no callsign after it is dropped and rebuilt
         q = None
     if source.upper() == login_b:
@@ -72,7 +67,7 @@ def add_q(line, login, server_id):
             return line  # a trace: left alone
         return join_header(source, dest, [b"TCPIP*", b"qAC", server_b], info)
     if q is not None:
-        after = [hop.upper() for hop in path[q + 1:]]
+        after = [hop.upper() for hop in path[q + 1 :]]
         if server_b in after or login_b in after[1:] or len(set(after)) < len(after):
             raise Refused("loop")
         return join_header(source, dest, path, info)

@@ -26,8 +26,7 @@ def read_capture(path):
 
 
 class ReplayServer:
-    def __init__(self, lines, rate=10.0, loop=False, server_id="REPLAY",
-                 keepalive=20.0, login_timeout=30.0):
+    def __init__(self, lines, rate=10.0, loop=False, server_id="REPLAY", keepalive=20.0, login_timeout=30.0):
         if not lines:
             raise ValueError("nothing to replay: the capture has no lines")
         self.lines = lines
@@ -43,8 +42,13 @@ class ReplayServer:
         """Listen; return the (host, port) actually bound."""
         self.server = await asyncio.start_server(self._session, host, port)
         bound = self.server.sockets[0].getsockname()[:2]
-        logger.info("replay server listening on %s:%d (%d lines at %g/s%s)",
-                    *bound, len(self.lines), self.rate, ", looping" if self.loop else "")
+        logger.info(
+            "replay server listening on %s:%d (%d lines at %g/s%s)",
+            *bound,
+            len(self.lines),
+            self.rate,
+            ", looping" if self.loop else "",
+        )
         return bound
 
     async def close(self):

@@ -8,10 +8,11 @@ build it with an ASGI application, ``start()`` it once twisted's asyncio
 reactor runs, hand it to the links, and return ``stop()`` (a Deferred) from a
 "before shutdown" trigger after stopping them.
 
-A connection, as the links hand it over, has ``scope`` (its source's keys of
-docs/aprs-asgi.md), ``may_send`` and ``refusal`` (whether ``aprs.send`` is
-allowed, and why not), ``name`` (for logs), ``send_line(bytes)``,
-``close(reason)`` and ``transport``.
+A link calls ``open(connection)`` once a connection may start its
+application (after the login, for APRS-IS), ``packet_received`` for each
+packet line, ``event`` for any other event, ``first_time(line)`` to ask the
+shared duplicate filter, and ``connection_closed``. What a connection must
+offer is ``Connection`` below.
 
 The instance lifecycle is four methods:
 
@@ -28,6 +29,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from twisted.internet import defer
 from twisted.internet.task import LoopingCall
@@ -35,18 +37,34 @@ from twisted.internet.task import LoopingCall
 from .decode import decode_line
 from .dupes import DupeFilter
 from .lines import MAX_CONTENT
+from .spec import ASGI_VERSION
 
 logger = logging.getLogger("aprs.server")
 
-ASGI_VERSION = {"version": "3.0", "spec_version": "1.1"}
 QUEUE_HIGH_WATER = 5000
 """Events waiting for an instance before we stop reading from its socket."""
 QUEUE_LOW_WATER = 1000
 
 
+class Connection(Protocol):
+    """One connection of a link, as the protocol server sees it (``link.LinkProtocol``)."""
+
+    name: str  # for logs
+    scope: dict  # the source's keys of docs/aprs-asgi.md
+    may_send: bool  # whether ``aprs.send`` is carried out ...
+    refusal: str  # ... and why not
+
+    def send_line(self, line: bytes) -> None: ...
+
+    def close(self, reason: str) -> None: ...
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+
 @dataclass
 class Instance:
-    scope: dict
     queue: asyncio.Queue
     future: asyncio.Future
     closing_since: float = None
@@ -58,9 +76,9 @@ class APRSProtocolServer:
     def __init__(self, application, close_timeout=10.0):
         self.application = application
         self.close_timeout = close_timeout
-        self.instances = {}  # connection -> Instance
-        self.paused = set()  # connections whose reading is paused (backpressure)
-        self.dupes = DupeFilter()  # what every source has delivered in the last 30 s
+        self._instances = {}  # connection -> Instance
+        self._paused = set()  # connections whose reading is paused (backpressure)
+        self._dupes = DupeFilter()  # what every source has delivered in the last 30 s
         self.checker = LoopingCall(self.application_checker)
 
     # --- lifecycle --------------------------------------------------------
@@ -72,40 +90,48 @@ class APRSProtocolServer:
         """Let instances finish, cancel the stragglers (the links are stopped first)."""
         if self.checker.running:
             self.checker.stop()
-        for connection in list(self.instances):
+        for connection in list(self._instances):
             self.close_application_instance(connection, "server shutting down")
-        pending = [i.future for i in self.instances.values() if not i.future.done()]
+        pending = [i.future for i in self._instances.values() if not i.future.done()]
         if pending:
-            yield defer.Deferred.fromFuture(
-                asyncio.ensure_future(asyncio.wait(pending, timeout=self.close_timeout))
-            )
+            yield defer.Deferred.fromFuture(asyncio.ensure_future(asyncio.wait(pending, timeout=self.close_timeout)))
             for future in pending:
                 if not future.done():
                     logger.warning("application instance did not finish in %g s; cancelled", self.close_timeout)
                     future.cancel()
-        self.instances.clear()
+        self._instances.clear()
 
     # --- calls from the links -----------------------------------------------
-    def packet_received(self, connection, line, **extra):
-        """A packet line: decoded once, then ``aprs.packet`` to the connection's instance."""
-        if connection not in self.instances:
+    def open(self, connection):
+        """Start the connection's application instance, unless it has one."""
+        if connection not in self._instances:
             self.create_application_instance(connection)
+
+    def packet_received(self, connection, line, **extra):
+        """A packet line: decoded once, then ``aprs.packet`` to the connection's instance
+        (started now if the link did not open it). Returns the event."""
+        self.open(connection)
         event = decode_line(line, time.time())
         event["type"] = "aprs.packet"
         event.update(extra)
-        self.put(connection, event)
+        self.event(connection, event)
         return event
 
-    def put(self, connection, event):
-        instance = self.instances[connection]
+    def event(self, connection, event):
+        """Queue an event for the connection's instance; pause reading while it is far behind."""
+        instance = self._instances[connection]
         instance.queue.put_nowait(event)
-        if instance.queue.qsize() >= QUEUE_HIGH_WATER and connection not in self.paused:
+        if instance.queue.qsize() >= QUEUE_HIGH_WATER and connection not in self._paused:
             logger.warning("application is %d events behind on %s; pausing reads", QUEUE_HIGH_WATER, connection.name)
-            self.paused.add(connection)
-            connection.transport.pauseProducing()
+            self._paused.add(connection)
+            connection.pause_reading()
+
+    def first_time(self, line):
+        """Whether no source delivered this packet in the last 30 s (it is remembered now)."""
+        return self._dupes.first_time(line)
 
     def connection_closed(self, connection, reason):
-        self.paused.discard(connection)
+        self._paused.discard(connection)
         self.close_application_instance(connection, reason)
 
     # --- application instances ----------------------------------------------
@@ -120,16 +146,16 @@ class APRSProtocolServer:
 
         async def receive():
             event = await fresh.get()
-            if connection in self.paused and fresh.qsize() <= QUEUE_LOW_WATER:
-                self.paused.discard(connection)
-                connection.transport.resumeProducing()
+            if connection in self._paused and fresh.qsize() <= QUEUE_LOW_WATER:
+                self._paused.discard(connection)
+                connection.resume_reading()
             return event
 
         async def send(message):
             return self.application_send(connection, message)
 
         future = asyncio.ensure_future(self.application(scope, receive, send))
-        self.instances[connection] = Instance(scope=scope, queue=fresh, future=future)
+        self._instances[connection] = Instance(queue=fresh, future=future)
 
     def application_send(self, connection, message):
         """Carry out what an instance sends: ``aprs.send`` or ``aprs.close``."""
@@ -142,7 +168,7 @@ class APRSProtocolServer:
                 raise ValueError("aprs.send: 'line' must be non-empty bytes or str without CR/LF")
             if len(line) > MAX_CONTENT:
                 raise ValueError(f"aprs.send: line longer than {MAX_CONTENT} bytes")
-            instance = self.instances.get(connection)
+            instance = self._instances.get(connection)
             if instance is None or instance.closing_since is not None:
                 logger.error("aprs.send refused: the connection to %s is closed", connection.name)
             elif not connection.may_send:
@@ -150,30 +176,33 @@ class APRSProtocolServer:
             else:
                 connection.send_line(line)
         elif kind == "aprs.close":
-            if connection in self.instances:
+            if connection in self._instances:
                 connection.close("closed by the application")
         else:
             raise ValueError(f"unknown message type {kind!r} for the aprs protocol")
 
     def application_checker(self):
         now = time.monotonic()
-        for connection, instance in list(self.instances.items()):
+        for connection, instance in list(self._instances.items()):
             if instance.future.done():
                 crashed = self._reap(instance)
                 if instance.closing_since is None:
                     # The connection is still up: the feed must go on.
-                    logger.error("application instance for %s %s; starting a new one", connection.name,
-                                 "crashed" if crashed else "exited while connected")
+                    logger.error(
+                        "application instance for %s %s; starting a new one",
+                        connection.name,
+                        "crashed" if crashed else "exited while connected",
+                    )
                     self.create_application_instance(connection, queue=instance.queue)
                 else:
-                    del self.instances[connection]
+                    del self._instances[connection]
             elif instance.closing_since is not None and now - instance.closing_since > self.close_timeout:
                 logger.warning("application instance took over %g s to close; cancelled", self.close_timeout)
                 instance.future.cancel()
-                del self.instances[connection]
+                del self._instances[connection]
 
     def close_application_instance(self, connection, reason):
-        instance = self.instances.get(connection)
+        instance = self._instances.get(connection)
         if instance is None or instance.closing_since is not None:
             return
         instance.closing_since = time.monotonic()

@@ -12,17 +12,13 @@ air: TNC2 -> AX.25 -> KISS.
 
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass
 
 from twisted.application.internet import ClientService
-from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.protocol import Factory, Protocol
-
-from gateway import metrics
 
 from . import ax25, kiss, qconstruct
-from .client import Backoff
+from .link import Link, LinkProtocol
+from .reconnect import Backoff, RotatingEndpoint
 
 logger = logging.getLogger("aprs.tnc")
 
@@ -37,12 +33,13 @@ class TNCConfig:
     reconnect_max: float = 60.0
 
 
-class KISSClientProtocol(Protocol):
+class KISSClientProtocol(LinkProtocol):
+    """One connection to the TNC: KISS frames in -> TNC2 lines -> calls on ``TNCLink``."""
+
     def __init__(self, link):
         self.link = link
         self.config = link.config
         self.decoder = kiss.KISSDecoder()
-        self.close_reason = None
 
     name = property(lambda self: "KISS TNC %s:%d" % (self.config.host, self.config.port))
 
@@ -64,16 +61,19 @@ class KISSClientProtocol(Protocol):
             self.link.frame_refused(self.decoder.last_error, self.decoder.bad - bad)
 
     def connectionLost(self, reason):
-        if self.close_reason is None:
-            self.close_reason = reason.getErrorMessage()
-        logger.warning("disconnected from %s: %s", self.name, self.close_reason)
-        self.link.connection_closed(self, self.close_reason)
+        why = self.lost_because(reason)
+        logger.warning("disconnected from %s: %s", self.name, why)
+        self.link.connection_closed(self, why)
 
     # --- what the protocol server asks of a connection -----------------------
     @property
     def scope(self):
-        return {"source": "kiss", "server": [self.config.host, self.config.port],
-                "login": self.config.callsign, "verified": self.config.transmit}
+        return {
+            "source": "kiss",
+            "server": [self.config.host, self.config.port],
+            "login": self.config.callsign,
+            "verified": self.config.transmit,
+        }
 
     @property
     def may_send(self):
@@ -88,26 +88,19 @@ class KISSClientProtocol(Protocol):
             logger.error("not transmitted: %s: %r", exc, line)
             return
         self.transport.write(kiss.data_frame(frame))
-        metrics.tnc_sent.inc()
+        self.link.counters["sent"] += 1
         logger.info("transmitted through the TNC: %r", line)
 
-    def close(self, reason):
-        self.close_reason = reason
-        self.transport.loseConnection()
 
-
-class TNCLink(Factory):
+class TNCLink(Link):
     """Keeps the TNC connected; ``start()``, and ``stop()`` returning a Deferred."""
 
-    def __init__(self, server, config, reactor=None):
+    def __init__(self, protocol_server, config, counters=None, reactor=None):
+        super().__init__(protocol_server, config, counters)
         if reactor is None:
             from twisted.internet import reactor
-        self.server = server
-        self.config = config
         self.state = "idle"
-        self.frames = 0
-        self.refusals = Counter()
-        endpoint = HostnameEndpoint(reactor, config.host, config.port, timeout=30)
+        endpoint = RotatingEndpoint(reactor, [(config.host, config.port)])
         self.backoff = Backoff(config.reconnect_min, config.reconnect_max)
         self.service = ClientService(endpoint, self, retryPolicy=self.backoff)
         self.connected_at = None
@@ -116,8 +109,12 @@ class TNCLink(Factory):
         return KISSClientProtocol(self)
 
     def start(self):
-        logger.info("KISS TNC at %s:%d (%s)", self.config.host, self.config.port,
-                    "transmit on" if self.config.transmit else "receive only")
+        logger.info(
+            "KISS TNC at %s:%d (%s)",
+            self.config.host,
+            self.config.port,
+            "transmit on" if self.config.transmit else "receive only",
+        )
         self.state = "connecting"
         self.service.startService()
 
@@ -128,31 +125,35 @@ class TNCLink(Factory):
     def connection_opened(self, connection):
         self.state = "connected"
         self.connected_at = time.monotonic()
-        self.server.create_application_instance(connection)
+        self.protocol_server.open(connection)
 
     def line_received(self, connection, line):
-        self.frames += 1
-        metrics.tnc_frames.inc()
+        self.counters["frames"] += 1
         try:
             gated, forward = qconstruct.rf_gated(line, self.config.callsign), True
         except qconstruct.Refused:
             gated, forward = line, False  # heard here, shown here, not for APRS-IS
-        if not self.server.dupes.first_time(gated):
-            self.refusals["duplicate"] += 1
+        if not self.protocol_server.first_time(gated):
+            self.counters["refused", "duplicate"] += 1
             return
-        self.server.packet_received(connection, gated, forward=forward)
+        self.protocol_server.packet_received(connection, gated, forward=forward)
 
     def frame_refused(self, reason, count=1):
         label = reason.split(":")[0] if reason else "unknown"
-        self.refusals[label] += count
-        metrics.tnc_bad_frames.labels(label).inc(count)
+        self.counters["refused", label] += count
         logger.warning("unreadable frame from the TNC: %s", reason)
 
     def connection_closed(self, connection, reason):
         self.state = "disconnected"
         self.backoff.session_ended(time.monotonic() - self.connected_at)
-        self.server.connection_closed(connection, reason)
+        self.protocol_server.connection_closed(connection, reason)
 
     def status(self):
-        return {"state": self.state, "server": "%s:%d" % (self.config.host, self.config.port),
-                "transmit": self.config.transmit, "frames": self.frames, "refused": dict(self.refusals)}
+        refused = {key[1]: count for key, count in self.counters.items() if key[0] == "refused"}
+        return {
+            "state": self.state,
+            "server": "%s:%d" % (self.config.host, self.config.port),
+            "transmit": self.config.transmit,
+            "frames": self.counters["frames"],
+            "refused": refused,
+        }

@@ -1,23 +1,29 @@
-"""The uplink: our connection to APRS-IS, as a link of the ``aprs`` protocol server.
+"""The uplink: our client connection to APRS-IS, a link of the ``aprs`` protocol server.
 
-It keeps one client connection up (``client.py``: twisted's ClientService,
-rotating servers, backoff), keeps the statistics the status page and metrics
-show, and hands every packet line to the protocol server, which runs one
-application instance per connection (scope ``source: "aprs-is"``).
+``Uplink`` keeps one connection up (twisted's ClientService, rotating over
+the configured servers with our backoff: ``reconnect.py``), keeps what the
+status page shows, and hands every packet line to the protocol server, which
+runs one application instance per connection (scope ``source: "aprs-is"``).
+``APRSISClientProtocol`` only translates: bytes in -> lines -> calls on the
+uplink; lines from the application -> bytes out. A connection silent for
+``stale_timeout`` (120 s) is dead: it is dropped and the next server tried.
 """
 
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from twisted.application.internet import ClientService
 from twisted.internet.task import LoopingCall
+from twisted.protocols.policies import TimeoutMixin
 
-from gateway import metrics
-
-from .client import APRSISClientFactory, Backoff, RotatingEndpoint
-from .lines import MAX_CONTENT
+from . import login
+from .decode import failure_reason
+from .lines import MAX_CONTENT, LineSplitter
+from .link import Link, LinkProtocol
+from .reconnect import Backoff, RotatingEndpoint
+from .spec import SOFTWARE_NAME
 
 logger = logging.getLogger("aprs.uplink")
 
@@ -25,44 +31,151 @@ OVERSIZED_LOG_INTERVAL = 60.0
 STALE_AFTER = 45.0  # seconds without a line; aprsc sends a comment every 20 s
 
 
-@dataclass
-class LinkStats:
-    """What the status page and metrics show about the uplink."""
-
-    state: str = "idle"
-    server: str = None
-    server_id: str = None
-    verified: bool = False
+@dataclass(frozen=True)
+class UplinkConfig:
+    servers: tuple  # of (host, port)
+    callsign: str
+    passcode: str
+    filter: str = ""
+    stale_timeout: float = 120.0
+    keepalive_interval: float = 240.0
+    reconnect_min: float = 1.0
+    reconnect_max: float = 60.0
+    software_version: str = "0"
     demo: bool = False
-    lines: int = 0
-    packets: int = 0
-    undecoded: int = 0
-    oversized: int = 0
-    reconnects: int = 0
-    since: float = field(default_factory=time.time)
-    packets_per_second: float = 0.0
-    last_line: float = None  # time.time() of the last line, packet or comment
+
+    def login_line(self):
+        return login.format_login(self.callsign, self.passcode, SOFTWARE_NAME, self.software_version, self.filter)
 
 
-class Uplink:
+class APRSISClientProtocol(TimeoutMixin, LinkProtocol):
+    """One connection to an APRS-IS server."""
+
+    def __init__(self, link, address):
+        self.link = link
+        self.address = address  # (host, port) as configured
+        self.splitter = LineSplitter()
+        self.logresp = None
+        self.logged_in_at = None
+        self.keepalive = LoopingCall(self._send_keepalive)
+
+    config = property(lambda self: self.link.config)  # the filter may change while connected
+
+    # --- twisted events -------------------------------------------------
+    def connectionMade(self):
+        self.transport.setTcpNoDelay(True)
+        self.transport.setTcpKeepAlive(True)
+        logger.info("connected to %s:%d", *self.address)
+        self.setTimeout(self.config.stale_timeout)
+        self.keepalive.start(self.config.keepalive_interval, now=False)
+        self.transport.write(self.config.login_line())
+        self.link.connection_opened(self)
+
+    def dataReceived(self, data):
+        self.resetTimeout()
+        self.link.counters["bytes"] += len(data)
+        oversized = self.splitter.oversized
+        for line in self.splitter.feed(data):
+            if line.startswith(b"#"):
+                self.link.comment_received(self)
+                self._comment_received(line)
+            elif line:
+                self.link.line_received(self, line)
+        if self.splitter.oversized != oversized:
+            self.link.lines_oversized(self, self.splitter.oversized - oversized)
+
+    def timeoutConnection(self):
+        self.close_reason = f"stale: no line for {self.config.stale_timeout:g} s"
+        logger.warning("link to %s:%d is %s", *self.address, self.close_reason)
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason):
+        self.setTimeout(None)
+        if self.keepalive.running:
+            self.keepalive.stop()
+        why = self.lost_because(reason)
+        if self.splitter.pending:
+            why += f" ({self.splitter.pending} bytes of an unfinished line lost)"
+        logger.warning("disconnected from %s:%d: %s", *self.address, why)
+        self.link.connection_closed(self, why)
+
+    # --- lines ----------------------------------------------------------
+    def _comment_received(self, line):
+        if self.logresp is not None:
+            return
+        logresp = login.parse_logresp(line)
+        if logresp is None:
+            return
+        self.logresp = logresp
+        self.logged_in_at = time.monotonic()
+        logger.info(
+            "logged in to %s:%d as %s, %s, server %s",
+            *self.address,
+            logresp.callsign,
+            "verified" if logresp.verified else "unverified",
+            logresp.server_id or "?",
+        )
+        self.link.logged_in(self)
+
+    def _send_keepalive(self):
+        self.send_line(f"# {SOFTWARE_NAME} keepalive".encode("ascii"))
+
+    # --- what the protocol server asks of a connection -----------------------
+    @property
+    def name(self):
+        return "APRS-IS %s:%d" % self.address
+
+    @property
+    def scope(self):
+        return {
+            "source": "aprs-is",
+            "server": list(self.address),
+            "server_id": self.logresp.server_id if self.logresp else None,
+            "login": self.config.callsign,
+            "verified": self.verified,
+            "filter": self.config.filter,
+        }
+
+    @property
+    def may_send(self):
+        return self.verified
+
+    @property
+    def refusal(self):
+        return f"login {self.config.callsign} is not verified"
+
+    @property
+    def verified(self):
+        return bool(self.logresp and self.logresp.verified)
+
+    def logged_in_for(self):
+        return None if self.logged_in_at is None else time.monotonic() - self.logged_in_at
+
+
+class Uplink(Link):
     """Start it with ``start()``; ``stop()`` returns a Deferred that fires once disconnected."""
 
-    def __init__(self, server, config, demo=False, reactor=None):
+    def __init__(self, protocol_server, config, counters=None, reactor=None):
+        super().__init__(protocol_server, config, counters)
         if reactor is None:
             # Imported here: importing twisted's reactor installs one, and the
             # daemon must install daphne's asyncio reactor first.
             from twisted.internet import reactor
-        self.server = server
-        self.config = config
-        self.stats = LinkStats(demo=demo)
         self.endpoint = RotatingEndpoint(reactor, config.servers)
         self.backoff = Backoff(config.reconnect_min, config.reconnect_max)
-        self.factory = APRSISClientFactory(self, config, self.endpoint)
-        self.service = ClientService(self.endpoint, self.factory, retryPolicy=self.backoff)
+        self.service = ClientService(self.endpoint, self, retryPolicy=self.backoff)
         self.connections = set()
+        self.state, self.since = "idle", time.time()
+        self.server = self.server_id = None  # the APRS-IS server connected to, and its ID
+        self.verified = False
+        self.last_line = None  # time.time() of the last line, packet or comment
+        self.packets_per_second = 0.0
         self.rate = LoopingCall(self._update_rate)
-        self._rate_mark = (time.monotonic(), 0)
+        self._rate_mark = (time.monotonic(), self.counters["packets"])
         self._oversized_logged_at = -OVERSIZED_LOG_INTERVAL
+
+    def buildProtocol(self, addr):
+        return APRSISClientProtocol(self, self.endpoint.current)
 
     def start(self):
         self._set_state("connecting")
@@ -79,80 +192,79 @@ class Uplink:
     def change_filter(self, new_filter):
         """Use a new server-side filter now (``#filter``) and at every later login."""
         self.config = dataclasses.replace(self.config, filter=new_filter)
-        self.factory.config = self.config
         for connection in self.connections:
-            connection.config = self.config
             connection.send_line(b"#filter " + new_filter.encode("ascii"))
 
     # --- calls from the wire protocol -------------------------------------
     def connection_opened(self, connection):
         self.connections.add(connection)
-        self.stats.server = "%s:%d" % connection.address
+        self.server = "%s:%d" % connection.address
         self._set_state("connected")
 
     def logged_in(self, connection):
-        self.stats.verified = connection.verified
-        self.stats.server_id = connection.logresp.server_id
+        self.verified = connection.verified
+        self.server_id = connection.logresp.server_id
         self._set_state("verified" if connection.verified else "unverified")
-        if connection not in self.server.instances:
-            self.server.create_application_instance(connection)
-
-    def bytes_received(self, connection, count):
-        metrics.bytes_received.inc(count)
+        self.protocol_server.open(connection)
 
     def comment_received(self, connection):
-        self.stats.last_line = time.time()
-        metrics.lines_received.inc()
+        self.last_line = time.time()
+        self.counters["lines"] += 1
 
     def line_received(self, connection, line):
-        self.stats.lines += 1
-        metrics.lines_received.inc()
-        metrics.packets_received.inc()
-        if connection not in self.server.instances:
+        self.counters["lines"] += 1
+        self.counters["packets"] += 1
+        if connection.logresp is None:
             logger.warning("%s sent packets before a logresp; treating the login as unverified", connection.name)
-        self.server.dupes.first_time(line)  # so a local iGate's copy of it is not passed on again
-        event = self.server.packet_received(connection, line)
-        self.stats.last_line = event["received"]
-        self.stats.packets += 1
+        self.protocol_server.first_time(line)  # so a local iGate's copy of it is not passed on again
+        event = self.protocol_server.packet_received(connection, line)
+        self.last_line = event["received"]
         if event["packet"].get("format") == "unknown":
-            self.stats.undecoded += 1
-            metrics.parse_failures.labels(metrics.failure_reason(event["packet"]["error"])).inc()
+            self.counters["undecoded"] += 1
+            self.counters["undecoded", failure_reason(event["packet"]["error"])] += 1
 
     def lines_oversized(self, connection, count):
-        self.stats.oversized += count
-        metrics.oversized_lines.inc(count)
+        self.counters["oversized"] += count
         now = time.monotonic()
         if now - self._oversized_logged_at >= OVERSIZED_LOG_INTERVAL:
             self._oversized_logged_at = now
             logger.warning(
                 "%s sent a line over %d bytes; dropped (%d so far; logged at most once a minute)",
-                connection.name, MAX_CONTENT + 2, self.stats.oversized,
+                connection.name,
+                MAX_CONTENT + 2,
+                self.counters["oversized"],
             )
 
     def connection_closed(self, connection, reason):
         self.connections.discard(connection)
         self.backoff.session_ended(connection.logged_in_for())
-        self.stats.reconnects += 1
-        metrics.reconnects.inc()
+        self.counters["reconnects"] += 1
         self._set_state("disconnected")
-        self.server.connection_closed(connection, reason)
+        self.protocol_server.connection_closed(connection, reason)
 
     # --- status -------------------------------------------------------------
     def _set_state(self, state):
-        metrics.set_link_state(state)
-        self.stats.state = state
-        self.stats.since = time.time()
+        self.state, self.since = state, time.time()
 
     def _update_rate(self):
         now = time.monotonic()
         then, count = self._rate_mark
-        self.stats.packets_per_second = (self.stats.packets - count) / (now - then)
-        self._rate_mark = (now, self.stats.packets)
+        self.packets_per_second = (self.counters["packets"] - count) / (now - then)
+        self._rate_mark = (now, self.counters["packets"])
 
     def status(self):
         """A JSON-ready snapshot for /api/status; ``stale``: logged in, but silent for
         longer than two server keepalives (the link is about to be given up)."""
-        snapshot = dict(vars(self.stats))
-        silent = time.time() - (self.stats.last_line or self.stats.since)
-        snapshot["stale"] = self.stats.state in ("verified", "unverified") and silent > STALE_AFTER
-        return snapshot
+        silent = time.time() - (self.last_line or self.since)
+        return {
+            "state": self.state,
+            "server": self.server,
+            "server_id": self.server_id,
+            "verified": self.verified,
+            "demo": self.config.demo,
+            "since": self.since,
+            "last_line": self.last_line,
+            "packets_per_second": self.packets_per_second,
+            **{name: self.counters[name] for name in ("lines", "packets", "undecoded", "oversized", "reconnects")},
+            "stale": self.state in ("verified", "unverified") and silent > STALE_AFTER,
+        }

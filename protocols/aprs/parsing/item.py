@@ -16,10 +16,16 @@ def decode(body):
     if not match:
         raise ValueError("item: expected )NAME! or )NAME_ with a 3-9 character name")
     try:
-        _, packet = parse_position("!", body[match.end():])
+        _, packet = parse_position("!", body[match.end() :])
     except (ParseError, UnknownFormat, ValueError) as exc:
         raise ValueError(f"item: {exc}") from None
-    packet.update({"format": "item", "item_name": match["name"], "alive": match["flag"] == "!",
-                   "item_format": packet.get("format")})
+    packet.update(
+        {
+            "format": "item",
+            "item_name": match["name"],
+            "alive": match["flag"] == "!",
+            "item_format": packet.get("format"),
+        }
+    )
     packet.pop("messagecapable", None)
     return packet

@@ -46,5 +46,4 @@ def _position(lat, ns, lon, ew):
         raise ValueError("NMEA: unreadable latitude or longitude") from None
     if ns not in "NS" or ew not in "EW" or not ns or not ew or latitude > 90 or longitude > 180:
         raise ValueError("NMEA: latitude or longitude out of range")
-    return {"latitude": -latitude if ns == "S" else latitude,
-            "longitude": -longitude if ew == "W" else longitude}
+    return {"latitude": -latitude if ns == "S" else latitude, "longitude": -longitude if ew == "W" else longitude}

@@ -1,29 +1,31 @@
 """IGateConsumer: the ``aprs`` application for one iGate connected to our server port.
 
-Everything the uplink's application does with packets (feed, archive,
-bulletins, acks for the outbox), plus: the packets the iGate uploads go up to
-APRS-IS (``forward``), it is sent the feed its filter passes as raw lines
-through the scope extension ``aprs-gateway.write_lines``, under the feed's
-buffer and slow-client rules, and it is sent web users' messages for stations
-it has heard on RF (aprsc's rule for messages to an iGate).
+What every source does (consumers/aprs/base.py, messaging.py), plus: the
+packets the iGate uploads go up to APRS-IS (``forward``), it is sent the feed
+its filter passes as raw lines through the scope extension
+``aprs-gateway.write_lines``, under the feed's buffer and slow-client rules,
+and it is sent web users' messages for stations it has heard on RF (aprsc's
+rule for messages to an iGate).
 """
 
 import time
 
-from consumers.news import APRSNewsConsumer
-from gateway.filters import parse_filter
-from gateway.hub import LineSubscription, get_hub
-from protocols.aprs.decode import message_addressee
-from protocols.aprs.igate import LINES_EXTENSION
+from consumers.aprs.base import APRSConsumer
+from consumers.aprs.messaging import Messaging
+from gateway.feed.hub import get_hub
+from gateway.feed.subscriptions import LineSubscription
+from gateway.names import LINES_EXTENSION
+from protocols.aprs.filters import parse_filter
 from protocols.aprs.qconstruct import with_server_q
+from protocols.aprs.tnc2 import message_addressee
 
 HEARD_FOR = 3600.0
 """Seconds a station the iGate gated stays one it may get messages for."""
 HEARD_MAX = 5000
 
 
-class IGateConsumer(APRSNewsConsumer):
-    NO_DATABASE = APRSNewsConsumer.NO_DATABASE | {"aprs.filter"}
+class IGateConsumer(Messaging, APRSConsumer):
+    NO_DATABASE = APRSConsumer.NO_DATABASE | {"aprs.filter"}
     subscription = None
 
     def __init__(self, *args, **kwargs):
@@ -40,8 +42,13 @@ class IGateConsumer(APRSNewsConsumer):
         self.unsubscribe()
         if event["filter"]:
             lines = self.scope["extensions"][LINES_EXTENSION]
-            self.subscription = LineSubscription(lines["write"], parse_filter(event["filter"]),
-                                                 backlog=lines["backlog"], via=self.via, too_slow=lines["drop"])
+            self.subscription = LineSubscription(
+                lines["write"],
+                parse_filter(event["filter"]),
+                backlog=lines["backlog"],
+                via=self.via,
+                too_slow=lines["drop"],
+            )
             get_hub().subscribe(self.subscription)
 
     def unsubscribe(self):
@@ -58,12 +65,12 @@ class IGateConsumer(APRSNewsConsumer):
                 self.heard = {call: at for call, at in self.heard.items() if now - at < HEARD_FOR}
         await super().aprs_packet(event)
 
-    async def uplink_send(self, event):
+    def transmit_line(self, line):
         """A web user's message: for this iGate only if it heard the addressee lately."""
-        line = event["line"]
         heard_at = self.heard.get((message_addressee(line) or "").upper())
         if heard_at is not None and time.monotonic() - heard_at < HEARD_FOR:
-            await self.send({"type": "aprs.send", "line": with_server_q(line, self.scope["server_id"])})
+            return with_server_q(line, self.scope["server_id"])
+        return None
 
     async def aprs_disconnect(self, event):
         self.unsubscribe()

@@ -9,9 +9,12 @@ serialised once upstream, in that subscriber's bounded buffer. Every
 buffers are sent as one frame per client. docs/fanout.md has the design and
 the measurements behind it.
 
-A slow client is one whose socket already holds ``FEED_CLIENT_BACKLOG`` unsent
-bytes: it gets nothing until it drains, its buffer drops the oldest packets,
-and its next frame says how many it lost. Nobody else waits for it.
+The hub reads the channel layer itself (``layer.receive`` on its own
+channel) rather than being a consumer: one reader per process, no
+per-client inbox, and ``feed.packets`` has no handler anywhere else. Clients
+(gateway/feed/subscriptions.py) are told apart by their filters, filed by
+area in the SubscriberIndex (gateway/feed/index.py). A slow client waits
+alone (subscriptions.py); nobody else waits for it.
 """
 
 import asyncio
@@ -23,13 +26,15 @@ import weakref
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from gateway import metrics
-from gateway.index import SubscriberIndex
-from gateway.wsframe import text_frame
+from gateway.daemon import metrics
+from gateway.feed.index import SubscriberIndex
+from gateway.feed.items import packets_frame
+from gateway.feed.wsframe import text_frame
+from gateway.layers import LAYER_ERRORS
+from gateway.names import FEED_GROUP, HUB_CHANNEL_PREFIX
 
 logger = logging.getLogger("gateway.hub")
 
-FEED_GROUP = "aprs-feed"
 GROUP_REFRESH = 3600.0
 """Seconds between group_add calls, well inside the layers' group expiry."""
 LAYER_RETRY_MAX = 4.0
@@ -53,114 +58,6 @@ def get_hub():
 def running_hub():
     """The running event loop's hub if one was started (a web node, a client), else None."""
     return _hubs.get(asyncio.get_running_loop())
-
-
-class Subscription:
-    """One client's filter and its bounded buffer of packet JSON."""
-
-    shares_frames = True  # with the empty filter, it takes the hub's shared frame
-
-    def __init__(self, send, packet_filter, backlog=None, buffer_size=None, max_backlog=None,
-                 write_frame=None):
-        self.send = send  # async callable taking the frame text
-        self.write_frame = write_frame  # gateway/wsframe.py, when the server offers it
-        self.filter = packet_filter
-        self.backlog = backlog or (lambda: 0)
-        self.pending = collections.deque(maxlen=buffer_size or settings.FEED_CLIENT_BUFFER)
-        self.max_backlog = max_backlog or settings.FEED_CLIENT_BACKLOG
-        # Send without waiting for the tick once a quarter of the buffer is used,
-        # so a burst cannot overflow the buffer of a client that keeps up.
-        self.flush_at = max(1, self.pending.maxlen // 4)
-        self.blocked = False  # its socket is full: only the tick retries it
-        self.dropped = 0
-        self.dropped_total = 0
-        self.delivered = 0
-
-    def entry(self, item, facts):
-        """What this client queues for a packet: its JSON (None: nothing)."""
-        return item
-
-    def push(self, item):
-        """Queue a packet; True when the buffer is full enough to send now."""
-        if len(self.pending) == self.pending.maxlen:
-            self.dropped += 1
-            self.dropped_total += 1
-            metrics.feed_packets_dropped.inc()
-        self.pending.append(item)
-        return not self.blocked and len(self.pending) >= self.flush_at
-
-    def extend(self, items):
-        """Queue several packets (the oldest drop out if they do not fit)."""
-        overflow = len(self.pending) + len(items) - self.pending.maxlen
-        if overflow > 0:
-            self.dropped += overflow
-            self.dropped_total += overflow
-            metrics.feed_packets_dropped.inc(overflow)
-        self.pending.extend(items)
-
-    def writable(self):
-        """Whether the client's socket can take more now (see the module docstring)."""
-        self.blocked = self.backlog() > self.max_backlog
-        return not self.blocked
-
-    async def flush(self):
-        """Send what is pending; False if the client is too slow to take it now."""
-        if not self.writable():
-            return False
-        items = list(self.pending)
-        self.pending.clear()
-        await self.deliver(items)
-        metrics.feed_packets_sent.inc(len(items))
-        return True
-
-    async def deliver(self, items):
-        """Put these packets on the wire: one ``packets`` frame."""
-        await self.send_frame(packets_frame(items, self.dropped), len(items))
-        metrics.feed_frames_sent.inc()
-
-    async def send_frame(self, frame, count, wire=None):
-        """Send a ``packets`` frame; ``wire``: the same frame already encoded (text_frame)."""
-        self.dropped = 0
-        self.delivered += count
-        if self.write_frame is None:
-            await self.send(frame)
-        elif not self.write_frame(wire or text_frame(frame)):
-            raise ConnectionError("the websocket is closed")
-
-
-class LineSubscription(Subscription):
-    """A TCP client of the APRS-IS server port: the raw lines its filter passes, CRLF
-    after each, never the packets it uploaded itself. Same buffer and the same test
-    for slowness; but a TCP client cannot be told what it lost, so one that has to
-    lose packets is dropped (as aprsc drops a client whose buffer overflows)."""
-
-    shares_frames = False
-
-    def __init__(self, write, packet_filter, backlog, via, too_slow, **kwargs):
-        super().__init__(None, packet_filter, backlog=backlog, **kwargs)
-        self.write = write  # callable taking bytes; False once the connection is closed
-        self.via = via
-        self.too_slow = too_slow  # drops the connection, saying why
-
-    def entry(self, item, facts):
-        return None if facts.get("via") == self.via else facts["raw"]
-
-    async def flush(self):
-        if self.dropped and not self.writable():
-            self.too_slow(f"too slow: {self.dropped} packets dropped waiting for it to read")
-            raise ConnectionError("too slow")
-        return await super().flush()
-
-    async def deliver(self, lines):
-        self.dropped = 0
-        self.delivered += len(lines)
-        if not self.write(b"".join(line + b"\r\n" for line in lines)):
-            raise ConnectionError("the TCP client is gone")
-
-
-def packets_frame(items, dropped=0):
-    """A ``packets`` frame from packet JSON made upstream: no parsing, no re-encoding."""
-    return '{"type":"packets","dropped":%d,"packets":[%s]}' % (dropped, ",".join(items))
 
 
 class FeedHub:
@@ -194,8 +91,11 @@ class FeedHub:
     def subscribe(self, subscription, recent=0):
         """Add a client; with ``recent``, first queue up to that many held packets it matches."""
         if recent:
-            held = [entry for item, facts in self.held(subscription.filter, recent)
-                    if (entry := subscription.entry(item, facts)) is not None]
+            held = [
+                entry
+                for item, facts in self.held(subscription.filter, recent)
+                if (entry := subscription.entry(item, facts)) is not None
+            ]
             subscription.extend(held)
             if held:
                 self.dirty.add(subscription)
@@ -224,17 +124,19 @@ class FeedHub:
                 # A plain channel name, not new_channel(): channels_redis serves
                 # every "!" channel of a process through one shared receive lock
                 # and assumes they all share new_channel()'s default prefix.
-                channel = f"aprs-feed-hub.{uuid.uuid4().hex}"
+                channel = f"{HUB_CHANNEL_PREFIX}{uuid.uuid4().hex}"
                 await self.layer.group_add(FEED_GROUP, channel)
                 logger.info("feed hub listening on %s", channel)
                 self.joined.set()
                 delay = 1.0
                 await self._receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            except LAYER_ERRORS as exc:
                 self.joined.clear()
                 logger.error("feed hub lost the channel layer (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+            except Exception:  # a bug, not an outage: say where, and keep the feed going
+                self.joined.clear()
+                logger.exception("feed hub failed; restarting it in %.0f s", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, LAYER_RETRY_MAX)
 
@@ -312,7 +214,7 @@ class FeedHub:
                 try:
                     if not await subscription.flush():
                         self.dirty.add(subscription)
-                except Exception as exc:  # its connection closed under us: it is gone
+                except Exception as exc:  # noqa: BLE001  (one client's failure is never the others')
                     self._drop(subscription, exc)
         self._schedule_flush()
 
@@ -330,21 +232,25 @@ class FeedHub:
             try:
                 await subscription.send_frame(frame, len(shared), wire)
                 sent += 1
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  (one client's failure is never the others')
                 self._drop(subscription, exc)
         metrics.feed_frames_sent.inc(sent)
         metrics.feed_packets_sent.inc(sent * len(shared))
 
     def _drop(self, subscription, exc):
-        logger.debug("dropping a feed client whose send failed: %s", exc)
+        """Forget a client whose send failed: quietly if its connection is gone (it is
+        closing anyway), with a traceback if anything else went wrong."""
+        if isinstance(exc, ConnectionError):
+            logger.debug("dropping a feed client whose connection is gone: %s", exc)
+        else:
+            logger.error("dropping a feed client after an unexpected error", exc_info=exc)
         self.unsubscribe(subscription)
 
     def since(self, cursor, packet_filter):
         """Packets after ``cursor`` that pass the filter, and how many fell out of the buffer."""
         oldest = self.recent[0][0] if self.recent else self.packets + 1
         missed = max(0, oldest - cursor - 1)
-        items = [item for number, item, facts in self.recent
-                 if number > cursor and packet_filter.matches(facts)]
+        items = [item for number, item, facts in self.recent if number > cursor and packet_filter.matches(facts)]
         return items, missed
 
     def held(self, packet_filter, count):

@@ -6,13 +6,13 @@ need a framework. Every parameter is validated; a bad one gets a 400 with
 seconds. docs/api.md is the reference.
 """
 
-import base64
 from datetime import datetime, timedelta, timezone
 
 from django.http import JsonResponse
 from django.utils import timezone as django_timezone
 from django.views.decorators.http import require_GET
 
+from gateway.feed.items import lossless
 from gateway.models import Packet, Station
 
 MAX_LIMIT = 1000
@@ -114,8 +114,7 @@ def packet_json(packet):
         "text": raw.decode("utf-8", "replace"),
         "packet": packet.data,
     }
-    if item["text"].encode("utf-8") != raw:
-        item["raw_b64"] = base64.b64encode(raw).decode("ascii")
+    item.update(lossless(raw, item["text"]))
     if packet.error:
         item["error"] = packet.error
     return item
@@ -147,16 +146,21 @@ def stations(request):
     return {"stations": [station_json(s) for s in rows[:MAX_STATIONS]], "truncated": len(rows) > MAX_STATIONS}
 
 
+def station_packets(request, callsign):
+    """The station (404 if unknown) and its packets over the request's since..until, oldest first."""
+    found = Station.objects.get(callsign=callsign.upper())
+    since, until = time_range(request)
+    in_range = Packet.objects.filter(source=found.callsign, received_at__gte=since, received_at__lte=until)
+    return found, in_range.order_by("received_at")
+
+
 @api_view
 def station(request, callsign):
     """One station's last state and its track (positions) over since..until."""
-    found = Station.objects.get(callsign=callsign.upper())
-    since, until = time_range(request)
-    track = (Packet.objects.filter(source=found.callsign, received_at__gte=since, received_at__lte=until)
-             .exclude(latitude=None).order_by("received_at")
-             .values_list("received_at", "latitude", "longitude")[:MAX_LIMIT * 10])
-    return {"station": station_json(found),
-            "track": [{"t": t, "lat": lat, "lon": lon} for t, lat, lon in track]}
+    found, packets_in_range = station_packets(request, callsign)
+    positions = packets_in_range.exclude(latitude=None)
+    track = positions.values_list("received_at", "latitude", "longitude")[: MAX_LIMIT * 10]
+    return {"station": station_json(found), "track": [{"t": t, "lat": lat, "lon": lon} for t, lat, lon in track]}
 
 
 @api_view
@@ -174,10 +178,8 @@ def packets(request):
 @api_view
 def weather(request, callsign):
     """A weather station's readings over since..until, oldest first."""
-    found = Station.objects.get(callsign=callsign.upper())
-    since, until = time_range(request)
-    rows = (Packet.objects.filter(source=found.callsign, received_at__gte=since, received_at__lte=until)
-            .order_by("received_at").values_list("received_at", "data")[:MAX_LIMIT * 10])
+    found, packets_in_range = station_packets(request, callsign)
+    rows = packets_in_range.values_list("received_at", "data")[: MAX_LIMIT * 10]
     series = [{"t": t, **data["weather"]} for t, data in rows if isinstance(data.get("weather"), dict)]
     return {"callsign": found.callsign, "weather": series}
 

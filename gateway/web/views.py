@@ -21,22 +21,24 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway import runtime
-from gateway.forms import RegistrationForm
-from gateway.hub import running_hub
+from gateway.daemon import runtime
+from gateway.feed.hub import running_hub
 from gateway.models import LOBBY, Room
+from gateway.web.forms import RegistrationForm
 
 STATION_NAME = re.compile(r"[A-Z0-9][A-Z0-9-]{0,15}")
 
 
 def page_settings(request):
     """What every page's scripts need to know, for ``json_script``."""
-    return {"page_settings": {
-        "tileUrl": settings.MAP_TILE_URL,
-        "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
-        "center": settings.MAP_CENTER,
-        "zoom": settings.MAP_ZOOM,
-    }}
+    return {
+        "page_settings": {
+            "tileUrl": settings.MAP_TILE_URL,
+            "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
+            "center": settings.MAP_CENTER,
+            "zoom": settings.MAP_ZOOM,
+        }
+    }
 
 
 def map_page(request):
@@ -66,8 +68,7 @@ def chat_admin_page(request):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not request.user.is_staff:
-        return render(request, "gateway/forbidden.html", {"reason": "The admin chat is for staff only."},
-                      status=403)
+        return render(request, "gateway/forbidden.html", {"reason": "The admin chat is for staff only."}, status=403)
     rooms = list(Room.objects.order_by("name").values_list("name", flat=True))
     return render(request, "gateway/chat_admin.html", {"rooms": rooms})
 
@@ -102,7 +103,7 @@ async def _check(probe, timeout=2.0):
         return {"ok": True}
     except asyncio.TimeoutError:
         return {"ok": False, "error": f"no answer in {timeout:g} s"}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (a probe reports whatever went wrong)
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
 
@@ -130,8 +131,9 @@ def _link_check():
 def metrics(request):
     """Prometheus text format, for allowed networks or the bearer token only."""
     if not _may_scrape(request):
-        return HttpResponse("forbidden: see METRICS_ALLOWED_NETWORKS / METRICS_TOKEN\n",
-                            status=403, content_type="text/plain")
+        return HttpResponse(
+            "forbidden: see METRICS_ALLOWED_NETWORKS / METRICS_TOKEN\n", status=403, content_type="text/plain"
+        )
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -154,6 +156,8 @@ async def status(request):
     feed = {"clients": 0, "packets": 0, "lost": 0}
     if hub is not None:
         feed = {"clients": len(hub.subscriptions), "packets": hub.packets, "lost": hub.lost}
-    local = {"igate": runtime.igate_port.status() if runtime.igate_port else None,
-             "tnc": runtime.tnc.status() if runtime.tnc else None}
+    local = {
+        "igate": runtime.igate_port.status() if runtime.igate_port else None,
+        "tnc": runtime.tnc.status() if runtime.tnc else None,
+    }
     return JsonResponse({"link": link, "feed": feed, **local})

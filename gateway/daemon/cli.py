@@ -30,18 +30,27 @@ def build_parser():
     run = commands.add_parser("run", help="start the gateway daemon")
     run.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1"), help="address to listen on (BIND)")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="HTTP port (PORT)")
-    run.add_argument("--aprs-server", action="append", metavar="HOST:PORT",
-                     help="APRS-IS server; repeat to rotate over several (APRS_SERVERS)")
+    run.add_argument(
+        "--aprs-server",
+        action="append",
+        metavar="HOST:PORT",
+        help="APRS-IS server; repeat to rotate over several (APRS_SERVERS)",
+    )
     run.add_argument("--callsign", help="login callsign (APRS_CALLSIGN)")
     run.add_argument("--passcode", help="APRS-IS passcode, -1 for receive-only (APRS_PASSCODE)")
     run.add_argument("--filter", help="APRS-IS server-side filter (APRS_FILTER)")
     run.add_argument("--stale-timeout", help="seconds of silence before reconnecting (APRS_STALE_TIMEOUT)")
-    run.add_argument("--igate-port", type=int, metavar="PORT",
-                     help="APRS-IS server port for local iGates, 0 for none (IGATE_PORT)")
+    run.add_argument(
+        "--igate-port", type=int, metavar="PORT", help="APRS-IS server port for local iGates, 0 for none (IGATE_PORT)"
+    )
     run.add_argument("--kiss", metavar="HOST:PORT", help="KISS-over-TCP TNC to read, e.g. 127.0.0.1:8001 (KISS_SERVER)")
     run.add_argument("--no-aprs", action="store_true", help="no uplink, no demo feed")
-    run.add_argument("--role", action="append", choices=["web", "ingest", "worker"],
-                     help="what this node does; repeat for several (ROLES, default all)")
+    run.add_argument(
+        "--role",
+        action="append",
+        choices=["web", "ingest", "worker"],
+        help="what this node does; repeat for several (ROLES, default all)",
+    )
     run.add_argument("--application", default="config.asgi.application", help=argparse.SUPPRESS)
 
     replay = commands.add_parser("replay", help="serve a capture file as a small APRS-IS server")
@@ -73,13 +82,13 @@ def command_run(args):
     import django
 
     django.setup()
-    from gateway import daemon
+    from gateway.daemon import process
 
-    daemon.run(args.bind, args.port, args.application)
+    process.run(args.bind, args.port, args.application)
 
 
 def command_replay(args):
-    from protocols.aprs.client import parse_server
+    from protocols.aprs.address import parse_server
     from protocols.aprs.replay import ReplayServer, read_capture
 
     host, port = parse_server(args.listen)
@@ -98,9 +107,9 @@ def command_replay(args):
 
 
 def command_passcode(args):
-    from protocols.aprs.login import validate_callsign
-
     import aprslib
+
+    from protocols.aprs.login import validate_callsign
 
     print(aprslib.passcode(validate_callsign(args.callsign)))
 
@@ -110,7 +119,7 @@ def command_check_config(args):
     import django
 
     django.setup()
-    from gateway.checkconfig import describe
+    from gateway.daemon.checkconfig import describe
 
     print(describe())
 
@@ -120,11 +129,17 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from django.core.exceptions import ImproperlyConfigured
 
+    from protocols.tcp import TwistedChanged
+
     try:
-        commands = {"run": command_run, "replay": command_replay, "passcode": command_passcode,
-                    "check-config": command_check_config}
+        commands = {
+            "run": command_run,
+            "replay": command_replay,
+            "passcode": command_passcode,
+            "check-config": command_check_config,
+        }
         commands[args.command](args)
-    except (ImproperlyConfigured, ValueError, OSError) as exc:
+    except (ImproperlyConfigured, ValueError, OSError, TwistedChanged) as exc:
         print(f"aprs-gateway: error: {exc}", file=sys.stderr)
         return 2
     return 0

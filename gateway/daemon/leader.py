@@ -59,8 +59,7 @@ class Leadership:
             self.lost()
 
     async def _run(self):
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=LEASE / 3,
-                                      socket_connect_timeout=LEASE / 3)
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=LEASE / 3, socket_connect_timeout=LEASE / 3)
         lock = client.lock(LOCK_NAME, timeout=LEASE, blocking=False, thread_local=False)
         waiting_logged = False
         try:
@@ -71,8 +70,7 @@ class Leadership:
                             self._become_leader("took the Redis lock")
                         elif not waiting_logged:
                             holder = await client.get(LOCK_NAME)
-                            logger.info("standing by: the uplink is held by %s",
-                                        holder.decode() if holder else "?")
+                            logger.info("standing by: the uplink is held by %s", holder.decode() if holder else "?")
                             waiting_logged = True
                     else:
                         await lock.reacquire()

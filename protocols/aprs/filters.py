@@ -13,8 +13,21 @@ TYPE_LETTERS = "poimqstunw"
 
 # APRS data type identifier (first byte of the info field) -> t/ letter.
 _TYPE_BY_DTI = {
-    "!": "p", "=": "p", "/": "p", "@": "p", "`": "p", "'": "p", "$": "p",
-    ";": "o", ")": "i", ":": "m", "?": "q", ">": "s", "T": "t", "{": "u", "_": "w",
+    "!": "p",
+    "=": "p",
+    "/": "p",
+    "@": "p",
+    "`": "p",
+    "'": "p",
+    "$": "p",
+    ";": "o",
+    ")": "i",
+    ":": "m",
+    "?": "q",
+    ">": "s",
+    "T": "t",
+    "{": "u",
+    "_": "w",
 }
 _NWS_PREFIXES = ("NWS", "SKY", "CWA", "BOM")
 _EARTH_RADIUS_KM = 6371.0
@@ -98,9 +111,7 @@ def _pattern_matcher(patterns):
     wild = [p for p in patterns if p not in exact]
     if not wild:
         return exact.__contains__
-    regex = re.compile(
-        "|".join(re.escape(p).replace(r"\*", ".*").replace(r"\?", ".") for p in wild)
-    )
+    regex = re.compile("|".join(re.escape(p).replace(r"\*", ".*").replace(r"\?", ".") for p in wild))
     return lambda value: value in exact or regex.fullmatch(value) is not None
 
 
@@ -110,7 +121,7 @@ def _range(part, args):
     if km <= 0:
         raise FilterError(f"{part!r}: distance must be greater than 0 km")
     match = lambda f: "lat" in f and distance_km(lat, lon, f["lat"], f["lon"]) <= km  # noqa: E731
-    # The box around the circle, for the subscriber index (gateway/index.py).
+    # The box around the circle, for the subscriber index (gateway/feed/index.py).
     dlat = km / KM_PER_DEGREE
     south, north = max(-90.0, lat - dlat), min(90.0, lat + dlat)
     if abs(lat) + dlat >= 89.0:  # around or near a pole: every longitude
@@ -192,8 +203,15 @@ def _unproto(part, args):
 
 
 _PARSERS = {
-    "r": _range, "a": _area, "b": _budlist, "p": _prefix, "o": _object,
-    "t": _type, "s": _symbol, "d": _digipeater, "u": _unproto,
+    "r": _range,
+    "a": _area,
+    "b": _budlist,
+    "p": _prefix,
+    "o": _object,
+    "t": _type,
+    "s": _symbol,
+    "d": _digipeater,
+    "u": _unproto,
 }
 SUPPORTED = "".join(sorted(_PARSERS))
 
@@ -246,9 +264,7 @@ def parse_filter(text):
         kind, _, rest = body.partition("/")
         parser = _PARSERS.get(kind.lower())
         if parser is None or not _:
-            raise FilterError(
-                f"{part!r}: unknown filter type (supported: {', '.join(SUPPORTED)})"
-            )
+            raise FilterError(f"{part!r}: unknown filter type (supported: {', '.join(SUPPORTED)})")
         (exclude if negative else include).append(parser(part, rest.split("/")))
     if not include:
         raise FilterError("a filter needs at least one part that is not an exclusion")

@@ -9,7 +9,7 @@ puts it on each socket with ``protocols.tcp.write_now``: one send() when
 twisted holds nothing for that connection (the usual case), else behind what
 twisted holds, so the order of frames on the wire never changes. daphne
 offers it to websocket consumers as the scope extension
-``aprs-gateway.write_frame`` (see gateway/daemon.py).
+``aprs-gateway.write_frame`` (see gateway/daemon/webserver.py).
 """
 
 import struct

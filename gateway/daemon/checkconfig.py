@@ -1,15 +1,15 @@
 """``aprs-gateway check-config``: what this configuration would do, secrets masked.
 
-Loading the settings already validated every value (a bad one raised
-ImproperlyConfigured, which the command line prints as one line); this adds
-the checks that need more than one setting, and says the result in words.
+Loading the settings already validated every value, exactly as ``run`` loads
+them (a bad one raised ImproperlyConfigured, which the command line prints as
+one line); this adds the checks that need more than one setting, and says the
+result in words.
 """
 
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
-from protocols.aprs.client import parse_server
 from protocols.aprs.login import RECEIVE_ONLY_PASSCODE, passcode_is_valid, validate_callsign
 
 
@@ -27,15 +27,16 @@ def local_radio():
         return []
     lines = []
     if settings.IGATE_PORT:
-        lines.append(f"iGate server port: {settings.IGATE_BIND}:{settings.IGATE_PORT}, "
-                     f"server ID {settings.IGATE_SERVER_ID}")
+        lines.append(
+            f"iGate server port: {settings.IGATE_BIND}:{settings.IGATE_PORT}, server ID {settings.IGATE_SERVER_ID}"
+        )
     if settings.KISS_SERVER:
-        try:
-            host, port = parse_server(settings.KISS_SERVER, default_port=8001)
-        except ValueError as exc:
-            raise ValueError(f"KISS_SERVER: {exc}") from None
-        mode = f"transmits web messages via {settings.KISS_TX_PATH or '(no path)'}" if settings.KISS_TRANSMIT \
+        host, port = settings.KISS_SERVER
+        mode = (
+            f"transmits web messages via {settings.KISS_TX_PATH or '(no path)'}"
+            if settings.KISS_TRANSMIT
             else "receive only"
+        )
         lines.append(f"KISS TNC: {host}:{port}, {mode}, gated as {validate_callsign(settings.APRS_CALLSIGN)}")
     return lines
 
@@ -49,10 +50,7 @@ def describe():
     elif not settings.APRS_SERVERS:
         lines.append("APRS-IS uplink: DEMO feed (no APRS_SERVERS): a bundled capture, played locally")
     else:
-        try:
-            servers = [parse_server(text) for text in settings.APRS_SERVERS]
-        except ValueError as exc:
-            raise ValueError(f"APRS_SERVERS: {exc}") from None
+        servers = settings.APRS_SERVERS
         callsign = validate_callsign(settings.APRS_CALLSIGN)
         if settings.APRS_PASSCODE == RECEIVE_ONLY_PASSCODE:
             login = "receive-only (passcode -1)"
@@ -70,13 +68,15 @@ def describe():
         ]
     lines += local_radio()
     if settings.REDIS_URL:
-        lines.append(f"channel layer: Redis {mask_url(settings.REDIS_URL)} "
-                     "(nodes share it; one node holds the uplink)")
+        lines.append(f"channel layer: Redis {mask_url(settings.REDIS_URL)} (nodes share it; one node holds the uplink)")
     else:
         lines.append("channel layer: in-memory (this process only)")
     database = settings.DATABASES["default"]
-    where = database["NAME"] if "sqlite" in database["ENGINE"] else (
-        f"{database.get('USER')}:***@{database.get('HOST')}:{database.get('PORT')}/{database['NAME']}")
+    where = (
+        database["NAME"]
+        if "sqlite" in database["ENGINE"]
+        else (f"{database.get('USER')}:***@{database.get('HOST')}:{database.get('PORT')}/{database['NAME']}")
+    )
     lines.append(f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {where}")
     lines.append(f"allowed hosts: {', '.join(settings.ALLOWED_HOSTS)}")
     lines.append(f"chat guests: {'may speak' if settings.CHAT_ALLOW_GUESTS else 'read only'}")

@@ -1,0 +1,165 @@
+"""APRSConsumer: what every ``aprs`` application does with the packets of its connection.
+
+One instance per connection (see docs/aprs-asgi.md). It turns each
+``aprs.packet`` into the feed's JSON once, works out the facts filters need
+once, and sends both to the feed group. Packets that arrive while a send is
+in flight go together in the next one: at low rates each packet travels at
+once, at high rates a layer message carries up to ``FEED_BATCH_MAX`` of them,
+so Redis sees a few messages per second per node rather than one per packet.
+``feed.packets`` has no consumer: each process's feed hub reads the group
+itself (gateway/feed/hub.py). Besides, bulletins go to the news stream, every
+packet to the archive worker, and packets marked ``forward`` up to APRS-IS
+through the uplink's instance (consumers/aprs/aprsis.py).
+
+A channel layer that cannot take a message (Redis down, a full channel) costs
+the packets, counted and logged at most every ``LAYER_ERROR_LOG_INTERVAL``;
+the connection and its instance go on.
+"""
+
+import asyncio
+import logging
+import time
+
+from channels.consumer import AsyncConsumer
+from channels.exceptions import ChannelFull, StopConsumer
+from django.conf import settings
+
+from consumers.dispatch import NoDatabaseEvents
+from gateway.daemon import metrics
+from gateway.feed.items import feed_item
+from gateway.layers import LAYER_ERRORS
+from gateway.names import ARCHIVE_CHANNEL, FEED_GROUP, NEWS_GROUP, UPLINK_GROUP
+from protocols.aprs.filters import packet_facts
+from protocols.aprs.tnc2 import info_field, message_addressee
+
+LAYER_ERROR_LOG_INTERVAL = 10.0
+
+logger = logging.getLogger("aprs.news")
+
+
+class APRSConsumer(NoDatabaseEvents, AsyncConsumer):
+    NO_DATABASE = frozenset({"aprs.packet", "uplink.gate"})  # the thread hop held ingest to ~1,250 packets/s
+    sequence = 0  # numbers this instance's packets so hubs can see losses
+    layer_errors = 0
+    layer_error_logged_at = -LAYER_ERROR_LOG_INTERVAL
+    sender = None  # the task sending batches to the feed group, while there are any
+    via = None  # set by connections whose own packets must not be sent back to them
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batch = []  # [json, facts] pairs waiting for the feed group
+
+    async def aprs_connect(self, event):
+        await self.start_messaging()
+        logger.info(
+            "aprs application started for %s %s (%s, server %s)",
+            self.scope["source"],
+            self.scope["login"],
+            "verified" if self.scope["verified"] else "unverified",
+            self.scope.get("server_id") or "?",
+        )
+
+    async def aprs_packet(self, event):
+        facts = packet_facts(event["packet"], event["raw"])
+        if self.via:
+            facts["via"] = self.via
+        self.batch.append([feed_item(event), facts])
+        if self.sender is None:
+            self.sender = asyncio.ensure_future(self.send_batches())
+        elif len(self.batch) >= settings.FEED_BATCH_MAX:
+            await asyncio.shield(self.sender)  # the layer is behind: so is the uplink
+        if info_field(event["raw"]).startswith(b":BLN"):
+            await self.bulletin(event)
+        elif event["packet"].get("format") == "message":
+            await self.message_received(event)
+        if settings.ARCHIVE_ENABLED:
+            await self.archive(event)
+        if event.get("forward"):
+            await self.gate_up(event["raw"])
+
+    async def send_batches(self):
+        """Send what waits, one layer message per batch, until nothing does."""
+        try:
+            while self.batch:
+                batch, self.batch = self.batch[: settings.FEED_BATCH_MAX], self.batch[settings.FEED_BATCH_MAX :]
+                self.sequence += len(batch)
+                message = {
+                    "type": "feed.packets",
+                    "origin": self.channel_name,
+                    "sequence": self.sequence,
+                    "packets": batch,
+                }
+                started = time.perf_counter()
+                try:
+                    await self.channel_layer.group_send(FEED_GROUP, message)
+                except LAYER_ERRORS as exc:  # Redis down: count the loss, keep the uplink
+                    metrics.feed_packets_lost.inc(len(batch))
+                    self.log_loss(f"channel layer unavailable ({exc}); {len(batch)} feed packets lost")
+                    continue
+                metrics.layer_send_seconds.observe(time.perf_counter() - started)
+                metrics.feed_batch_size.observe(len(batch))
+        finally:
+            self.sender = None
+
+    async def bulletin(self, event):
+        """APRS bulletins and announcements (to BLN*) for the news stream."""
+        packet = event["packet"]
+        try:
+            await self.channel_layer.group_send(
+                NEWS_GROUP,
+                {
+                    "type": "news.bulletin",
+                    "from": packet.get("from", ""),
+                    "to": message_addressee(event["raw"]),
+                    "text": packet.get("message_text") or event["text"].partition("::")[2][10:],
+                    "received": event["received"],
+                },
+            )
+        except LAYER_ERRORS as exc:
+            self.log_loss(f"channel layer unavailable ({exc}); bulletin lost")
+
+    async def archive(self, event):
+        body = {key: event[key] for key in ("raw", "text", "received", "packet")}
+        try:
+            await self.channel_layer.send(ARCHIVE_CHANNEL, {"type": "archive.packet", **body})
+        except ChannelFull:  # the worker is behind: count it, keep the feed going
+            metrics.archive_dropped.inc()
+            self.log_loss("archive channel full (is a worker running?)")
+        except LAYER_ERRORS as exc:
+            metrics.archive_dropped.inc()
+            self.log_loss(f"archive channel unavailable ({exc})")
+
+    async def gate_up(self, line):
+        """What a local iGate or the TNC heard goes up to APRS-IS, once, through the uplink."""
+        try:
+            await self.channel_layer.group_send(UPLINK_GROUP, {"type": "uplink.gate", "line": line})
+        except LAYER_ERRORS as exc:
+            self.log_loss(f"channel layer unavailable ({exc}); gated packet not passed up")
+
+    def log_loss(self, what):
+        """At most one error line per LAYER_ERROR_LOG_INTERVAL, with the running count."""
+        self.layer_errors += 1
+        now = time.monotonic()
+        if now - self.layer_error_logged_at >= LAYER_ERROR_LOG_INTERVAL:
+            self.layer_error_logged_at = now
+            logger.error("%s: %d losses so far", what, self.layer_errors)
+
+    async def aprs_disconnect(self, event):
+        logger.info("aprs application stopping: %s", event.get("reason", ""))
+        if self.sender is not None:
+            await self.sender  # what was received is delivered
+        try:
+            await self.stop_messaging()
+        except LAYER_ERRORS as exc:  # the layer may be what failed
+            logger.warning("could not tell the outbox this connection is gone: %s", exc)
+        raise StopConsumer()
+
+    # --- hooks of the messaging mixin (consumers/aprs/messaging.py) -----------------
+    async def start_messaging(self):
+        pass
+
+    async def stop_messaging(self):
+        pass
+
+    async def message_received(self, event):
+        pass

@@ -1,0 +1,65 @@
+"""What the three links of the ``aprs`` protocol server have in common.
+
+A link (``uplink.py`` to APRS-IS, ``igate.py`` for iGates that connect to us,
+``tnc.py`` to a KISS TNC) is one shape: a ``Link`` — a twisted factory that
+owns its sockets, built with the protocol server and its config, with
+``start()``, ``stop()`` (a Deferred), ``status()`` for /api/status and
+``counters`` for metrics — and a ``LinkProtocol`` per connection that only
+translates wire <-> calls on the link, and is the ``server.Connection`` the
+protocol server sees.
+
+``counters`` is a ``collections.Counter`` the daemon hands in and keeps
+across link restarts: keys are names, or (name, label) pairs; the daemon
+exports them to Prometheus when scraped (gateway/daemon/metrics.py), so a
+packet costs a dict increment here and nothing knows of Prometheus.
+"""
+
+from collections import Counter
+
+from twisted.internet.protocol import Factory, Protocol
+
+
+class LinkProtocol(Protocol):
+    """One connection of a link: the calls the protocol server makes on it."""
+
+    close_reason = None
+
+    def send_line(self, line):
+        self.transport.write(line + b"\r\n")
+
+    def close(self, reason):
+        if self.close_reason is None:
+            self.close_reason = reason
+        self.transport.loseConnection()
+
+    def pause_reading(self):
+        self.transport.pauseProducing()
+
+    def resume_reading(self):
+        self.transport.resumeProducing()
+
+    def lost_because(self, reason):
+        """The close reason to report from ``connectionLost``: ours if we closed, else twisted's."""
+        if self.close_reason is None:
+            self.close_reason = reason.getErrorMessage()
+        return self.close_reason
+
+
+class Link(Factory):
+    """Base of the links; subclasses set ``protocol`` and implement start/stop/status."""
+
+    def __init__(self, protocol_server, config, counters=None):
+        self.protocol_server = protocol_server
+        self.config = config
+        self.counters = Counter() if counters is None else counters
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self):
+        """A Deferred (or None) that fires once every connection is closed."""
+        raise NotImplementedError
+
+    def status(self):
+        """A JSON-ready snapshot for /api/status."""
+        raise NotImplementedError
