@@ -15,18 +15,15 @@ from pathlib import Path
 
 from bench import chat, fanout, ingest  # bench/__init__ sets Django up
 from protocols.aprs.decode import decode_line
+from tests.data import CORPUS_FILES, corpus_lines
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 RESULTS = Path(__file__).resolve().parent / "results"
 IGATE_FEED_RATE = 100.0
 """Packets/s the server-port part offers every client: about the whole APRS-IS feed."""
 
 
-def corpus_lines():
-    lines = []
-    for name in ("benjojo_aprstestdata.txt", "sp8ebc_aprsis_lines.txt", "sp8ebc_rf_lines.txt"):
-        lines += [line.rstrip(b"\r") for line in (CORPUS / name).read_bytes().split(b"\n")]
-    return [line for line in lines if line]
+def all_corpus_lines():
+    return [line for name in CORPUS_FILES for line in corpus_lines(name)]
 
 
 def parse_args(argv=None):
@@ -92,7 +89,7 @@ def area_filters(lines, count, rng, size=0.5):
 def main(argv=None):
     args = parse_args(argv)
     parts = set(args.only.split(","))
-    lines = corpus_lines()
+    lines = all_corpus_lines()
     quick = args.quick
     step = {"seconds": 1.0 if quick else args.seconds, "warmup": 1.0 if quick else 3.0}
     ladder = {"start_rate": 20.0, "max_rate": 20.0, "bisections": 0} if quick else {}

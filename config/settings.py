@@ -113,7 +113,9 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+        # By default a SQLite file in ./var/ (the checkout, for `make run`; the
+        # working directory, for an installed wheel or the systemd unit).
+        env("DATABASE_URL", f"sqlite:///{Path('var').resolve() / 'db.sqlite3'}"),
         conn_max_age=600,
     )
 }

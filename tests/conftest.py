@@ -1,19 +1,22 @@
 """Shared fixtures: the corpus, a Redis of our own, the daemon as a subprocess."""
 
 import asyncio
+import functools
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.data import CORPUS_FILES, corpus_lines
+
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
 
 
 def require(condition, what):
@@ -28,20 +31,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def corpus_lines(name):
-    """Lines of a corpus file as bytes, as they travel on APRS-IS."""
-    path = CORPUS / name
-    require(path.exists(), f"the shared corpus ({path})")
-    lines = [line.rstrip(b"\r") for line in path.read_bytes().split(b"\n")]
-    return [line for line in lines if line]
-
-
 @pytest.fixture(scope="session")
 def corpus():
-    return {
-        name: corpus_lines(name)
-        for name in ("benjojo_aprstestdata.txt", "sp8ebc_aprsis_lines.txt", "sp8ebc_rf_lines.txt")
-    }
+    return {name: corpus_lines(name) for name in CORPUS_FILES}
 
 
 class RedisServer:
@@ -188,12 +180,34 @@ class Daemon:
                 self.process.wait()
 
 
+@functools.cache
+def migrated_database():
+    """A migrated SQLite file, made once per test run: ``run`` refuses an unmigrated database."""
+    path = Path(tempfile.mkdtemp(prefix="aprs-gateway-db-")) / "db.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": f"sqlite:///{path}",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return path
+
+
 class Daemons:
     """Spawn daemons sharing one work folder and database: ``daemons(*flags, env={...})``."""
 
     def __init__(self, workdir):
         self.workdir = workdir
         self.spawned = []
+        shutil.copyfile(migrated_database(), workdir / "db.sqlite3")
 
     def environment(self, env=None):
         merged = {

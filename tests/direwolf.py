@@ -3,8 +3,9 @@
 ``gen_packets`` turns each TNC2 line into AFSK audio; ``Direwolf`` runs the
 modem headless (``ADEVICE stdin null``) and is fed silence in real time, as
 a radio would be, with the test's audio mixed in when it asks. Without that
-silence it would exit at the end of its input. See ../shared/PEERS.md for
-what it does and when.
+silence it would exit at the end of its input. As an iGate it logs in about
+3 s after start and gates nothing for about 7 s more, so tests play their
+audio well after that.
 """
 
 import shutil

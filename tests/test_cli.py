@@ -97,6 +97,8 @@ async def test_replay_server_refuses_a_bad_login(replay):
         (("--aprs-server", "example.org:http"), {}, "APRS_SERVERS: 'example.org:http': port must be a number"),
         (("--stale-timeout", "soon"), {}, "APRS_STALE_TIMEOUT='soon': expected a number"),
         ((), {"DEBUG": "maybe"}, "DEBUG='maybe': expected true/false"),
+        (("--kiss", "127.0.0.1:99999"), {}, "KISS_SERVER: '127.0.0.1:99999': port out of range"),
+        ((), {"KISS_SERVER": "a:1,b:2"}, "KISS_SERVER: one HOST:PORT"),
     ],
 )
 def test_bad_configuration_fails_at_start_with_one_line(args, env, message):
@@ -107,3 +109,35 @@ def test_bad_configuration_fails_at_start_with_one_line(args, env, message):
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"aprs-gateway: error: {message}")
+
+
+def test_run_refuses_a_database_that_was_never_migrated_and_migrate_makes_it(tmp_path):
+    import os
+
+    database = tmp_path / "state" / "db.sqlite3"  # its folder does not exist yet
+    environment = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{database}"}
+    refused = cli("run", "--port", str(free_port()), "--no-aprs", env=environment)
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("aprs-gateway: error: cannot open the database")
+    assert "aprs-gateway migrate" in line
+
+    migrated = cli("migrate", "--noinput", env=environment)
+    assert migrated.returncode == 0, migrated.stderr
+    assert database.exists()
+    purged = cli("purge-archive", "--days", "1", env=environment)
+    assert (purged.returncode, purged.stdout) == (0, "purged 0 packets older than 1 days\n")
+
+
+def test_run_names_unapplied_migrations(tmp_path):
+    import os
+
+    database = tmp_path / "db.sqlite3"
+    environment = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{database}"}
+    assert cli("migrate", "--noinput", env=environment).returncode == 0
+    assert cli("migrate", "gateway", "0003", "--noinput", env=environment).returncode == 0  # one step back
+    refused = cli("run", "--port", str(free_port()), "--no-aprs", env=environment)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "aprs-gateway: error: the database has 1 unapplied migrations: run `aprs-gateway migrate` first"
+    )

@@ -4,7 +4,7 @@ import pytest
 
 from protocols.aprs.ax25 import from_tnc2, to_tnc2
 from protocols.aprs.kiss import FEND, FESC, KISSDecoder, data_frame
-from tests.conftest import corpus_lines
+from tests.data import corpus_lines
 
 
 def address(call, ssid, flags):

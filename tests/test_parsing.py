@@ -3,7 +3,7 @@
 import pytest
 
 from protocols.aprs.decode import decode_packet
-from tests.conftest import CORPUS, corpus_lines
+from tests.data import CORPUS_FILES, corpus_lines
 
 
 def test_telemetry_report():
@@ -80,7 +80,7 @@ def test_what_still_fails_says_why(line, reason):
 
 
 def test_the_corpus_decodes_to_known_formats():
-    lines = [line for name in sorted(p.name for p in CORPUS.glob("*.txt")) for line in corpus_lines(name)]
+    lines = [line for name in sorted(CORPUS_FILES) for line in corpus_lines(name)]
     unknown = [line for line in lines if decode_packet(line)["format"] == "unknown"]
     assert len(lines) > 26000
     assert len(unknown) / len(lines) < 0.005, unknown[:20]  # aprslib alone: 10%

@@ -17,7 +17,7 @@ import pytest
 import websockets
 
 from protocols.aprs.qconstruct import Refused, rf_gated, split_header
-from tests.conftest import corpus_lines
+from tests.data import corpus_lines
 from tests.direwolf import Direwolf, audio_of, low_free_port
 from tests.feedclient import FeedClient, raw_bytes
 from tests.test_chat_daemon import log_in, next_of

@@ -10,7 +10,7 @@ from protocols.aprs.ax25 import from_tnc2, to_tnc2
 from protocols.aprs.dupes import dupe_key
 from protocols.aprs.kiss import FEND, data_frame
 from protocols.aprs.qconstruct import Refused, rf_gated
-from tests.conftest import corpus_lines
+from tests.data import corpus_lines
 from tests.feedclient import FeedClient
 from tests.kisstnc import FakeTNC
 from tests.test_chat_daemon import log_in, next_of

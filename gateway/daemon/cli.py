@@ -1,4 +1,4 @@
-"""``aprs-gateway``: run the daemon, replay a capture, compute a passcode.
+"""``aprs-gateway``: run the daemon, manage its database, replay a capture, compute a passcode.
 
 Command-line flags are turned into the environment variables of
 config/settings.py before Django loads, so a flag and its variable are one
@@ -10,6 +10,15 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
+
+MANAGEMENT = {
+    "migrate": ("migrate", "create or upgrade the database (first, and after every upgrade)"),
+    "createsuperuser": ("createsuperuser", "create an admin account (for /admin/ and chat moderation)"),
+    "changepassword": ("changepassword", "change an account's password"),
+    "purge-archive": ("purge_archive", "delete archived packets older than ARCHIVE_RETENTION_DAYS (or --days)"),
+}
+"""Django management commands offered without manage.py: our name -> (Django's, help)."""
 
 ENV_FLAGS = {
     "aprs_server": "APRS_SERVERS",
@@ -63,6 +72,11 @@ def build_parser():
     passcode.add_argument("callsign")
 
     commands.add_parser("check-config", help="validate the configuration and say what it would do")
+
+    for name, (_, what) in MANAGEMENT.items():
+        # Django parses the rest (``aprs-gateway migrate --help`` is Django's own help).
+        command = commands.add_parser(name, help=what, add_help=False)
+        command.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -82,9 +96,47 @@ def command_run(args):
     import django
 
     django.setup()
+    refuse_unmigrated_database()
     from gateway.daemon import process
 
     process.run(args.bind, args.port, args.application)
+
+
+def refuse_unmigrated_database():
+    """Stop before serving anything if the database is missing or behind the code."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError, connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as exc:
+        raise ImproperlyConfigured(
+            f"cannot open the database ({connection.settings_dict['NAME']}): {exc}; "
+            "if it does not exist yet, create it with `aprs-gateway migrate`"
+        ) from None
+    finally:
+        connection.close()
+    if pending:
+        raise ImproperlyConfigured(
+            f"the database has {len(pending)} unapplied migrations: run `aprs-gateway migrate` first"
+        )
+
+
+def command_manage(args):
+    """One of MANAGEMENT, as ``manage.py`` would run it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import execute_from_command_line
+
+    django.setup()
+    if args.command == "migrate":
+        from django.db import connection
+
+        if connection.vendor == "sqlite":  # SQLite makes the file, not its folder
+            Path(connection.settings_dict["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    execute_from_command_line(["aprs-gateway", MANAGEMENT[args.command][0], *args.arguments])
 
 
 def command_replay(args):
@@ -125,7 +177,12 @@ def command_check_config(args):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)  # REMAINDER misses a leading --option
+    if args.command in MANAGEMENT:
+        args.arguments = extra + args.arguments
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from django.core.exceptions import ImproperlyConfigured
 
@@ -133,6 +190,7 @@ def main(argv=None):
 
     try:
         commands = {
+            **dict.fromkeys(MANAGEMENT, command_manage),
             "run": command_run,
             "replay": command_replay,
             "passcode": command_passcode,

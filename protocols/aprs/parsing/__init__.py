@@ -1,6 +1,6 @@
 """Our own decoders for the formats aprslib 0.7.2 refuses, one module per format.
 
-aprslib raises on about a tenth of real APRS-IS traffic (``../shared/corpus``):
+aprslib raises on about a tenth of real APRS-IS traffic (the captures in ``tests/data``):
 telemetry reports (``T#``), items (``)``), raw NMEA (``$``) and station
 capabilities (``<``). ``decode_extra`` is asked only after aprslib failed; it
 returns the packet's fields (without the header), or raises ``ValueError``
