@@ -20,6 +20,7 @@ import json
 import math
 import multiprocessing
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -32,6 +33,7 @@ from pathlib import Path
 import psutil
 
 from bench.clients import run_clients
+from tests.database import migrated_database
 
 REPO = Path(__file__).resolve().parent.parent
 LOGS = Path(tempfile.gettempdir()) / "aprs-gateway-bench"
@@ -108,6 +110,10 @@ def start_daemon(upstream_port, env, roles=("web", "ingest", "worker"), flags=()
         "APRS_RECONNECT_MAX": "1",
         **env,
     }
+    if "DATABASE_URL" not in env:  # its own copy: the outbox worker uses the database
+        database = LOGS / f"daemon-{port}.sqlite3"
+        shutil.copyfile(migrated_database(), database)
+        env["DATABASE_URL"] = f"sqlite:///{database}"
     log = open(LOGS / f"daemon-{port}.log", "wb")
     return start(args, port, env, log=log), port
 

@@ -1,20 +1,19 @@
 """Shared fixtures: the corpus, a Redis of our own, the daemon as a subprocess."""
 
 import asyncio
-import functools
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.data import CORPUS_FILES, corpus_lines
+from tests.database import migrated_database
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -178,27 +177,6 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-@functools.cache
-def migrated_database():
-    """A migrated SQLite file, made once per test run: ``run`` refuses an unmigrated database."""
-    path = Path(tempfile.mkdtemp(prefix="aprs-gateway-db-")) / "db.sqlite3"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": f"sqlite:///{path}",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=REPO,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return path
 
 
 class Daemons:

@@ -99,7 +99,7 @@ async def test_clients_get_what_their_filter_passes_but_not_their_own(daemon):
     gateway = await igate_daemon(daemon)
     watcher, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-1", filter_="b/N1ABC*")
     gate, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-2", filter_="b/N1ABC*")
-    await gateway.until_log("filter", count=1)
+    await gateway.until_log("filter 'b/N1ABC*' applied", count=2)
     gate.send("N1ABC>APRS,WIDE1-1:>one", "N2XYZ>APRS:>not wanted", "N1ABC-5>APRS:>two")
     assert await watcher.read_packet() == b"N1ABC>APRS,WIDE1-1,qAR,N0CALL-2:>one"
     assert await watcher.read_packet() == b"N1ABC-5>APRS,qAR,N0CALL-2:>two"

@@ -8,6 +8,7 @@ and it is sent web users' messages for stations it has heard on RF (aprsc's
 rule for messages to an iGate).
 """
 
+import logging
 import time
 
 from consumers.aprs.base import APRSConsumer
@@ -18,6 +19,8 @@ from gateway.names import LINES_EXTENSION
 from protocols.aprs.filters import parse_filter
 from protocols.aprs.qconstruct import with_server_q
 from protocols.aprs.tnc2 import message_addressee
+
+logger = logging.getLogger("aprs.igate")
 
 HEARD_FOR = 3600.0
 """Seconds a station the iGate gated stays one it may get messages for."""
@@ -50,6 +53,7 @@ class IGateConsumer(Messaging, APRSConsumer):
                 too_slow=lines["drop"],
             )
             get_hub().subscribe(self.subscription)
+        logger.info("%s: filter %r applied", self.via, event["filter"])
 
     def unsubscribe(self):
         if self.subscription is not None:

@@ -124,7 +124,7 @@ def _link_check():
     uplink = runtime.uplink
     if uplink is None:
         return {"ok": True, "state": runtime.uplink_role}
-    state = uplink.stats.state
+    state = uplink.state
     return {"ok": state in ("verified", "unverified"), "state": state}
 
 
