@@ -50,13 +50,15 @@ $(WEB): package.json package-lock.json
 # What the tests use besides Python: a redis-server binary they start themselves,
 # systemd-analyze to check the unit file, a local PostgreSQL, Debian's Chromium
 # for the browser tests (Playwright drives it; it never downloads a browser), and
-# the real radio peers: direwolf (with gen_packets) and aprx.
+# the real radio peers: direwolf (with gen_packets) and aprx; tmux, the terminal
+# that shows `aprs-gateway import`'s progress bar.
 system-deps:
 	@command -v direwolf >/dev/null && command -v gen_packets >/dev/null || scripts/apt-install direwolf
 	@command -v aprx >/dev/null || test -x /usr/sbin/aprx || scripts/apt-install aprx
 	@command -v redis-server >/dev/null || scripts/apt-install redis-server
 	@command -v chromium >/dev/null || scripts/apt-install chromium
 	@command -v systemd-analyze >/dev/null || scripts/apt-install systemd
+	@command -v tmux >/dev/null || scripts/apt-install tmux
 	@scripts/ensure-postgres
 
 var/secret_key:

@@ -54,10 +54,14 @@ def station_key(packet):
 
 
 def _apply(station, event, row):
-    """Fold one packet into a station's last state."""
+    """Fold one packet into a station's last state (an older packet, from an import,
+    only counts: it never moves the last state back)."""
     packet = event["packet"]
-    station.last_heard = row.received_at
     station.packet_count += 1
+    station.first_heard = min(station.first_heard, row.received_at)
+    if row.received_at < station.last_heard:
+        return
+    station.last_heard = row.received_at
     station.last_path = row.path
     if row.latitude is not None:
         station.latitude, station.longitude = row.latitude, row.longitude
@@ -95,7 +99,7 @@ def store_batch(events):
             _apply(station, event, row)
         Station.objects.bulk_create(created.values(), batch_size=500)
         if existing:
-            fields = [f.name for f in Station._meta.concrete_fields if f.name not in ("id", "callsign", "first_heard")]
+            fields = [f.name for f in Station._meta.concrete_fields if f.name not in ("id", "callsign")]
             Station.objects.bulk_update(existing.values(), fields, batch_size=500)
     return len(rows)
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 MANAGEMENT = {
@@ -72,6 +73,11 @@ def build_parser():
     passcode.add_argument("callsign")
 
     commands.add_parser("check-config", help="validate the configuration and say what it would do")
+
+    importer = commands.add_parser("import", help="store packet captures in the archive, with their own times")
+    importer.add_argument("files", nargs="+", metavar="FILE", help="TNC2 lines, aprx-rf.log or direwolf output")
+    importer.add_argument("--format", choices=["tnc2", "aprx", "direwolf"], help="default: told from each file")
+    importer.add_argument("--dry-run", action="store_true", help="say what would be stored; store nothing")
 
     for name, (_, what) in MANAGEMENT.items():
         # Django parses the rest (``aprs-gateway migrate --help`` is Django's own help).
@@ -176,6 +182,65 @@ def command_check_config(args):
     print(describe())
 
 
+def command_import(args):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    refuse_unmigrated_database()
+    from gateway.importer import import_files
+
+    with ImportProgress() as progress:
+        report = import_files(args.files, fmt=args.format, dry_run=args.dry_run, progress=progress)
+    for path, fmt in report.formats.items():
+        print(f"{path}: {fmt}")
+    verb = "would store" if args.dry_run else "stored"
+    print(
+        f"{report.lines} lines, {report.packets} packets: {verb} {report.stored}, "
+        f"{report.already} already in the archive"
+    )
+    for reason, count in report.not_packets.most_common():
+        print(f"  not imported: {count} ({reason})")
+
+
+class ImportProgress:
+    """A progress bar on a terminal (tqdm: lines/s, ETA); elsewhere a log line every
+    ``LOG_EVERY`` seconds, so journald and CI logs stay readable."""
+
+    LOG_EVERY = 5.0
+
+    def __enter__(self):
+        self.bar = None
+        self.logged_at = self.started = time.monotonic()
+        return self
+
+    def __call__(self, done, total):
+        if sys.stderr.isatty():
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit=" lines", unit_scale=True, dynamic_ncols=True)
+            self.bar.update(done - self.bar.n)
+            return
+        now = time.monotonic()
+        if now - self.logged_at >= self.LOG_EVERY or done == total:
+            self.logged_at = now
+            rate = done / max(now - self.started, 1e-9)
+            eta = (total - done) / rate if rate else 0
+            logging.getLogger("gateway.import").info(
+                "%d of %d lines (%.0f%%), %.0f lines/s, %.0f s to go",
+                done,
+                total,
+                100 * done / max(total, 1),
+                rate,
+                eta,
+            )
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+
 def main(argv=None):
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)  # REMAINDER misses a leading --option
@@ -195,6 +260,7 @@ def main(argv=None):
             "replay": command_replay,
             "passcode": command_passcode,
             "check-config": command_check_config,
+            "import": command_import,
         }
         commands[args.command](args)
     except (ImproperlyConfigured, ValueError, OSError, TwistedChanged) as exc:
