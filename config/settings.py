@@ -6,6 +6,7 @@ A bad value stops the process at start with one line naming the variable
 """
 
 import ipaddress
+import json
 import os
 from pathlib import Path
 
@@ -162,12 +163,17 @@ STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT")  # only for collectstatic; WhiteNoise serves from the apps
 # Serve static files straight from the apps: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
-# Browser libraries come from npm (package.json; `make` runs `npm ci`), never a CDN.
+# Browser libraries come from npm, pinned by package-lock.json, never a CDN. In a
+# checkout they are served from node_modules (`make` runs `npm ci`), under the
+# names package.json's "staticDirs" gives them; a wheel carries them in
+# gateway/static/ (setup.py copies them there at build time).
 NODE_MODULES = Path(env("NODE_MODULES", BASE_DIR / "node_modules"))
-STATICFILES_DIRS = [
-    ("leaflet", NODE_MODULES / "leaflet" / "dist"),
-    ("markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
-]
+STATICFILES_DIRS = []
+if (BASE_DIR / "package.json").exists():
+    STATICFILES_DIRS = [
+        (name, NODE_MODULES / source)
+        for name, source in json.loads((BASE_DIR / "package.json").read_text())["staticDirs"].items()
+    ]
 
 # --- Web pages ------------------------------------------------------------
 # Map tiles: any {z}/{x}/{y} URL; empty for no tiles (the map still works).
@@ -272,6 +278,40 @@ CHAT_ALLOW_GUESTS = env_bool("CHAT_ALLOW_GUESTS", False)
 # Messages one sender may send in a burst, and the seconds that burst refills over.
 CHAT_RATE_BURST = int(env_float("CHAT_RATE_BURST", 5))
 CHAT_RATE_PERIOD = env_float("CHAT_RATE_PERIOD", 5.0)
+# --- Accounts -----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+# Failed logins an account, and an address, may have in LOGIN_FAILURE_WINDOW seconds
+# before logins are refused for the rest of the window (gateway/web/throttle.py).
+LOGIN_FAILURE_LIMIT = int(env_float("LOGIN_FAILURE_LIMIT", 5))
+LOGIN_FAILURE_WINDOW = env_float("LOGIN_FAILURE_WINDOW", 900.0)
+# The cache the login throttle counts in: shared by every node when Redis is there.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# --- Behind a TLS-terminating proxy (nginx, deploy/nginx.conf) -------------------------
+# Trust its X-Forwarded-Proto, send cookies only over HTTPS, ask browsers for HTTPS
+# only (HSTS), and redirect plain HTTP except the health and metrics endpoints.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = int(env_float("HSTS_SECONDS", 31536000, low=0, high=10**9))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
+
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 

@@ -1,7 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from gateway.web import api, views
+from gateway.web.throttle import AdminLoginForm, LoginForm
+
+admin.site.login_form = AdminLoginForm  # both login pages are throttled
 
 urlpatterns = [
     path("", views.map_page, name="map"),
@@ -20,6 +24,7 @@ urlpatterns = [
     path("api/packets/", api.packets, name="api-packets"),
     path("api/bad-packets/", api.bad_packets, name="api-bad-packets"),
     path("accounts/register/", views.register, name="register"),
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError
 
+from consumers.patience import PatientReceive
 from gateway import archive
 from gateway.daemon import metrics
 
@@ -24,7 +25,7 @@ logger = logging.getLogger("gateway.archive")
 PURGE_INTERVAL = 3600.0
 
 
-class ArchiveConsumer(AsyncConsumer):
+class ArchiveConsumer(PatientReceive, AsyncConsumer):
     pending = None
     flush_handle = None
     next_purge = 0.0

@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from django.conf import settings
 
 from consumers.dispatch import NoDatabaseEvents
-from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
+from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, close_for_policy, dumps, parse_frame
 from gateway import chat, outbox
 from gateway.daemon import metrics
 from gateway.models import LOBBY, Room, Sanction
@@ -173,7 +173,8 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
         await self.send_json(frame)
         if frame["code"] not in ("rate_limited", "muted") and self.bad_frames.refused():
             logger.warning("closing a chat client after %d bad frames", self.bad_frames.count)
-            await self.close(POLICY_VIOLATION)
+            if not close_for_policy(self.scope):
+                await self.close(POLICY_VIOLATION)
 
     # --- group events -------------------------------------------------------------
     async def chat_message(self, event):
@@ -269,7 +270,7 @@ class AdminChatConsumer(WebsocketConsumer):
 
     def refuse(self, frame):
         self.send_json(frame)
-        if self.bad_frames.refused():
+        if self.bad_frames.refused() and not close_for_policy(self.scope):
             self.close(POLICY_VIOLATION)
 
     def send_json(self, content):

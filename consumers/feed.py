@@ -15,7 +15,15 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from consumers.frames import MAX_FRAME, POLICY_VIOLATION, BadFrames, FrameError, dumps, parse_frame
+from consumers.frames import (
+    MAX_FRAME,
+    POLICY_VIOLATION,
+    BadFrames,
+    FrameError,
+    close_for_policy,
+    dumps,
+    parse_frame,
+)
 from gateway.daemon import metrics
 from gateway.feed.hub import get_hub
 from gateway.feed.subscriptions import Subscription
@@ -94,7 +102,8 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "error", "reason": reason, **extra})
         if self.bad_frames.refused():
             logger.warning("closing a feed client after %d bad frames", self.bad_frames.count)
-            await self.close(code=POLICY_VIOLATION)
+            if not close_for_policy(self.scope):
+                await self.close(code=POLICY_VIOLATION)
 
     async def send_json(self, content):
         await self.send(text_data=dumps(content))

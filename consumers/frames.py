@@ -7,6 +7,8 @@ with a reason for the client. ``BadFrames`` counts refusals: after
 
 import json
 
+from gateway.names import CLOSE_EXTENSION
+
 MAX_FRAME = 4096
 MAX_BAD_FRAMES = 20
 POLICY_VIOLATION = 1008
@@ -28,6 +30,8 @@ def parse_frame(text_data, bytes_data, types):
         raise FrameError(f"bad JSON: {exc}") from None
     if not isinstance(frame, dict):
         raise FrameError("a frame must be a JSON object with a 'type'")
+    if not _valid_text(frame):
+        raise FrameError("text must be valid Unicode (a lone surrogate such as \\ud800 is not)")
     if frame.get("type") not in types:
         raise FrameError(f"unknown type {frame.get('type')!r}; expected one of {', '.join(sorted(types))}")
     return frame
@@ -45,5 +49,37 @@ class BadFrames:
         return self.count >= self.limit
 
 
+def _valid_text(value):
+    """No string inside holds a lone surrogate (JSON lets ``\\ud800`` through; UTF-8 cannot carry it)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_valid_text(key) and _valid_text(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_valid_text(item) for item in value)
+    return True
+
+
 def dumps(content):
-    return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+    """A frame's text, which can always be sent: a lone surrogate that got this far is
+    written as an escape rather than failing the send."""
+    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(content, separators=(",", ":"))
+    return text
+
+
+def close_for_policy(scope):
+    """Close with 1008 through our server's extension; False where it is not offered
+    (the caller then closes through Channels)."""
+    extension = scope.get("extensions", {}).get(CLOSE_EXTENSION)
+    if extension is None:
+        return False
+    extension["close"](POLICY_VIOLATION, "too many bad frames")
+    return True

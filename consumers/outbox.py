@@ -10,18 +10,24 @@ consumers/aprs/messaging.py), and settles them on ``outbox.reply``. Every state 
 """
 
 import asyncio
+import logging
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 
+from consumers.patience import PatientReceive
 from gateway import outbox
+from gateway.layers import LAYER_ERRORS
 from gateway.names import TRANSMIT_GROUP, user_group
 
 TICK = 1.0
 
+logger = logging.getLogger("gateway.outbox")
 
-class OutboxConsumer(AsyncConsumer):
+
+class OutboxConsumer(PatientReceive, AsyncConsumer):
     ticker = None
+    layer_down = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,12 +57,18 @@ class OutboxConsumer(AsyncConsumer):
             self.ticker = asyncio.ensure_future(self.tick())
 
     async def tick(self):
-        """Retries come due with time, not with events."""
+        """Retries come due with time, not with events; a layer outage skips a tick."""
         while True:
             await asyncio.sleep(TICK)
-            if not self.transmitters:
-                await self.channel_layer.group_send(TRANSMIT_GROUP, {"type": "transmitter.query"})
-            await self.send_due()
+            try:
+                if not self.transmitters:
+                    await self.channel_layer.group_send(TRANSMIT_GROUP, {"type": "transmitter.query"})
+                await self.send_due()
+                self.layer_down = False
+            except LAYER_ERRORS as exc:
+                if not self.layer_down:
+                    logger.warning("outbox: channel layer unavailable (%s); trying every %g s", exc, TICK)
+                self.layer_down = True
 
     async def send_due(self):
         if not self.transmitters:

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class GatewayConfig(AppConfig):
     name = "gateway"
     verbose_name = "APRS gateway"
+
+    def ready(self):
+        from gateway.web import throttle  # noqa: F401  (its signal receivers count failed logins)

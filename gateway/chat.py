@@ -23,6 +23,10 @@ from gateway.names import guest_group, user_group
 
 HISTORY = 50
 MAX_TEXT = 1000
+INVISIBLE = set("\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff")
+"""Characters that reorder or hide text (bidi overrides, zero-width space, word joiner, BOM):
+they make a message read differently from what it says. ZWJ/ZWNJ, which scripts and
+emoji need, stay allowed."""
 PRESENCE_TTL = timedelta(seconds=150)
 GUEST_NICK = re.compile(r"^[A-Za-z0-9_-]{2,20}$")
 
@@ -125,6 +129,8 @@ def clean_text(text):
         raise ChatError("bad_text", f"message longer than {MAX_TEXT} characters ({len(text)})")
     if any(unicodedata.category(c) == "Cc" for c in text):
         raise ChatError("bad_text", "control characters are not allowed")
+    if INVISIBLE & set(text):
+        raise ChatError("bad_text", "direction overrides and invisible characters are not allowed")
     return text
 
 

@@ -1,6 +1,8 @@
-"""Channel layer fix-ups, and what a layer raises when it cannot deliver."""
+"""Channel layer fix-ups, what a layer raises when it cannot deliver, and how to wait
+for it to come back."""
 
 import asyncio
+import logging
 
 from channels import layers
 from channels.exceptions import ChannelFull
@@ -8,6 +10,29 @@ from redis.exceptions import RedisError
 
 LAYER_ERRORS = (ChannelFull, OSError, asyncio.TimeoutError, RedisError)
 """A full channel, or Redis out of reach: an outage to count and survive, not a bug."""
+RETRY_MAX = 10.0
+
+logger = logging.getLogger("gateway.layers")
+
+
+async def receive_patiently(receive, who):
+    """``await receive()``, through a layer outage: a failed receive is tried again
+    (1 s doubling to ``RETRY_MAX``), with one warning when the outage starts and one
+    line when it ends, instead of a crash and a traceback per attempt."""
+    delay, failing = 1.0, False
+    while True:
+        try:
+            message = await receive()
+        except LAYER_ERRORS as exc:
+            if not failing:
+                logger.warning("%s: channel layer unavailable (%s); waiting for it", who, exc)
+                failing = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+            continue
+        if failing:
+            logger.info("%s: channel layer back", who)
+        return message
 
 
 class InMemoryChannelLayer(layers.InMemoryChannelLayer):

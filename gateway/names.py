@@ -48,3 +48,6 @@ BACKLOG_EXTENSION = "aprs-gateway.send_backlog"
 """``bytes()``: how much the server holds unsent for this websocket client."""
 FRAME_EXTENSION = "aprs-gateway.write_frame"
 """``write(frame)``: put a prebuilt websocket frame on the socket (gateway/feed/wsframe.py)."""
+CLOSE_EXTENSION = "aprs-gateway.close_with"
+"""``close(code, reason)``, from any thread: close with any RFC 6455 code. autobahn lets
+an application send only 1000 and 3000-4999, so 1008 (policy violation) needs this."""

@@ -38,11 +38,12 @@ def corpus():
 class RedisServer:
     """A redis-server of the tests' own, on a free port; it can be killed and restarted."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, durable=False):
         self.binary = shutil.which("redis-server")
         require(self.binary, "redis-server (make test installs it)")
         self.port = free_port()
         self.workdir = workdir
+        self.durable = durable  # every write on disk before it is answered: a restart keeps it
         self.process = None
 
     @property
@@ -60,7 +61,9 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.durable else "no",
+                "--appendfsync",
+                "always",
                 "--dir",
                 str(self.workdir),
             ],

@@ -113,6 +113,12 @@ def test_weather_series():
         ("/api/packets/", {"since": "2026-11-02", "until": "2026-11-01"}, "since must not be after until"),
         ("/api/packets/", {"before": "x"}, "before"),
         ("/api/bad-packets/", {"until": "nope"}, "until"),
+        ("/api/packets/", {"since": "1e308"}, "out of range"),
+        ("/api/packets/", {"since": "-1e308"}, "out of range"),
+        ("/api/packets/", {"since": "nan"}, "since"),
+        ("/api/packets/", {"since": "0001-01-01T00:00:00+14:00"}, "out of range"),
+        ("/api/packets/", {"until": "9999-12-31T23:59:59-14:00"}, "out of range"),
+        ("/api/stations/N0DEMO/", {"since": "1e308"}, "out of range"),
     ],
 )
 def test_bad_parameters_get_400_with_the_reason(path, params, reason):

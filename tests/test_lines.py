@@ -43,3 +43,9 @@ def test_oversized_line_in_pieces_is_dropped_once_and_resyncs():
     assert lines == [b"A>B:ok", b"A>B:next"]
     assert splitter.oversized == 1
     assert splitter.pending == 0
+
+
+def test_a_bare_cr_ends_a_line_as_in_aprsc():
+    splitter = LineSplitter()
+    assert splitter.feed(b"A>B:one\rC>D:two\rE>F:three\r\n\r\n\n") == [b"A>B:one", b"C>D:two", b"E>F:three"]
+    assert splitter.pending == 0

@@ -25,6 +25,7 @@ from channels.exceptions import ChannelFull, StopConsumer
 from django.conf import settings
 
 from consumers.dispatch import NoDatabaseEvents
+from consumers.patience import PatientReceive
 from gateway.daemon import metrics
 from gateway.feed.items import feed_item
 from gateway.layers import LAYER_ERRORS
@@ -37,7 +38,7 @@ LAYER_ERROR_LOG_INTERVAL = 10.0
 logger = logging.getLogger("aprs.news")
 
 
-class APRSConsumer(NoDatabaseEvents, AsyncConsumer):
+class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     NO_DATABASE = frozenset({"aprs.packet", "uplink.gate"})  # the thread hop held ingest to ~1,250 packets/s
     sequence = 0  # numbers this instance's packets so hubs can see losses
     layer_errors = 0
@@ -50,7 +51,10 @@ class APRSConsumer(NoDatabaseEvents, AsyncConsumer):
         self.batch = []  # [json, facts] pairs waiting for the feed group
 
     async def aprs_connect(self, event):
-        await self.start_messaging()
+        try:
+            await self.start_messaging()
+        except LAYER_ERRORS as exc:  # the outbox asks again every second once the layer is back
+            self.log_loss(f"channel layer unavailable ({exc}); the outbox does not know this connection yet")
         logger.info(
             "aprs application started for %s %s (%s, server %s)",
             self.scope["source"],

@@ -7,6 +7,7 @@ source puts a web user's message on its part of the network), and hands acks
 and rejects it hears to the outbox (``outbox.reply``).
 """
 
+from gateway.layers import LAYER_ERRORS
 from gateway.names import OUTBOX_CHANNEL, TRANSMIT_GROUP
 from protocols.aprs.tnc2 import message_addressee
 
@@ -29,7 +30,10 @@ class Messaging:
         )
 
     async def transmitter_query(self, event):
-        await self.announce(self.scope["verified"])
+        try:
+            await self.announce(self.scope["verified"])
+        except LAYER_ERRORS as exc:
+            self.log_loss(f"channel layer unavailable ({exc}); not announced to the outbox")
 
     async def transmitter_send(self, event):
         """A web user's message from the outbox: sent as this source sends it (or not at all)."""
@@ -45,13 +49,14 @@ class Messaging:
         """Acks and rejects of our web users' messages go to the outbox."""
         packet = event["packet"]
         if packet.get("response") in ("ack", "rej") and packet.get("msgNo"):
-            await self.channel_layer.send(
-                OUTBOX_CHANNEL,
-                {
-                    "type": "outbox.reply",
-                    "source": (message_addressee(event["raw"]) or "").upper(),
-                    "destination": packet.get("from", "").upper(),
-                    "msgno": packet["msgNo"],
-                    "accepted": packet["response"] == "ack",
-                },
-            )
+            reply = {
+                "type": "outbox.reply",
+                "source": (message_addressee(event["raw"]) or "").upper(),
+                "destination": packet.get("from", "").upper(),
+                "msgno": packet["msgNo"],
+                "accepted": packet["response"] == "ack",
+            }
+            try:
+                await self.channel_layer.send(OUTBOX_CHANNEL, reply)
+            except LAYER_ERRORS as exc:  # the message is retried, and settled by the next ack
+                self.log_loss(f"channel layer unavailable ({exc}); an ack did not reach the outbox")

@@ -83,4 +83,23 @@ def describe():
     networks = ", ".join(str(n) for n in settings.METRICS_ALLOWED_NETWORKS)
     lines.append(f"/metrics: {networks}" + (", or with the bearer token ***" if settings.METRICS_TOKEN else ""))
     lines.append(f"secret key: {'set' if settings.SECRET_KEY else 'MISSING'}; debug: {settings.DEBUG}")
+    lines += [f"WARNING: {warning}" for warning in insecure_settings()]
     return "\n".join(lines)
+
+
+def insecure_settings():
+    """What a production deployment should not run with, in words."""
+    public = [host for host in settings.ALLOWED_HOSTS if host not in ("localhost", "127.0.0.1", "[::1]")]
+    warnings = []
+    if settings.DEBUG:
+        warnings.append("DEBUG is on: tracebacks and settings are shown to anyone who causes an error")
+    if public and not settings.BEHIND_TLS_PROXY:
+        warnings.append(
+            f"ALLOWED_HOSTS names {', '.join(public)} but BEHIND_TLS_PROXY is off: logins and "
+            "session cookies travel without TLS (set it when nginx terminates TLS)"
+        )
+    if len(settings.SECRET_KEY) < 50:
+        warnings.append("SECRET_KEY is shorter than 50 characters")
+    if public and not settings.METRICS_TOKEN:
+        warnings.append("no METRICS_TOKEN: /metrics answers only direct requests from METRICS_ALLOWED_NETWORKS")
+    return warnings

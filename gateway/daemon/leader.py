@@ -16,6 +16,8 @@ import socket
 import redis.asyncio as redis
 from redis.exceptions import LockError, RedisError
 
+from gateway.daemon.supervisor import Supervised
+
 logger = logging.getLogger("gateway.leader")
 
 LOCK_NAME = "aprs-gateway:uplink-leader"
@@ -41,11 +43,14 @@ class Leadership:
         if self.redis_url is None:
             self._become_leader("no Redis: the only node")
             return
-        self.task = asyncio.ensure_future(self._run())
+        self.task = Supervised("leader election", self._run, on_failure=self._after_failure).start()
 
     def stop(self):
         if self.task is not None:
-            self.task.cancel()
+            self.task.stop()
+
+    def _after_failure(self):
+        self._step_down("the election task failed")
 
     def _become_leader(self, why):
         self.leading = True

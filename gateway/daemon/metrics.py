@@ -59,6 +59,7 @@ class LinkCollector:
 
 REGISTRY.register(LinkCollector())
 
+task_restarts = Counter("aprs_gateway_task_restarts", "Long-lived tasks restarted after a failure", ["task"])
 igate_forwarded = Counter("aprs_igate_packets_forwarded", "Locally gated packets sent up to APRS-IS")
 uplink_leader = Gauge("aprs_uplink_leader", "1 if this node holds the APRS-IS uplink")
 

@@ -16,7 +16,6 @@ from functools import partial
 
 import daphne.server  # noqa: F401  (installs the asyncio reactor; must come first)
 from channels.layers import get_channel_layer
-from channels.worker import Worker
 from daphne.endpoints import build_endpoint_description_strings
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -25,7 +24,9 @@ from twisted.internet.task import LoopingCall
 
 from gateway.daemon import systemd
 from gateway.daemon.links import APRSLinks
+from gateway.daemon.supervisor import Supervised
 from gateway.daemon.webserver import GatewayServer, without_websockets
+from gateway.daemon.worker import PatientWorker
 from gateway.feed.hub import get_hub
 from gateway.names import ARCHIVE_CHANNEL, OUTBOX_CHANNEL
 from protocols.tcp import check_twisted
@@ -36,6 +37,7 @@ CLOSE_TIMEOUT = 10
 """Seconds applications get to finish when their connection closes."""
 STATUS_INTERVAL = 5.0
 GOING_AWAY = 1001
+WORKER_GRACE = 10.0
 FINISH_TIMEOUT = 5.0
 """Seconds the last tasks get to end once cancelled, after the reactor stopped."""
 
@@ -118,10 +120,23 @@ class Gateway:
         asyncio.get_event_loop().call_soon(get_hub)
 
     def start_workers(self):
-        """The "channel" workers (archive, outbox) in this process, as runworker would run them."""
+        """The "channel" workers (archive, outbox) in this process, as runworker would run
+        them: they wait out a layer outage, and a failure restarts them (supervised)."""
         channels = [OUTBOX_CHANNEL] + ([ARCHIVE_CHANNEL] if settings.ARCHIVE_ENABLED else [])
-        worker = Worker(application=self.application, channels=channels, channel_layer=get_channel_layer())
-        asyncio.ensure_future(worker.arun())
+        workers = []
+
+        async def work():
+            worker = PatientWorker(application=self.application, channels=channels, channel_layer=get_channel_layer())
+            workers[:] = [worker]
+            await worker.arun()
+
+        def retire():
+            """The failed worker's consumers may hold work in hand (the archive's batch):
+            they get WORKER_GRACE seconds to finish it before they are cancelled."""
+            for instance in workers[0].application_instances.values() if workers else ():
+                asyncio.get_event_loop().call_later(WORKER_GRACE, instance["future"].cancel)
+
+        Supervised("worker", work, on_failure=retire).start()
         logger.info("worker: consuming %s", ", ".join(channels))
 
     def _mark_ready(self, what):

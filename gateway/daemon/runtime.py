@@ -20,6 +20,9 @@ tnc = None
 uplink_role = "off"
 """What this node does about the uplink: "off", "leader", "standby" or "demo"."""
 
+tasks = {}
+"""Long-lived tasks by name (gateway/daemon/supervisor.py): the workers, the leader election."""
+
 link_counters = {"uplink": Counter(), "igate": Counter(), "tnc": Counter()}
 """What each kind of link counted in this process, kept across link restarts
 (a node may lose and regain the uplink): Prometheus counters must not go back."""

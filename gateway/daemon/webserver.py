@@ -8,11 +8,14 @@ socket with one send(), bypassing Channels' per-copy send path, autobahn and
 twisted's per-write selector registration (docs/fanout.md has the profile).
 """
 
+from functools import partial
+
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import reactor
 
 from gateway.feed.wsframe import frame_writer
-from gateway.names import BACKLOG_EXTENSION, FRAME_EXTENSION
+from gateway.names import BACKLOG_EXTENSION, CLOSE_EXTENSION, FRAME_EXTENSION
 from protocols.tcp import unsent_bytes
 
 
@@ -29,6 +32,7 @@ class GatewayServer(Server):
             extensions = scope.setdefault("extensions", {})
             extensions[BACKLOG_EXTENSION] = {"bytes": lambda: unsent_bytes(protocol.transport)}
             extensions[FRAME_EXTENSION] = {"write": frame_writer(protocol)}
+            extensions[CLOSE_EXTENSION] = {"close": partial(close_with, protocol)}
         return super().create_application(protocol, scope)
 
     def listen_success(self, port):
@@ -43,6 +47,11 @@ class GatewayServer(Server):
             for p, details in self.connections.items()
             if isinstance(p, WebSocketProtocol) and "disconnected" not in details
         ]
+
+
+def close_with(protocol, code, reason):
+    """Send a close frame with ``code`` (see CLOSE_EXTENSION), on the reactor's thread."""
+    reactor.callFromThread(protocol.sendCloseFrame, code=code, reasonUtf8=reason.encode("utf-8")[:120])
 
 
 def without_websockets(application):

@@ -41,19 +41,29 @@ def api_view(view):
     return wrapper
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
+"""Times a query may name: the database cannot hold (or shift to UTC) much beyond these."""
+
+
 def parse_time(request, name, default):
+    """``name`` as ISO 8601 (UTC if no offset) or Unix seconds; BadParameter if neither, or out of range."""
     value = request.GET.get(name)
     if value is None or value == "":
         return default
     try:
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value)
+        try:
+            moment = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except ValueError:
+            moment = datetime.fromisoformat(value)
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
     except ValueError:
         raise BadParameter(f"{name}: {value!r} is neither ISO 8601 nor Unix seconds") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except (OverflowError, OSError):
+        raise BadParameter(f"{name}: {value!r} is out of range (1970 to 9999)") from None
+    if not EARLIEST <= moment <= LATEST:
+        raise BadParameter(f"{name}: {value!r} is out of range (1970 to 9999)")
+    return moment
 
 
 def time_range(request, default_span=timedelta(hours=24)):
@@ -148,8 +158,8 @@ def stations(request):
 
 def station_packets(request, callsign):
     """The station (404 if unknown) and its packets over the request's since..until, oldest first."""
+    since, until = time_range(request)  # a bad parameter is a 400 whether or not the station exists
     found = Station.objects.get(callsign=callsign.upper())
-    since, until = time_range(request)
     in_range = Packet.objects.filter(source=found.callsign, received_at__gte=since, received_at__lte=until)
     return found, in_range.order_by("received_at")
 

@@ -1,3 +1,5 @@
+import unicodedata
+
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
@@ -9,6 +11,12 @@ class RegistrationForm(UserCreationForm):
     """Django's sign-up form plus an optional callsign, unique across users."""
 
     callsign = forms.CharField(max_length=9, required=False, help_text="optional, without SSID")
+
+    def clean_username(self):
+        username = super().clean_username()
+        if any(unicodedata.category(c) in ("Cf", "Cc") for c in username):
+            raise forms.ValidationError("invisible and direction-changing characters are not allowed in a username")
+        return username
 
     def clean_callsign(self):
         callsign = self.cleaned_data["callsign"].strip().upper()

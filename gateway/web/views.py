@@ -92,6 +92,7 @@ async def readyz(request):
         "database": await _check(sync_to_async(_database_answers)()),
         "channel_layer": await _check(_layer_round_trip()),
         "aprs_link": _link_check(),
+        **{f"task {name}": task.status() for name, task in runtime.tasks.items()},
     }
     ready = all(check["ok"] for check in checks.values())
     return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
@@ -142,6 +143,8 @@ def _may_scrape(request):
     offered = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
         return True
+    if "HTTP_X_FORWARDED_FOR" in request.META or "HTTP_FORWARDED" in request.META:
+        return False  # through a proxy: the address is the proxy's, never proof of a local client
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:

@@ -31,7 +31,7 @@ from protocols.tcp import unsent_bytes, write_now
 
 from . import login, qconstruct
 from .filters import parse_filter
-from .lines import LineSplitter
+from .lines import MAX_CONTENT, LineSplitter
 from .link import Link, LinkProtocol
 from .spec import LINES_EXTENSION, SOFTWARE_NAME
 
@@ -263,6 +263,8 @@ class IGatePort(Link):
             line = qconstruct.add_q(line, client.login.callsign, self.config.server_id)
         except qconstruct.Refused as exc:
             return self.refused(client, str(exc))
+        if len(line) > MAX_CONTENT:  # it fitted as uploaded, not with our q-construct
+            return self.refused(client, "over 512 bytes with the q-construct")
         if not self.protocol_server.first_time(line):
             return self.refused(client, "duplicate")
         self.counters["accepted"] += 1

@@ -14,9 +14,10 @@ MAX_CONTENT = MAX_LINE - 2
 class LineSplitter:
     """Feed it chunks of bytes; it returns the complete lines they finish.
 
-    Lines end in CRLF; a bare LF is accepted too. Returned lines carry no
-    terminator. A line longer than ``MAX_CONTENT`` bytes is dropped and counted
-    in ``oversized``.
+    A line ends at CR or LF, as aprsc reads it (CRLF, a bare LF and a bare CR
+    alike); empty lines are not returned. Returned lines carry no terminator.
+    A line longer than ``MAX_CONTENT`` bytes is dropped and counted in
+    ``oversized``.
     """
 
     def __init__(self, max_content=MAX_CONTENT):
@@ -26,25 +27,16 @@ class LineSplitter:
         self._discarding = False
 
     def feed(self, data):
+        *finished, rest = (self._buffer + data).replace(b"\r", b"\n").split(b"\n")
         lines = []
-        buffer = self._buffer + data
-        start = 0
-        while True:
-            end = buffer.find(b"\n", start)
-            if end < 0:
-                break
-            line = buffer[start:end]
-            start = end + 1
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if self._discarding:
+        for line in finished:
+            if self._discarding:  # the end of an over-long line already counted
                 self._discarding = False
             elif len(line) > self.max_content:
                 self.oversized += 1
-            else:
+            elif line:
                 lines.append(line)
-        rest = buffer[start:]
-        if len(rest) > self.max_content + 1:  # +1: a CR may still be waiting for its LF
+        if len(rest) > self.max_content:
             if not self._discarding:
                 self.oversized += 1
                 self._discarding = True

@@ -79,6 +79,7 @@ class APRSProtocolServer:
         self._instances = {}  # connection -> Instance
         self._paused = set()  # connections whose reading is paused (backpressure)
         self._dupes = DupeFilter()  # what every source has delivered in the last 30 s
+        self.refused_long = 0  # aprs.send lines over 510 bytes, refused
         self.checker = LoopingCall(self.application_checker)
 
     # --- lifecycle --------------------------------------------------------
@@ -166,10 +167,11 @@ class APRSProtocolServer:
                 line = line.encode("utf-8")
             if not isinstance(line, bytes) or b"\r" in line or b"\n" in line or not line:
                 raise ValueError("aprs.send: 'line' must be non-empty bytes or str without CR/LF")
-            if len(line) > MAX_CONTENT:
-                raise ValueError(f"aprs.send: line longer than {MAX_CONTENT} bytes")
             instance = self._instances.get(connection)
-            if instance is None or instance.closing_since is not None:
+            if len(line) > MAX_CONTENT:  # e.g. a path grown by q-constructs: APRS-IS would cut it
+                self.refused_long += 1
+                logger.warning("aprs.send refused: %d bytes, over %d (%s)", len(line), MAX_CONTENT, connection.name)
+            elif instance is None or instance.closing_since is not None:
                 logger.error("aprs.send refused: the connection to %s is closed", connection.name)
             elif not connection.may_send:
                 logger.error("aprs.send refused: %s (%s)", connection.refusal, connection.name)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from twisted.application.internet import ClientService
 
 from . import ax25, kiss, qconstruct
+from .lines import MAX_CONTENT
 from .link import Link, LinkProtocol
 from .reconnect import Backoff, RotatingEndpoint
 
@@ -133,6 +134,8 @@ class TNCLink(Link):
             gated, forward = qconstruct.rf_gated(line, self.config.callsign), True
         except qconstruct.Refused:
             gated, forward = line, False  # heard here, shown here, not for APRS-IS
+        if forward and len(gated) > MAX_CONTENT:  # fits on RF, not on APRS-IS with our q-construct
+            gated, forward = line, False
         if not self.protocol_server.first_time(gated):
             self.counters["refused", "duplicate"] += 1
             return

@@ -1,0 +1,160 @@
+"""What the network and the users throw at a running daemon (issue: survive it).
+
+Each test names the attack it answers; all run against the real daemon, with real
+TCP, websocket and HTTP clients and a real Redis."""
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+
+import websockets
+
+from tests.conftest import REPO, RedisServer
+from tests.feedclient import FeedClient
+from tests.igateclient import IGateClient
+from tests.test_daemon import linked, send_paced
+from tests.test_igate import igate_daemon
+
+
+def metric(text, name):
+    """The sum of a metric's samples in Prometheus text (0 if absent)."""
+    return sum(float(value) for value in re.findall(rf"^{re.escape(name)}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
+async def test_a_lone_surrogate_gets_an_error_frame_and_the_socket_lives(daemon):
+    gateway = await daemon("--no-aprs").started()
+    feed = await FeedClient.connect(gateway.ws_url)
+    await feed.send('{"type":"subscribe","filter":"b/\\ud800"}')
+    refusal = await feed.frame()
+    assert refusal["type"] == "error" and "lone surrogate" in refusal["reason"]
+    await feed.subscribe("b/N0CALL")  # still open, still answering
+    chat = await websockets.connect(f"{gateway.ws_url}/chat/", origin=gateway.url)
+    while json.loads(await chat.recv())["type"] != "joined":
+        pass
+    await chat.send('{"type":"message","text":"\\udfff","id":"\\ud800"}')
+    assert "lone surrogate" in json.loads(await chat.recv())["reason"]
+    await chat.close()
+    assert "Traceback" not in gateway.log() and "ERROR" not in gateway.log()
+
+
+async def test_too_many_bad_frames_close_with_1008_and_no_error_log(daemon):
+    gateway = await daemon("--no-aprs").started()
+    feed = await FeedClient.connect(gateway.ws_url)
+    for _ in range(20):
+        await feed.send("not json")
+    try:
+        while True:
+            await feed.frame(5)
+    except websockets.ConnectionClosed as closed:
+        assert closed.rcvd.code == 1008
+    assert "Traceback" not in gateway.log() and "ERROR" not in gateway.log()
+
+
+async def test_an_upload_that_outgrows_510_bytes_with_its_q_construct_is_refused(daemon):
+    gateway = await igate_daemon(daemon)
+    client, _ = await IGateClient.logged_in(gateway.igate_port, "N0IGT")
+    client.send("N0SQ1>APRS,WIDE1-1:" + "0" * 490)  # 509 bytes; with ,qAR,N0IGT 519
+    client.send("N0SQ1>APRS,WIDE1-1:>after")
+    await gateway.until_log("aprs application started for igate N0IGT")
+    for _ in range(100):
+        status = await gateway.get_json("/api/status")
+        if status["igate"]["accepted"] == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert status["igate"]["refused"] == {"over 512 bytes with the q-construct": 1}
+    assert "starting a new one" not in gateway.log() and "Traceback" not in gateway.log()
+
+
+async def test_cr_alone_ends_a_line_from_upstream(daemon, upstream):
+    gateway, session = await linked(daemon, upstream)
+    feed = await FeedClient.connect(gateway.ws_url)
+    await feed.subscribe("")
+    session.send_raw(b"N0ONE>APRS:>one\rN0TWO>APRS:>two\rN0THR>APRS:>three\r")
+    items = await feed.packets(3)
+    assert [item["text"] for item in items] == ["N0ONE>APRS:>one", "N0TWO>APRS:>two", "N0THR>APRS:>three"]
+
+
+async def test_the_workers_wait_out_a_redis_outage_and_the_archive_catches_up(daemon, upstream, tmp_path):
+    redis = RedisServer(tmp_path / "redis", durable=True)
+    (tmp_path / "redis").mkdir()
+    redis.start()
+    env = {"REDIS_URL": redis.url, "ARCHIVE_ENABLED": "true", "ARCHIVE_FLUSH_INTERVAL": "0.2"}
+    gateway, session = await linked(daemon, upstream, env=env)
+    await gateway.until_log("worker: consuming")
+
+    def packets(tag, count):
+        return [f"N0R{n % 10}>APRS:>{tag} {n}".encode() for n in range(count)]
+
+    async def counts():
+        text = (await gateway.get("/metrics")).decode()
+        return (
+            metric(text, "aprs_packets_received_total"),
+            metric(text, "archive_packets_stored_total"),
+            metric(text, "archive_packets_dropped_total"),
+            metric(text, "aprs_gateway_task_restarts_total"),
+        )
+
+    async def settled(timeout=40):
+        """Until everything received is stored or counted as dropped."""
+        for _ in range(timeout * 10):
+            received, stored, dropped, restarts = await counts()
+            if received and stored + dropped >= received:
+                return received, stored, dropped, restarts
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"not settled: {await counts()}\n{gateway.log()}")
+
+    await send_paced(session, packets("before", 200))
+    assert (await settled())[1] == 200
+    redis.kill()  # SIGKILL: what Redis accepted is on disk (appendfsync always)
+    await gateway.until_log("worker aprs-archive: channel layer unavailable")
+    status, body = await gateway.request("/readyz")
+    assert status == 503 and json.loads(body)["checks"]["channel_layer"]["ok"] is False
+    await asyncio.sleep(2)
+    redis.start()
+    session = await upstream.next_session(timeout=30)  # the uplink's lease came back
+    session.logresp()
+    await send_paced(session, packets("after", 200))
+    received, stored, dropped, restarts = await settled()
+    assert received >= 400 and stored >= 400, (received, stored, dropped)
+    await gateway.until_log("worker aprs-archive: channel layer back")
+    assert "Traceback" not in gateway.log(), gateway.log()
+    for _ in range(100):
+        status, body = await gateway.request("/readyz")
+        if status == 200:
+            break
+        await asyncio.sleep(0.2)
+    assert status == 200, body
+    redis.kill()
+
+
+def cli(*args, env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_deploy_check_is_clean_behind_a_tls_proxy():
+    import os
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "k" * 20 + "-production-secret-that-is-long-enough-0123456789",
+        "ALLOWED_HOSTS": "aprs.example.org",
+        "BEHIND_TLS_PROXY": "true",
+    }
+    result = cli("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    insecure = cli("check", "--deploy", "--fail-level", "WARNING", env={**env, "BEHIND_TLS_PROXY": "false"})
+    assert insecure.returncode != 0 and "SECURE_HSTS_SECONDS" in insecure.stdout + insecure.stderr
+
+
+async def test_metrics_through_a_proxy_need_the_token(daemon):
+    gateway = await daemon("--no-aprs", env={"METRICS_TOKEN": "t0ken"}).started()
+    assert (await gateway.request("/metrics"))[0] == 200  # a direct local scrape
+    assert (await gateway.request("/metrics", {"X-Forwarded-For": "203.0.113.9"}))[0] == 403
+    authorised = await gateway.request("/metrics", {"X-Forwarded-For": "203.0.113.9", "Authorization": "Bearer t0ken"})
+    assert authorised[0] == 200
