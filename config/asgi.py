@@ -29,6 +29,7 @@ from consumers.feed import APRSFeedConsumer  # noqa: E402
 from consumers.outbox import OutboxConsumer  # noqa: E402
 from consumers.streams import LongPollConsumer, NotificationsConsumer  # noqa: E402
 from gateway.names import ARCHIVE_CHANNEL, OUTBOX_CHANNEL  # noqa: E402
+from gateway.web.limits import ConnectionLimit  # noqa: E402
 
 websocket_routes = [
     path("ws/aprs/", APRSFeedConsumer.as_asgi()),
@@ -40,16 +41,20 @@ websocket_routes = [
     path("ws/echo/async/", EchoAsyncConsumer.as_asgi()),
 ]
 
+limit = ConnectionLimit()  # one count for HTTP, streams and websockets
+
 application = ProtocolTypeRouter(
     {
-        "http": URLRouter(
-            [
-                re_path(r"^notifications/(?P<stream>\w+)/$", NotificationsConsumer.as_asgi()),
-                path("longpoll/", LongPollConsumer.as_asgi()),
-                re_path(r"", django_application),
-            ]
+        "http": limit(
+            URLRouter(
+                [
+                    re_path(r"^notifications/(?P<stream>\w+)/$", NotificationsConsumer.as_asgi()),
+                    path("longpoll/", LongPollConsumer.as_asgi()),
+                    re_path(r"", django_application),
+                ]
+            )
         ),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
+        "websocket": limit(AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes)))),
         "aprs": SourceRouter(
             {
                 "aprs-is": APRSNewsConsumer.as_asgi(),

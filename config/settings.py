@@ -254,6 +254,9 @@ IGATE_PORT = int(env_float("IGATE_PORT", 0, low=0, high=65535))
 IGATE_BIND = env("IGATE_BIND", "0.0.0.0")
 IGATE_LOGIN_TIMEOUT = env_float("IGATE_LOGIN_TIMEOUT", 30.0)  # aprsc's
 IGATE_KEEPALIVE_INTERVAL = env_float("IGATE_KEEPALIVE_INTERVAL", 20.0)
+# TCP clients the server port takes at once, in all and from one address (aprsc's maxclients).
+IGATE_MAX_CLIENTS = int(env_float("IGATE_MAX_CLIENTS", 500))
+IGATE_MAX_PER_ADDRESS = int(env_float("IGATE_MAX_PER_ADDRESS", 10))
 # The server ID in logresp and q-constructs (qAC,<ID>): a callsign-like name.
 IGATE_SERVER_ID = env("IGATE_SERVER_ID", "") or (APRS_CALLSIGN if APRS_CALLSIGN != "N0CALL" else "APRSGW")
 # A KISS-over-TCP TNC (direwolf's KISSPORT is 8001): HOST:PORT, empty = none.
@@ -278,6 +281,14 @@ CHAT_ALLOW_GUESTS = env_bool("CHAT_ALLOW_GUESTS", False)
 # Messages one sender may send in a burst, and the seconds that burst refills over.
 CHAT_RATE_BURST = int(env_float("CHAT_RATE_BURST", 5))
 CHAT_RATE_PERIOD = env_float("CHAT_RATE_PERIOD", 5.0)
+# --- Caps --------------------------------------------------------------------------
+# Open HTTP requests, websockets and streams (SSE, long-poll) at once, in all and from
+# one address; past them a websocket handshake gets 403 and a request 503.
+MAX_CONNECTIONS = int(env_float("MAX_CONNECTIONS", 10000))
+MAX_CONNECTIONS_PER_ADDRESS = int(env_float("MAX_CONNECTIONS_PER_ADDRESS", 64))
+# Bytes a request body may have; a larger one is answered 413 before it is read.
+MAX_REQUEST_BODY = int(env_float("MAX_REQUEST_BODY", 1024 * 1024))
+
 # --- Accounts -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
@@ -336,6 +347,10 @@ METRICS_TOKEN = env("METRICS_TOKEN", "")
 FEED_CLIENT_BUFFER = int(env_float("FEED_CLIENT_BUFFER", 1000))
 # Bytes the server may have queued on one client's socket before it counts as slow.
 FEED_CLIENT_BACKLOG = int(env_float("FEED_CLIENT_BACKLOG", 256 * 1024))
+# The kernel's send buffer for each feed socket (websocket and server-port clients).
+# Bounded, so a client that stops reading shows up in FEED_CLIENT_BACKLOG at once
+# instead of hiding megabytes in the kernel (Linux doubles the value given).
+FEED_SOCKET_BUFFER = int(env_float("FEED_SOCKET_BUFFER", 64 * 1024))
 # Seconds between batched frames to a client (several packets per frame).
 FEED_FLUSH_INTERVAL = env_float("FEED_FLUSH_INTERVAL", 0.02)
 # Frames per second the hub aims not to pass: with more clients than this x the

@@ -16,6 +16,8 @@ switch off the slow-client rule; pyproject.toml pins twisted to the versions
 this was checked with.
 """
 
+import socket
+
 BUFFER_FIELDS = ("dataBuffer", "offset", "_tempDataBuffer", "_tempDataLen")
 
 
@@ -48,6 +50,13 @@ def write_now(transport, data):
     if data:
         transport.write(data)
     return True
+
+
+def bound_send_buffer(transport, size):
+    """Cap the kernel's send buffer of a TCP transport (``size`` bytes; Linux doubles it)."""
+    sock = getattr(transport, "socket", None)
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
 
 def check_twisted(transport=None):

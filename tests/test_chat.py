@@ -220,6 +220,9 @@ async def test_rate_limit_says_when_to_retry():
         (json.dumps({"type": "message", "text": "bell\x07"}), "bad_text", "control characters"),
         (json.dumps({"type": "message", "text": 5}), "bad_text", "must be a string"),
         (json.dumps({"type": "message", "text": "ok", "id": "x" * 65}), "bad_id", "1 to 64"),
+        (json.dumps({"type": "message", "text": "pay \u202egnp.exe"}), "bad_text", "direction overrides"),
+        (json.dumps({"type": "message", "text": "zero\u200bwidth"}), "bad_text", "invisible"),
+        ('{"type": "message", "text": "\\ud800"}', "bad_frame", "lone surrogate"),
     ],
 )
 async def test_bad_input_gets_a_reason_and_the_connection_stays(frame, code, reason):

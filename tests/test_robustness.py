@@ -158,3 +158,49 @@ async def test_metrics_through_a_proxy_need_the_token(daemon):
     assert (await gateway.request("/metrics", {"X-Forwarded-For": "203.0.113.9"}))[0] == 403
     authorised = await gateway.request("/metrics", {"X-Forwarded-For": "203.0.113.9", "Authorization": "Bearer t0ken"})
     assert authorised[0] == 200
+
+
+async def test_connection_caps_for_websockets_and_the_server_port(daemon):
+    env = {"MAX_CONNECTIONS_PER_ADDRESS": "3", "IGATE_MAX_PER_ADDRESS": "2"}
+    gateway = await igate_daemon(daemon, env=env)
+    feeds = [await FeedClient.connect(gateway.ws_url) for _ in range(3)]
+    try:
+        await FeedClient.connect(gateway.ws_url)
+        raise AssertionError("a fourth websocket from one address was let in")
+    except websockets.InvalidStatus as refused:
+        assert refused.response.status_code == 403
+    status, body = await gateway.request("/api/status")
+    assert status == 503 and b"too many connections from your address" in body
+    for feed in feeds:
+        await feed.close()
+    await asyncio.sleep(0.2)
+    assert (await gateway.request("/api/status"))[0] == 200  # freed with the sockets
+
+    first = await IGateClient.connect(gateway.igate_port)
+    second = await IGateClient.connect(gateway.igate_port)
+    third = await IGateClient.connect(gateway.igate_port)
+    assert await third.until_closed(5) == b""  # closed at once, without a greeting
+    assert (await first.read_line()).startswith(b"# aprs-gateway")
+    second.close()
+    status = await gateway.get_json("/api/status")
+    assert status["igate"]["connections_refused"] == 1
+    assert "refused: 2 clients, 2 from there" in gateway.log()
+
+
+async def test_a_request_body_over_the_cap_is_refused_before_it_is_read(daemon):
+    gateway = await daemon("--no-aprs", env={"MAX_REQUEST_BODY": "100000"}).started()
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50000000\r\n\r\n")
+    writer.write(b"x" * 65536)  # only the start of the 50 MB it announced
+    await writer.drain()
+    response = await asyncio.wait_for(reader.read(), 10)
+    assert response.startswith(b"HTTP/1.1 413 ") and b"request body over 100000 bytes" in response
+    writer.close()
+    # chunked, with no length given: cut off once it passes the cap
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    for _ in range(4):
+        writer.write(b"8000\r\n" + b"y" * 0x8000 + b"\r\n")
+    await writer.drain()
+    assert (await asyncio.wait_for(reader.read(), 10)).startswith(b"HTTP/1.1 413 ")
+    writer.close()

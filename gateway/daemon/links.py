@@ -73,6 +73,9 @@ def igate_config():
         software_version=software_version(),
         login_timeout=settings.IGATE_LOGIN_TIMEOUT,
         keepalive_interval=settings.IGATE_KEEPALIVE_INTERVAL,
+        max_clients=settings.IGATE_MAX_CLIENTS,
+        max_per_address=settings.IGATE_MAX_PER_ADDRESS,
+        send_buffer=settings.FEED_SOCKET_BUFFER,
     )
 
 

@@ -23,6 +23,11 @@ LINK_COUNTERS = {
     ("uplink", "oversized"): ("aprs_oversized_lines", "Lines over 512 bytes, dropped", None),
     ("uplink", "reconnects"): ("aprs_reconnects", "Upstream connections that ended", None),
     ("igate", "accepted"): ("aprs_igate_packets_accepted", "Packets taken from iGates on the server port", None),
+    ("igate", "connections refused"): (
+        "aprs_igate_connections_refused",
+        "Connections to the server port refused at a cap (IGATE_MAX_CLIENTS, IGATE_MAX_PER_ADDRESS)",
+        None,
+    ),
     ("igate", "refused"): ("aprs_igate_packets_refused", "Packets from iGates not taken, by reason", "reason"),
     ("tnc", "frames"): ("aprs_tnc_frames", "AX.25 frames received from the KISS TNC", None),
     ("tnc", "refused"): (

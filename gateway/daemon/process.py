@@ -37,6 +37,11 @@ CLOSE_TIMEOUT = 10
 """Seconds applications get to finish when their connection closes."""
 STATUS_INTERVAL = 5.0
 GOING_AWAY = 1001
+PROXY_HEADERS = {
+    "proxy_forwarded_address_header": "X-Forwarded-For",
+    "proxy_forwarded_port_header": "X-Forwarded-Port",
+    "proxy_forwarded_proto_header": "X-Forwarded-Proto",
+}
 WORKER_GRACE = 10.0
 FINISH_TIMEOUT = 5.0
 """Seconds the last tasks get to end once cancelled, after the reactor stopped."""
@@ -72,6 +77,8 @@ class Gateway:
             application_close_timeout=CLOSE_TIMEOUT,
             server_name="aprs-gateway",
             on_listening=partial(self._mark_ready, "listening"),
+            # Behind nginx the client is the one X-Forwarded-For names (per-address caps, logs).
+            **(PROXY_HEADERS if settings.BEHIND_TLS_PROXY else {}),
         )
 
     @property

@@ -1,4 +1,4 @@
-"""daphne's server, with what the feed needs from it.
+"""daphne's server, with what the feed needs from it, and a cap on request bodies.
 
 Websocket consumers get two scope extensions (gateway/names.py):
 ``BACKLOG_EXTENSION``, how far behind the client is (the slow-client rule),
@@ -6,17 +6,24 @@ and ``FRAME_EXTENSION``, a writer of prebuilt frames (gateway/feed/wsframe.py):
 the feed hub encodes each frame once for all clients and puts it on each
 socket with one send(), bypassing Channels' per-copy send path, autobahn and
 twisted's per-write selector registration (docs/fanout.md has the profile).
+
+daphne hands a request to the application only once its whole body is read,
+and then all of it at once: ``CappedRequest`` answers 413 as soon as a body
+passes ``MAX_REQUEST_BODY`` (by its Content-Length, or as it arrives) and
+never reads the rest.
 """
 
 from functools import partial
 
+from daphne.http_protocol import WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
+from django.conf import settings
 from twisted.internet import reactor
 
 from gateway.feed.wsframe import frame_writer
 from gateway.names import BACKLOG_EXTENSION, CLOSE_EXTENSION, FRAME_EXTENSION
-from protocols.tcp import unsent_bytes
+from protocols.tcp import bound_send_buffer, unsent_bytes
 
 
 class GatewayServer(Server):
@@ -33,9 +40,21 @@ class GatewayServer(Server):
             extensions[BACKLOG_EXTENSION] = {"bytes": lambda: unsent_bytes(protocol.transport)}
             extensions[FRAME_EXTENSION] = {"write": frame_writer(protocol)}
             extensions[CLOSE_EXTENSION] = {"close": partial(close_with, protocol)}
+            bound_send_buffer(protocol.transport, settings.FEED_SOCKET_BUFFER)
         return super().create_application(protocol, scope)
 
     def listen_success(self, port):
+        """Every port listens before any connection comes: the place to cap request bodies."""
+        if not self.ports:
+            build = self.http_factory.buildProtocol
+
+            def capped(addr):
+                protocol = build(addr)
+                if protocol is not None:
+                    protocol.requestFactory = CappedRequest
+                return protocol
+
+            self.http_factory.buildProtocol = capped
         super().listen_success(port)
         self.ports.append(port)
         if self.on_listening and len(self.ports) == len(self.endpoints):
@@ -47,6 +66,39 @@ class GatewayServer(Server):
             for p, details in self.connections.items()
             if isinstance(p, WebSocketProtocol) and "disconnected" not in details
         ]
+
+
+class CappedRequest(WebRequest):
+    """daphne's request, answering 413 once the body passes ``MAX_REQUEST_BODY``."""
+
+    refused = False
+    received = 0
+
+    def gotLength(self, length):
+        if length is not None and length > settings.MAX_REQUEST_BODY:
+            return self._too_large()
+        return super().gotLength(length)
+
+    def handleContentChunk(self, data):
+        if self.refused:
+            return
+        self.received += len(data)
+        if self.received > settings.MAX_REQUEST_BODY:
+            return self._too_large()
+        return super().handleContentChunk(data)
+
+    def requestReceived(self, command, path, version):
+        if not self.refused:
+            return super().requestReceived(command, path, version)
+
+    def _too_large(self):
+        self.refused = True
+        body = b'{"error":"request body over %d bytes"}' % settings.MAX_REQUEST_BODY
+        self.channel.transport.write(
+            b"HTTP/1.1 413 Content Too Large\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        self.channel.transport.loseConnection()
 
 
 def close_with(protocol, code, reason):

@@ -27,7 +27,7 @@ from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.task import LoopingCall
 from twisted.protocols.policies import TimeoutMixin
 
-from protocols.tcp import unsent_bytes, write_now
+from protocols.tcp import bound_send_buffer, unsent_bytes, write_now
 
 from . import login, qconstruct
 from .filters import parse_filter
@@ -38,6 +38,7 @@ from .spec import LINES_EXTENSION, SOFTWARE_NAME
 logger = logging.getLogger("aprs.igate")
 
 MAX_LOGIN_LENGTH = 9  # aprsc's CALLSIGNLEN_MAX
+CAP_LOG_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class IGatePortConfig:
     login_timeout: float = 30.0
     keepalive_interval: float = 20.0
     max_bad_commands: int = 3
+    max_clients: int = 500
+    max_per_address: int = 10
+    send_buffer: int = 64 * 1024  # the kernel's, per client: see FEED_SOCKET_BUFFER
 
 
 class IGateClientProtocol(TimeoutMixin, LinkProtocol):
@@ -74,6 +78,7 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         self.transport.setTcpNoDelay(True)
         self.transport.setTcpKeepAlive(True)
         self.setTimeout(self.config.login_timeout)
+        bound_send_buffer(self.transport, self.config.send_buffer)
         self.send_line(f"# {SOFTWARE_NAME} {self.config.software_version}".encode("ascii"))
         self.port.client_opened(self)
 
@@ -211,6 +216,7 @@ class IGatePort(Link):
         self.clients = set()
         self.verified = {}  # callsign -> its connection (one per callsign)
         self.listening = None
+        self.cap_logged_at = -CAP_LOG_INTERVAL
 
     def start(self):
         """Listen; returns the Deferred of ``listen`` (its errback: the port could not be opened)."""
@@ -237,6 +243,22 @@ class IGatePort(Link):
         return self.listening.stopListening() if self.listening else None
 
     def buildProtocol(self, addr):
+        """A protocol for the new connection, or None (twisted then closes it) past a cap."""
+        from_there = sum(1 for client in self.clients if client.address[0] == addr.host)
+        if len(self.clients) >= self.config.max_clients or from_there >= self.config.max_per_address:
+            self.counters["connections refused"] += 1
+            now = time.monotonic()
+            if now - self.cap_logged_at >= CAP_LOG_INTERVAL:
+                self.cap_logged_at = now
+                logger.warning(
+                    "connection from %s refused: %d clients, %d from there (caps %d, %d per address)",
+                    addr.host,
+                    len(self.clients),
+                    from_there,
+                    self.config.max_clients,
+                    self.config.max_per_address,
+                )
+            return None
         return IGateClientProtocol(self, addr)
 
     # --- calls from the wire protocol -------------------------------------
@@ -287,5 +309,6 @@ class IGatePort(Link):
             "clients": len(self.clients),
             "verified": len(self.verified),
             "accepted": self.counters["accepted"],
+            "connections_refused": self.counters["connections refused"],
             "refused": refused,
         }
