@@ -6,6 +6,7 @@ TCP, websocket and HTTP clients and a real Redis."""
 import asyncio
 import json
 import re
+import socket
 import subprocess
 import sys
 
@@ -204,3 +205,57 @@ async def test_a_request_body_over_the_cap_is_refused_before_it_is_read(daemon):
     await writer.drain()
     assert (await asyncio.wait_for(reader.read(), 10)).startswith(b"HTTP/1.1 413 ")
     writer.close()
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+async def test_non_reading_clients_meet_the_slow_client_rule_and_memory_stays_bounded(daemon, upstream, corpus):
+    gateway, session = await linked(daemon, upstream)
+    stuck = []
+    for _ in range(50):  # clients that never read, with small receive buffers as a real slow link has
+        tight = socket.socket()
+        tight.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        tight.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(tight, ("127.0.0.1", gateway.port))
+        client = await FeedClient.connect(gateway.ws_url, max_queue=1, sock=tight)
+        await client.subscribe("")
+        stuck.append(client)
+    sndbuf = subprocess.run(
+        ["ss", "-tmn", "state", "established", f"sport = :{gateway.port}"], capture_output=True, text=True
+    ).stdout
+    assert "tb131072" in sndbuf  # FEED_SOCKET_BUFFER (64 KiB, doubled by Linux) on the daemon's sockets
+    start = rss_mib(gateway.process.pid)
+    lines = [line for lines in corpus.values() for line in lines]
+    await send_paced(session, lines + lines, chunk=500, pause=0.02)
+    await gateway.until_log("feed hub", timeout=1)  # still alive and logging
+    grown = rss_mib(gateway.process.pid) - start
+    assert grown < 120, f"RSS grew {grown:.0f} MiB for 50 stuck clients"  # 50 x (1,000 packets buffered) at most
+    received = await stuck[0].packets(2 * len(lines), timeout=60)  # now it reads: told what it lost
+    assert stuck[0].dropped > 0 and len(received) + stuck[0].dropped == 2 * len(lines)
+
+
+async def test_300_uploading_igates_for_60_s_keep_memory_flat(daemon):
+    gateway = await igate_daemon(daemon, env={"IGATE_MAX_PER_ADDRESS": "400"})
+    clients = [(await IGateClient.logged_in(gateway.igate_port, f"N{n:03d}IG"))[0] for n in range(300)]
+    loop = asyncio.get_running_loop()
+    samples = []
+    started = loop.time()
+    sent = 0
+    while loop.time() - started < 60:
+        second = int(loop.time() - started)
+        for n, client in enumerate(clients):
+            client.send(f"N{n:03d}RF>APRS,WIDE1-1:>seen at second {second}")
+            sent += 1
+        if second in (15, 59) and len(samples) < (1 if second == 15 else 2):
+            samples.append(rss_mib(gateway.process.pid))
+        await asyncio.sleep(1)
+    status = await gateway.get_json("/api/status")
+    assert status["igate"]["clients"] == 300
+    assert status["igate"]["accepted"] >= sent * 0.95
+    warm, end = samples
+    assert end - warm < 0.15 * warm, f"RSS {warm:.0f} -> {end:.0f} MiB while 300 iGates uploaded"
+    for client in clients:
+        client.close()
