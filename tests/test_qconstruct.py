@@ -24,6 +24,9 @@ LOGIN, SERVER = "N0CALL-10", "T2TEST"
         (b"n0call-10>APRS,TCPIP*:>hi", b"n0call-10>APRS,TCPIP*,qAC,T2TEST:>hi"),
         # a q-construct without a callsign after it is rebuilt
         (b"N1ABC>APRS,qAR:>x", b"N1ABC>APRS,qAR,N0CALL-10:>x"),
+        # a qAI trace: the login it came from, then this server, are appended
+        (b"N1ABC>APRS,qAI,T2FAR:>x", b"N1ABC>APRS,qAI,T2FAR,N0CALL-10,T2TEST:>x"),
+        (b"N0CALL-10>APRS,qAI,N0CALL-10:>x", b"N0CALL-10>APRS,qAI,N0CALL-10,T2TEST:>x"),
         # bytes after the header are never touched
         (b"N1ABC>APRS:>\xb0\xff\x00", b"N1ABC>APRS,qAR,N0CALL-10:>\xb0\xff\x00"),
     ],

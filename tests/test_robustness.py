@@ -259,3 +259,20 @@ async def test_300_uploading_igates_for_60_s_keep_memory_flat(daemon):
     assert end - warm < 0.15 * warm, f"RSS {warm:.0f} -> {end:.0f} MiB while 300 iGates uploaded"
     for client in clients:
         client.close()
+
+
+async def test_nobody_logs_in_or_uploads_as_this_gateway(daemon):
+    gateway = await igate_daemon(daemon, env={"IGATE_SERVER_ID": "T2LOCAL", "APRS_CALLSIGN": "N0GW"})
+    impostor = await IGateClient.connect(gateway.igate_port)
+    await impostor.read_line()
+    impostor.send("user T2LOCAL pass 17219 vers x 1")
+    assert (await impostor.read_line()) == b"# login refused: T2LOCAL is this server's ID"
+    client, _ = await IGateClient.logged_in(gateway.igate_port, "N0IGT")
+    client.send("N0GW>APRS,WIDE1-1:>pretending to be the gateway", "T2LOCAL>APRS:>or its server")
+    client.send("N1ABC>APRS,qAI,T2FAR:>traced")
+    for _ in range(100):
+        status = await gateway.get_json("/api/status")
+        if status["igate"]["accepted"] == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert status["igate"]["refused"] == {"source is this gateway's callsign": 2}

@@ -29,7 +29,7 @@ from twisted.protocols.policies import TimeoutMixin
 
 from protocols.tcp import bound_send_buffer, unsent_bytes, write_now
 
-from . import login, qconstruct
+from . import login, qconstruct, tnc2
 from .filters import parse_filter
 from .lines import MAX_CONTENT, LineSplitter
 from .link import Link, LinkProtocol
@@ -53,6 +53,7 @@ class IGatePortConfig:
     max_clients: int = 500
     max_per_address: int = 10
     send_buffer: int = 64 * 1024  # the kernel's, per client: see FEED_SOCKET_BUFFER
+    own_callsigns: frozenset = frozenset()  # upper case: what no client may send as (server ID, our login)
 
 
 class IGateClientProtocol(TimeoutMixin, LinkProtocol):
@@ -117,6 +118,8 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
             credentials = login.parse_login(line)
             if len(credentials.callsign) > MAX_LOGIN_LENGTH:
                 raise login.LoginError(f"callsign {credentials.callsign} is over {MAX_LOGIN_LENGTH} characters")
+            if credentials.callsign.upper() == self.config.server_id.upper():  # aprsc refuses it too
+                raise login.LoginError(f"{credentials.callsign} is this server's ID")
             if credentials.filter:
                 parse_filter(credentials.filter)
         except ValueError as exc:  # LoginError and FilterError are ValueErrors
@@ -281,6 +284,8 @@ class IGatePort(Link):
     def upload(self, client, line):
         if not client.verified:
             return self.refused(client, "unverified login")
+        if tnc2.header_fields(line).get("from", "").upper() in self.config.own_callsigns:
+            return self.refused(client, "source is this gateway's callsign")
         try:
             line = qconstruct.add_q(line, client.login.callsign, self.config.server_id)
         except qconstruct.Refused as exc:

@@ -62,14 +62,14 @@ def add_q(line, login, server_id):
     if q is not None and not path[q + 1 :]:
         del path[q:]  # a q-construct with no callsign after it is dropped and rebuilt
         q = None
-    if source.upper() == login_b:
-        if q is not None and path[q] == b"qAI":
-            return line  # a trace: left alone
+    if source.upper() == login_b and (q is None or path[q] != b"qAI"):
         return join_header(source, dest, [b"TCPIP*", b"qAC", server_b], info)
     if q is not None:
         after = [hop.upper() for hop in path[q + 1 :]]
-        if server_b in after or login_b in after[1:] or len(set(after)) < len(after):
+        if server_b in after or login_b in after[:-1] or len(set(after)) < len(after):
             raise Refused("loop")
+        if path[q] == b"qAI":  # a trace: each server appends the login it came from, then itself
+            path += ([] if login_b in after else [login_b]) + [server_b]
         return join_header(source, dest, path, info)
     if len(path) >= 2 and path[-1] == b"I":
         via = path[-2]
