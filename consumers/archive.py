@@ -29,8 +29,15 @@ class ArchiveConsumer(PatientReceive, AsyncConsumer):
     pending = None
     flush_handle = None
     next_purge = 0.0
+    fence = 0  # the highest fencing token seen: older ones come from a leader past its lease
 
     async def archive_packet(self, event):
+        token = event.get("fence")
+        if token is not None:
+            if token < self.fence:
+                metrics.archive_stale.inc()
+                return
+            self.fence = token
         if self.pending is None:
             self.pending = []
         self.pending.append(event)

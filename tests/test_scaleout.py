@@ -8,7 +8,7 @@ import pytest
 
 from tests.feedclient import FeedClient, raw_bytes
 
-LEADER = "holds the APRS-IS uplink (took the Redis lock)"
+LEADER = "holds the APRS-IS uplink (took the Redis lock"
 
 
 def numbered(start, stop):

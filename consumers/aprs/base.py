@@ -45,6 +45,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     layer_error_logged_at = -LAYER_ERROR_LOG_INTERVAL
     sender = None  # the task sending batches to the feed group, while there are any
     via = None  # set by connections whose own packets must not be sent back to them
+    fence = None  # the leader's fencing token its packets carry (uplink, TNC); None for iGates
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,6 +65,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         )
 
     async def aprs_packet(self, event):
+        self.fence = event.get("fence")
         facts = packet_facts(event["packet"], event["raw"])
         if self.via:
             facts["via"] = self.via
@@ -91,6 +93,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
                     "type": "feed.packets",
                     "origin": self.channel_name,
                     "sequence": self.sequence,
+                    "fence": self.fence,
                     "packets": batch,
                 }
                 started = time.perf_counter()
@@ -124,6 +127,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     async def archive(self, event):
         body = {key: event[key] for key in ("raw", "text", "received", "packet")}
+        body["fence"] = event.get("fence")
         try:
             await self.channel_layer.send(ARCHIVE_CHANNEL, {"type": "archive.packet", **body})
         except ChannelFull:  # the worker is behind: count it, keep the feed going

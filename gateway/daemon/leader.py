@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 
 import redis.asyncio as redis
 from redis.exceptions import LockError, RedisError
@@ -21,6 +22,17 @@ from gateway.daemon.supervisor import Supervised
 logger = logging.getLogger("gateway.leader")
 
 LOCK_NAME = "aprs-gateway:uplink-leader"
+EPOCH_NAME = "aprs-gateway:uplink-epoch"
+NEXT_TOKEN = """
+local now = redis.call('TIME')
+local token = math.max(tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000),
+                       tonumber(redis.call('GET', KEYS[1]) or '0') + 1)
+redis.call('SET', KEYS[1], token)
+return token
+"""
+"""Each node that takes the lock gets the next fencing token: above every earlier one,
+and above Redis's clock in milliseconds, so a Redis that lost its data (restarted
+without persistence) still never hands out a token lower than one already used."""
 LEASE = 6.0
 POLL = 1.0
 
@@ -38,9 +50,12 @@ class Leadership:
         self.lost = lost
         self.leading = False
         self.task = None
+        self.token = None  # our fencing token while leading (0 without Redis)
+        self.valid_until = 0.0  # monotonic time our lease surely lasts until
 
     def start(self):
         if self.redis_url is None:
+            self.token, self.valid_until = 0, float("inf")
             self._become_leader("no Redis: the only node")
             return
         self.task = Supervised("leader election", self._run, on_failure=self._after_failure).start()
@@ -57,7 +72,15 @@ class Leadership:
         logger.info("this node (%s) holds the APRS-IS uplink (%s)", node_name(), why)
         self.gained()
 
+    def fence(self):
+        """Our fencing token while the lease surely holds, else None: a leader that was
+        paused past its lease must publish nothing (another node may lead by now)."""
+        if self.leading and time.monotonic() < self.valid_until:
+            return self.token
+        return None
+
     def _step_down(self, why):
+        self.valid_until = 0.0
         if self.leading:
             self.leading = False
             logger.warning("this node gives up the APRS-IS uplink: %s", why)
@@ -70,15 +93,19 @@ class Leadership:
         try:
             while True:
                 try:
+                    asked_at = time.monotonic()
                     if not self.leading:
                         if await lock.acquire(token=node_name()):
-                            self._become_leader("took the Redis lock")
+                            self.token = await client.eval(NEXT_TOKEN, 1, EPOCH_NAME)
+                            self.valid_until = asked_at + LEASE
+                            self._become_leader(f"took the Redis lock, fencing token {self.token}")
                         elif not waiting_logged:
                             holder = await client.get(LOCK_NAME)
                             logger.info("standing by: the uplink is held by %s", holder.decode() if holder else "?")
                             waiting_logged = True
                     else:
                         await lock.reacquire()
+                        self.valid_until = asked_at + LEASE
                         waiting_logged = False
                 except (LockError, RedisError, OSError) as exc:
                     self._step_down(f"{type(exc).__name__}: {exc}")

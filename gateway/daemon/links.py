@@ -137,7 +137,9 @@ class APRSLinks:
         runtime.uplink_role = "leader"
         metrics.uplink_leader.set(1)
         if settings.KISS_SERVER:
-            self.tnc = runtime.tnc = TNCLink(self.protocol_server, tnc_config(), runtime.link_counters["tnc"])
+            self.tnc = runtime.tnc = TNCLink(
+                self.protocol_server, tnc_config(), runtime.link_counters["tnc"], fence=self.leadership.fence
+            )
             self.tnc.start()
         if settings.APRS_ENABLED and (settings.APRS_SERVERS or self.demo_address):
             self._start_uplink()
@@ -158,7 +160,9 @@ class APRSLinks:
             "receive-only" if config.passcode == RECEIVE_ONLY_PASSCODE else "passcode set",
             config.filter,
         )
-        self.uplink = runtime.uplink = Uplink(self.protocol_server, config, runtime.link_counters["uplink"])
+        self.uplink = runtime.uplink = Uplink(
+            self.protocol_server, config, runtime.link_counters["uplink"], fence=self.leadership.fence
+        )
         runtime.uplink_role = "demo" if demo else "leader"
         self.uplink.start()
 

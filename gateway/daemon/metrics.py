@@ -64,6 +64,12 @@ class LinkCollector:
 
 REGISTRY.register(LinkCollector())
 
+feed_packets_stale = Counter(
+    "aprs_gateway_feed_packets_stale", "Feed packets dropped as published by a leader past its lease (fencing)"
+)
+archive_stale = Counter(
+    "aprs_gateway_archive_packets_stale", "Packets not archived as published by a leader past its lease (fencing)"
+)
 task_restarts = Counter("aprs_gateway_task_restarts", "Long-lived tasks restarted after a failure", ["task"])
 igate_forwarded = Counter("aprs_igate_packets_forwarded", "Locally gated packets sent up to APRS-IS")
 uplink_leader = Gauge("aprs_uplink_leader", "1 if this node holds the APRS-IS uplink")

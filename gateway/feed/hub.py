@@ -83,6 +83,8 @@ class FeedHub:
         self.positions = collections.OrderedDict()
         self.arrived = asyncio.Event()
         self.lost = 0  # packets the channel layer dropped before they got here
+        self.fence = 0  # the highest fencing token heard (gateway/daemon/leader.py)
+        self.stale_packets = 0
         self.last_sequence = {}  # origin channel -> last sequence number seen
 
     def start(self):
@@ -119,12 +121,13 @@ class FeedHub:
     async def _run(self):
         """Receive from the feed group for ever; survive a layer outage."""
         delay = 1.0
+        # A plain channel name, not new_channel(): channels_redis serves every "!"
+        # channel of a process through one shared receive lock and assumes they all
+        # share new_channel()'s default prefix. The same channel after an outage:
+        # what Redis queued for it meanwhile is still delivered.
+        channel = f"{HUB_CHANNEL_PREFIX}{uuid.uuid4().hex}"
         while True:
             try:
-                # A plain channel name, not new_channel(): channels_redis serves
-                # every "!" channel of a process through one shared receive lock
-                # and assumes they all share new_channel()'s default prefix.
-                channel = f"{HUB_CHANNEL_PREFIX}{uuid.uuid4().hex}"
                 await self.layer.group_add(FEED_GROUP, channel)
                 logger.info("feed hub listening on %s", channel)
                 self.joined.set()
@@ -146,7 +149,7 @@ class FeedHub:
         received = 0
         while True:
             message = await self.layer.receive(channel)
-            if message.get("type") == "feed.packets":
+            if message.get("type") == "feed.packets" and not self.stale(message):
                 packets = message["packets"]
                 self.count_losses(message["origin"], message["sequence"] - len(packets) + 1, message["sequence"])
                 for item, facts in packets:
@@ -161,6 +164,21 @@ class FeedHub:
             if loop.time() >= refresh_at:
                 await self.layer.group_add(FEED_GROUP, channel)
                 refresh_at = loop.time() + GROUP_REFRESH
+
+    def stale(self, message):
+        """A batch from a leader older than one already heard from (fencing: it was paused
+        past its lease and publishes late); batches without a token (iGates) never are."""
+        fence = message.get("fence")
+        if fence is None or fence >= self.fence:
+            if fence is not None:
+                self.fence = fence
+            return False
+        self.stale_packets += len(message["packets"])
+        metrics.feed_packets_stale.inc(len(message["packets"]))
+        logger.warning(
+            "dropped %d packets from an old leader (fencing token %d < %d)", len(message["packets"]), fence, self.fence
+        )
+        return True
 
     def count_losses(self, origin, first, last):
         """A gap in an origin's numbering is packets the layer dropped (full)."""

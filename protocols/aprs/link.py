@@ -8,15 +8,23 @@ owns its sockets, built with the protocol server and its config, with
 translates wire <-> calls on the link, and is the ``server.Connection`` the
 protocol server sees.
 
+A link that only the leading node runs (uplink, TNC) is given ``fence``: a
+callable returning the leader's fencing token, or None once its lease lapsed;
+its packets carry the token (``fence`` in ``aprs.packet``) so receivers can
+drop what a paused old leader publishes late (``fenced``).
+
 ``counters`` is a ``collections.Counter`` the daemon hands in and keeps
 across link restarts: keys are names, or (name, label) pairs; the daemon
 exports them to Prometheus when scraped (gateway/daemon/metrics.py), so a
 packet costs a dict increment here and nothing knows of Prometheus.
 """
 
+import logging
 from collections import Counter
 
 from twisted.internet.protocol import Factory, Protocol
+
+logger = logging.getLogger("aprs.link")
 
 
 class LinkProtocol(Protocol):
@@ -31,6 +39,12 @@ class LinkProtocol(Protocol):
         if self.close_reason is None:
             self.close_reason = reason
         self.transport.loseConnection()
+
+    def abort(self, reason):
+        """Close at once, dropping what is queued either way."""
+        if self.close_reason is None:
+            self.close_reason = reason
+        self.transport.abortConnection()
 
     def pause_reading(self):
         self.transport.pauseProducing()
@@ -48,10 +62,23 @@ class LinkProtocol(Protocol):
 class Link(Factory):
     """Base of the links; subclasses set ``protocol`` and implement start/stop/status."""
 
-    def __init__(self, protocol_server, config, counters=None):
+    def __init__(self, protocol_server, config, counters=None, fence=None):
         self.protocol_server = protocol_server
         self.config = config
         self.counters = Counter() if counters is None else counters
+        self.fence = fence or (lambda: 0)
+
+    def fenced(self, connection):
+        """The link's fencing token for a packet just read, or None: then the lease that
+        let this node run the link has lapsed (the process was paused), another node may
+        run it by now, and the connection is dropped with what it had buffered."""
+        token = self.fence()
+        if token is None:
+            self.counters["fenced off"] += 1
+            if connection.close_reason is None:
+                logger.warning("%s: the leader's lease lapsed; discarding its lines and closing it", connection.name)
+            connection.abort("the leader's lease lapsed")
+        return token
 
     def start(self):
         raise NotImplementedError

@@ -96,8 +96,8 @@ class KISSClientProtocol(LinkProtocol):
 class TNCLink(Link):
     """Keeps the TNC connected; ``start()``, and ``stop()`` returning a Deferred."""
 
-    def __init__(self, protocol_server, config, counters=None, reactor=None):
-        super().__init__(protocol_server, config, counters)
+    def __init__(self, protocol_server, config, counters=None, reactor=None, fence=None):
+        super().__init__(protocol_server, config, counters, fence)
         if reactor is None:
             from twisted.internet import reactor
         self.state = "idle"
@@ -129,6 +129,9 @@ class TNCLink(Link):
         self.protocol_server.open(connection)
 
     def line_received(self, connection, line):
+        token = self.fenced(connection)
+        if token is None:
+            return
         self.counters["frames"] += 1
         try:
             gated, forward = qconstruct.rf_gated(line, self.config.callsign), True
@@ -139,7 +142,7 @@ class TNCLink(Link):
         if not self.protocol_server.first_time(gated):
             self.counters["refused", "duplicate"] += 1
             return
-        self.protocol_server.packet_received(connection, gated, forward=forward)
+        self.protocol_server.packet_received(connection, gated, forward=forward, fence=token)
 
     def frame_refused(self, reason, count=1):
         label = reason.split(":")[0] if reason else "unknown"

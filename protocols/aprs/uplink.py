@@ -155,8 +155,8 @@ class APRSISClientProtocol(TimeoutMixin, LinkProtocol):
 class Uplink(Link):
     """Start it with ``start()``; ``stop()`` returns a Deferred that fires once disconnected."""
 
-    def __init__(self, protocol_server, config, counters=None, reactor=None):
-        super().__init__(protocol_server, config, counters)
+    def __init__(self, protocol_server, config, counters=None, reactor=None, fence=None):
+        super().__init__(protocol_server, config, counters, fence)
         if reactor is None:
             # Imported here: importing twisted's reactor installs one, and the
             # daemon must install daphne's asyncio reactor first.
@@ -212,12 +212,15 @@ class Uplink(Link):
         self.counters["lines"] += 1
 
     def line_received(self, connection, line):
+        token = self.fenced(connection)
+        if token is None:
+            return
         self.counters["lines"] += 1
         self.counters["packets"] += 1
         if connection.logresp is None:
             logger.warning("%s sent packets before a logresp; treating the login as unverified", connection.name)
         self.protocol_server.first_time(line)  # so a local iGate's copy of it is not passed on again
-        event = self.protocol_server.packet_received(connection, line)
+        event = self.protocol_server.packet_received(connection, line, fence=token)
         self.last_line = event["received"]
         if event["packet"].get("format") == "unknown":
             self.counters["undecoded"] += 1
