@@ -9,6 +9,7 @@ import ipaddress
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -112,14 +113,17 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        # By default a SQLite file in ./var/ (the checkout, for `make run`; the
-        # working directory, for an installed wheel or the systemd unit).
-        env("DATABASE_URL", f"sqlite:///{Path('var').resolve() / 'db.sqlite3'}"),
-        conn_max_age=600,
-    )
-}
+def env_database(name, default):
+    """A database URL as dj-database-url reads it; a scheme it does not know stops the process."""
+    try:
+        return dj_database_url.parse(env(name, default), conn_max_age=600)
+    except ValueError as exc:  # UnknownSchemeError is a ValueError
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+# By default a SQLite file in ./var/ (the checkout, for `make run`; the working
+# directory, for an installed wheel or the systemd unit).
+DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{Path('var').resolve() / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Archive ----------------------------------------------------------------------
@@ -130,7 +134,22 @@ ARCHIVE_FLUSH_INTERVAL = env_float("ARCHIVE_FLUSH_INTERVAL", 1.0)
 # Packets the archive channel holds for a worker that is behind; past that they are counted and dropped.
 ARCHIVE_CAPACITY = int(env_float("ARCHIVE_CAPACITY", 20000))
 
-REDIS_URL = env("REDIS_URL")
+def env_redis(name):
+    """A Redis URL (redis://, rediss://, unix://) with a host or a socket path, or None."""
+    value = env(name)
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ImproperlyConfigured(f"{name}={value!r}: expected redis://HOST[:PORT][/DB] (or rediss://, unix://)")
+    try:
+        parts.port  # noqa: B018  (raises on a port that is no number or out of range)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={value!r}: {exc}") from None
+    return value
+
+
+REDIS_URL = env_redis("REDIS_URL")
 _LAYER_CONFIG = {
     "capacity": 1000,
     "expiry": 60,
@@ -184,8 +203,6 @@ MAP_ZOOM = int(env_float("MAP_ZOOM", 9, 1, 19))
 
 
 def _origin(url):
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url.replace("{s}", "*"))
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 

@@ -141,3 +141,26 @@ def test_run_names_unapplied_migrations(tmp_path):
     assert refused.stderr.strip() == (
         "aprs-gateway: error: the database has 1 unapplied migrations: run `aprs-gateway migrate` first"
     )
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"REDIS_URL": "redis//nohost"}, "REDIS_URL='redis//nohost': expected redis://HOST"),
+        ({"REDIS_URL": "redis://127.0.0.1:99999/0"}, "REDIS_URL='redis://127.0.0.1:99999/0': Port out of range"),
+        ({"KISS_SERVER": "host:99999"}, "KISS_SERVER: 'host:99999': port out of range"),
+        ({"APRS_SERVERS": "a.example:14580,b.example:x"}, "APRS_SERVERS: 'b.example:x': port must be a number"),
+        ({"DATABASE_URL": "mysql//nohost"}, "DATABASE_URL: Scheme '://' is unknown"),
+        ({"ROLES": "web,cook"}, "ROLES='web,cook': expected some of web, ingest, worker"),
+        ({"IGATE_PORT": "70000"}, "IGATE_PORT='70000': must be from 0 to 65535"),
+    ],
+)
+def test_run_and_check_config_refuse_the_same_bad_settings(env, message):
+    import os
+
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", **env}
+    for command in (("check-config",), ("run", "--port", str(free_port()))):
+        result = cli(*command, env=environment)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"aprs-gateway: error: {message}"), (command, line)
