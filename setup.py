@@ -21,7 +21,9 @@ class BuildWithPageLibraries(build_py):
         static_dirs = json.loads((ROOT / "package.json").read_text())["staticDirs"]
         modules = ROOT / "node_modules"
         if not all((modules / source).is_dir() for source in static_dirs.values()):
-            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True)
+            subprocess.run(
+                ["npm", "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True
+            )
         for name, source in static_dirs.items():
             shutil.copytree(modules / source, Path(self.build_lib) / "gateway" / "static" / name, dirs_exist_ok=True)
 

@@ -113,6 +113,7 @@ TEMPLATES = [
     },
 ]
 
+
 def env_database(name, default):
     """A database URL as dj-database-url reads it; a scheme it does not know stops the process."""
     try:
@@ -124,6 +125,12 @@ def env_database(name, default):
 # By default a SQLite file in ./var/ (the checkout, for `make run`; the working
 # directory, for an installed wheel or the systemd unit).
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{Path('var').resolve() / 'db.sqlite3'}")}
+# The password may come from a file (docker secrets, systemd credentials) rather than the URL.
+if env("DATABASE_PASSWORD_FILE"):
+    try:
+        DATABASES["default"]["PASSWORD"] = Path(env("DATABASE_PASSWORD_FILE")).read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"DATABASE_PASSWORD_FILE: {exc}") from None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Archive ----------------------------------------------------------------------
@@ -133,6 +140,7 @@ ARCHIVE_BATCH = int(env_float("ARCHIVE_BATCH", 500))
 ARCHIVE_FLUSH_INTERVAL = env_float("ARCHIVE_FLUSH_INTERVAL", 1.0)
 # Packets the archive channel holds for a worker that is behind; past that they are counted and dropped.
 ARCHIVE_CAPACITY = int(env_float("ARCHIVE_CAPACITY", 20000))
+
 
 def env_redis(name):
     """A Redis URL (redis://, rediss://, unix://) with a host or a socket path, or None."""

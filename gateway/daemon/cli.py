@@ -74,6 +74,15 @@ def build_parser():
 
     commands.add_parser("check-config", help="validate the configuration and say what it would do")
 
+    probe = commands.add_parser("probe", help="health check of a running daemon: exit 0 if it answers 200")
+    probe.add_argument(
+        "what",
+        choices=["live", "ready"],
+        help="live: /healthz (the process answers); "
+        "ready: /readyz (it can do its job: database, channel layer, links, tasks)",
+    )
+    probe.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="HTTP port (PORT)")
+
     importer = commands.add_parser("import", help="store packet captures in the archive, with their own times")
     importer.add_argument("files", nargs="+", metavar="FILE", help="TNC2 lines, aprx-rf.log or direwolf output")
     importer.add_argument("--format", choices=["tnc2", "aprx", "direwolf"], help="default: told from each file")
@@ -241,6 +250,20 @@ class ImportProgress:
             self.bar.close()
 
 
+def command_probe(args):
+    """GET /healthz or /readyz on this host, naming a host ALLOWED_HOSTS accepts (Django answers
+    400 to any other Host), so the check works whatever the deployment's host names."""
+    import http.client
+
+    hosts = [h.strip().lstrip(".") for h in os.environ.get("ALLOWED_HOSTS", "localhost").split(",") if h.strip()]
+    host = next((h for h in hosts if h != "*"), "localhost")
+    connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
+    connection.request("GET", "/healthz" if args.what == "live" else "/readyz", headers={"Host": host})
+    response = connection.getresponse()
+    print(response.status, response.read().decode("utf-8", "replace"))
+    return 0 if response.status == 200 else 1
+
+
 def main(argv=None):
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)  # REMAINDER misses a leading --option
@@ -261,12 +284,13 @@ def main(argv=None):
             "passcode": command_passcode,
             "check-config": command_check_config,
             "import": command_import,
+            "probe": command_probe,
         }
-        commands[args.command](args)
+        status = commands[args.command](args)
     except (ImproperlyConfigured, ValueError, OSError, TwistedChanged) as exc:
         print(f"aprs-gateway: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":
