@@ -18,20 +18,35 @@ from channels.generic.http import AsyncHttpConsumer
 from channels.layers import get_channel_layer
 
 from consumers.frames import dumps
-from gateway.daemon import metrics
+from gateway.daemon import metrics, runtime
 from gateway.feed.hub import get_hub
-from gateway.feed.subscriptions import Subscription
+from gateway.feed.subscriptions import EventStreamSubscription
 from gateway.models import LOBBY
 from gateway.names import NEWS_GROUP, room_group
 from protocols.aprs.filters import FilterError, parse_filter
 
 KEEPALIVE = 15.0
+RETRY_MS = 3000
+"""What an SSE client waits before reconnecting (the ``retry:`` field)."""
 MAX_LONGPOLL = 60.0
 SSE_HEADERS = [
     (b"Content-Type", b"text/event-stream; charset=utf-8"),
     (b"Cache-Control", b"no-cache"),
     (b"X-Accel-Buffering", b"no"),  # nginx: pass events through at once
 ]
+
+
+def last_event_id(scope):
+    """The ``Last-Event-ID`` a reconnecting EventSource sends (or ``?last_event_id=``), as
+    the ``received`` time it names; None when there is none. ValueError if unreadable."""
+    value = dict(scope.get("headers", [])).get(b"last-event-id", b"").decode("ascii", "replace")
+    value = value or query(scope).get("last_event_id", "")
+    if not value:
+        return None
+    moment = float(value)
+    if moment != moment or moment in (float("inf"), float("-inf")):
+        raise ValueError(value)
+    return moment
 
 
 def query(scope):
@@ -63,10 +78,20 @@ class NotificationsConsumer(AsyncHttpConsumer):
                 packet_filter = parse_filter(query(self.scope).get("filter", ""))
             except FilterError as exc:
                 return await error(self, 400, f"invalid filter: {exc}")
-            self.subscription = Subscription(self.packets_frame, packet_filter)
+            try:
+                resume_after = last_event_id(self.scope)
+            except ValueError:
+                return await error(self, 400, "Last-Event-ID: the id of an event this stream sent")
+            self.subscription = EventStreamSubscription(self.packets_frame, packet_filter)
             hub = get_hub()
-            hub.subscribe(self.subscription)
             await hub.until_joined()
+            if resume_after is not None:
+                missed, exact = hub.missed_after(resume_after)
+                if missed:
+                    self.outbox.put_nowait(
+                        b"event: missed\ndata: " + dumps({"missed": missed, "exact": exact}).encode() + b"\n\n"
+                    )
+            hub.subscribe(self.subscription, after=resume_after)
             reader = None
         else:
             layer = get_channel_layer()
@@ -75,37 +100,48 @@ class NotificationsConsumer(AsyncHttpConsumer):
             await layer.group_add(self.group, self.stream_channel)
             reader = asyncio.ensure_future(self.read_group(layer))
         metrics.websocket_clients.labels(f"sse-{stream}").inc()
+        runtime.open_streams += 1
         try:
             await self.send_headers(headers=SSE_HEADERS)
-            await self.send_body(b": stream " + stream.encode() + b"\n\n", more_body=True)
+            await self.send_body(b": stream " + stream.encode() + b"\nretry: %d\n\n" % RETRY_MS, more_body=True)
             await self.pump()
+            if runtime.stopping.is_set():  # end the stream cleanly; the client reconnects elsewhere
+                await self.send_body(b'event: bye\ndata: {"reason":"server shutting down"}\n\n', more_body=False)
         finally:
             metrics.websocket_clients.labels(f"sse-{stream}").dec()
+            runtime.open_streams -= 1
             if reader is not None:
                 reader.cancel()
 
     async def pump(self):
-        """Send what arrives until the client goes; a comment line every KEEPALIVE s."""
+        """Send what arrives until the client goes or the server stops (then return, so the
+        stream ends with a ``bye`` event); a comment line every KEEPALIVE s."""
         gone = asyncio.ensure_future(self.client_gone())
+        stopping = asyncio.ensure_future(runtime.stopping.wait())
         try:
-            while not gone.done():
+            while not gone.done() and not stopping.done():
                 waiting = asyncio.ensure_future(self.outbox.get())
-                done, _ = await asyncio.wait([waiting, gone], timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    [waiting, gone, stopping], timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
+                )
                 if waiting in done:
                     await self.send_body(waiting.result(), more_body=True)
                 else:
                     waiting.cancel()
-                    if not gone.done():
+                    if not done:
                         await self.send_body(b": keepalive\n\n", more_body=True)
+            while not self.outbox.empty() and not gone.done():  # what was queued still goes
+                await self.send_body(self.outbox.get_nowait(), more_body=True)
         finally:
             gone.cancel()
+            stopping.cancel()
 
     async def client_gone(self):
         while (await self.client_events())["type"] != "http.disconnect":
             pass
 
-    async def packets_frame(self, frame):
-        self.outbox.put_nowait(b"event: packets\ndata: " + frame.encode() + b"\n\n")
+    async def packets_frame(self, frame, event_id):
+        self.outbox.put_nowait(b"event: packets\nid: %s\ndata: %s\n\n" % (event_id.encode(), frame.encode()))
 
     async def read_group(self, layer):
         while True:
@@ -131,7 +167,10 @@ class LongPollConsumer(AsyncHttpConsumer):
     there. Packets are those after the cursor that pass the filter; if there
     are none yet, the answer waits up to ``timeout`` seconds (default 25).
     ``missed`` counts packets that fell out of the node's buffer before this
-    poll. Cursors are per node: behind a load balancer, keep a client on one.
+    poll. Cursors are per node: behind a load balancer, keep a client on one; a
+    cursor this node never gave (it restarted) is answered at once with
+    ``"reset": true`` and the current cursor. When the server stops, pending
+    polls are answered at once.
     """
 
     channel_layer_alias = None
@@ -151,21 +190,33 @@ class LongPollConsumer(AsyncHttpConsumer):
         hub = get_hub()
         if cursor is None:
             return await self.answer(hub.packets, [], 0)
+        if cursor > hub.packets:  # from before this node restarted: start again, say so at once
+            return await self.answer(hub.packets, [], 0, reset=True)
         items, missed = hub.since(cursor, packet_filter)
         deadline = asyncio.get_running_loop().time() + timeout
-        while not items and not missed:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                break
-            try:
-                await asyncio.wait_for(hub.arrived.wait(), remaining)
-            except asyncio.TimeoutError:
-                break
-            items, missed = hub.since(cursor, packet_filter)
+        runtime.open_streams += 1
+        try:
+            while not items and not missed and not runtime.stopping.is_set():
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                arrived = asyncio.ensure_future(hub.arrived.wait())
+                stopping = asyncio.ensure_future(runtime.stopping.wait())
+                await asyncio.wait([arrived, stopping], timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                arrived.cancel()
+                stopping.cancel()
+                items, missed = hub.since(cursor, packet_filter)
+        finally:
+            runtime.open_streams -= 1
         await self.answer(hub.packets, items, missed)
 
-    async def answer(self, cursor, items, missed):
-        body = '{"cursor":%d,"missed":%d,"packets":[%s]}' % (cursor, missed, ",".join(items))
+    async def answer(self, cursor, items, missed, reset=False):
+        body = '{"cursor":%d,"missed":%d,%s"packets":[%s]}' % (
+            cursor,
+            missed,
+            '"reset":true,' if reset else "",
+            ",".join(items),
+        )
         await self.send_response(
             200, body.encode(), headers=[(b"Content-Type", b"application/json"), (b"Cache-Control", b"no-store")]
         )

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import signal
 import time
 
 import httpx
@@ -58,7 +59,7 @@ async def test_chat_stream_leaves_its_group_when_the_client_goes():
     assert start["status"] == 200 and (b"content-type", b"text/event-stream; charset=utf-8") in [
         (k.lower(), v) for k, v in start["headers"]
     ]
-    assert (await communicator.receive_output(2))["body"] == b": stream chat\n\n"
+    assert (await communicator.receive_output(2))["body"] == b": stream chat\nretry: 3000\n\n"
     assert len(layer.groups.get("chat-room-lobby", {})) == 1
     await layer.group_send("chat-room-lobby", {"type": "chat.message", "message": {"id": 1, "text": "<b>hi</b>"}})
     event = (await communicator.receive_output(2))["body"].decode()
@@ -98,6 +99,7 @@ async def test_sse_packets_with_a_real_http_client(daemon, upstream):
             assert response.headers["content-type"].startswith("text/event-stream")
             lines = response.aiter_lines()
             assert await anext(lines) == ": stream packets"
+            assert await anext(lines) == "retry: 3000"
             session.send_lines(LINES)
             while len(received) < 10:
                 line = await asyncio.wait_for(anext(lines), 10)
@@ -155,3 +157,94 @@ async def test_news_stream_carries_bulletins_only():
     assert json.loads(data[6:]) == {"from": "N0DEMO", "to": "BLN1DEMO", "text": "Net tonight at 20:00", "received": 1.0}
     await communicator.send_input({"type": "http.disconnect"})
     await communicator.wait(2)
+
+
+async def read_events(response, until):
+    """(id, packets texts) of ``packets`` events, and other events by name, until ``until(events)``."""
+    events, current = [], {}
+    lines = response.aiter_lines()
+    while not until(events):
+        line = await asyncio.wait_for(anext(lines), 10)
+        if not line:
+            if current:
+                events.append(current)
+            current = {}
+        elif ":" in line and not line.startswith(":"):
+            field, _, value = line.partition(":")
+            current[field] = value.lstrip()
+    return events
+
+
+def texts(events):
+    return [p["text"] for e in events if e.get("event") == "packets" for p in json.loads(e["data"])["packets"]]
+
+
+@pytest.mark.django_db(False)
+async def test_sse_resumes_on_another_node_from_last_event_id(daemon, upstream, redis):
+    env = {"REDIS_URL": redis.url}
+    first = await daemon("--aprs-server", upstream.address, env=env).started()
+    session = await upstream.next_session()
+    session.logresp()
+    other = await daemon("--aprs-server", upstream.address, env=env).started()
+    await other.until_log("standing by")
+    lines = [f"N0SSE-{n % 3}>APRS:>resume {n}".encode() for n in range(60)]
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with client.stream("GET", first.url + "/notifications/packets/") as response:
+            session.send_lines(lines[:20])
+            events = await read_events(response, lambda ev: len(texts(ev)) >= 20)
+    seen = texts(events)
+    last_id = [e["id"] for e in events if e.get("event") == "packets"][-1]
+    session.send_lines(lines[20:60])  # while the client is away
+    await asyncio.sleep(1)
+    async with httpx.AsyncClient(timeout=10) as client:
+        headers = {"Last-Event-ID": last_id}
+        async with client.stream("GET", other.url + "/notifications/packets/", headers=headers) as response:
+            events = await read_events(response, lambda ev: len(texts(ev)) >= 40)
+    assert seen + texts(events) == [line.decode() for line in lines]  # nothing lost, nothing twice
+    assert not [e for e in events if e.get("event") == "missed"]
+
+
+@pytest.mark.django_db(False)
+async def test_a_resume_older_than_the_buffer_says_how_many_were_missed(daemon, upstream):
+    gateway = await daemon("--aprs-server", upstream.address, env={"LONGPOLL_BUFFER": "10"}).started()
+    session = await upstream.next_session()
+    session.logresp()
+    session.send_lines([f"N0OLD>APRS:>old {n}".encode() for n in range(25)])
+    await asyncio.sleep(1)
+    async with httpx.AsyncClient(timeout=10) as client:
+        headers = {"Last-Event-ID": "1"}  # long before anything held
+        async with client.stream("GET", gateway.url + "/notifications/packets/", headers=headers) as response:
+            events = await read_events(response, lambda ev: len(texts(ev)) >= 10)
+    (missed,) = [json.loads(e["data"]) for e in events if e.get("event") == "missed"]
+    assert missed == {"missed": 15, "exact": True}
+    assert texts(events) == [f"N0OLD>APRS:>old {n}" for n in range(15, 25)]
+
+
+@pytest.mark.django_db(False)
+async def test_sigterm_ends_streams_cleanly_and_answers_long_polls(daemon, upstream):
+    gateway = await daemon("--aprs-server", upstream.address).started()
+    session = await upstream.next_session()
+    session.logresp()
+    async with httpx.AsyncClient(timeout=15, base_url=gateway.url) as client:
+        cursor = (await client.get("/longpoll/")).json()["cursor"]
+        polling = asyncio.ensure_future(client.get("/longpoll/", params={"cursor": cursor, "timeout": 50}))
+        async with client.stream("GET", "/notifications/packets/") as response:
+            await asyncio.sleep(0.5)
+            gateway.process.send_signal(signal.SIGTERM)
+            body = await asyncio.wait_for(response.aread(), 10)  # returns only once the body ended
+        events = [
+            dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+            for block in body.decode().split("\n\n")
+            if block.strip()
+        ]
+        events = [event for event in events if event]
+        answer = await asyncio.wait_for(polling, 10)
+        assert answer.status_code == 200 and answer.json()["packets"] == []
+    assert gateway.process.wait(15) == 0
+    assert json.loads(events[-1]["data"]) == {"reason": "server shutting down"}
+    reset = None
+    gateway2 = await daemon("--aprs-server", upstream.address).started()
+    (await upstream.next_session()).logresp()
+    async with httpx.AsyncClient(timeout=15, base_url=gateway2.url) as client:
+        reset = (await client.get("/longpoll/", params={"cursor": 12345, "timeout": 20})).json()
+    assert reset == {"cursor": 0, "missed": 0, "reset": True, "packets": []}  # at once, not after 20 s

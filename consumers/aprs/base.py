@@ -67,6 +67,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     async def aprs_packet(self, event):
         self.fence = event.get("fence")
         facts = packet_facts(event["packet"], event["raw"])
+        facts["received"] = event["received"]  # a position every node shares (SSE resume)
         if self.via:
             facts["via"] = self.via
         self.batch.append([feed_item(event), facts])

@@ -22,7 +22,7 @@ from django.utils.module_loading import import_string
 from twisted.internet import reactor
 from twisted.internet.task import LoopingCall
 
-from gateway.daemon import systemd
+from gateway.daemon import runtime, systemd
 from gateway.daemon.links import APRSLinks
 from gateway.daemon.supervisor import Supervised
 from gateway.daemon.webserver import GatewayServer, without_websockets
@@ -170,6 +170,7 @@ class Gateway:
         systemd.notify("STOPPING=1")
         if self.links is not None:
             self.links_stopping = self.links.release()  # upstream goes now, while websockets close
+        runtime.stopping.set()  # SSE streams end with a "bye" event, pending long-polls answer
         for port in self.server.ports:
             port.stopListening()
         for protocol in self.server.websocket_connections():
@@ -179,7 +180,7 @@ class Gateway:
         self._stop_when_closed(time.monotonic() + CLOSE_TIMEOUT)
 
     def _stop_when_closed(self, deadline):
-        if self.server.websocket_connections() and time.monotonic() < deadline:
+        if (self.server.websocket_connections() or runtime.open_streams) and time.monotonic() < deadline:
             reactor.callLater(0.1, self._stop_when_closed, deadline)
         else:
             reactor.stop()

@@ -6,6 +6,7 @@ them (tests with channels.testing, manage.py commands, ``--no-aprs``, a
 standby node).
 """
 
+import asyncio
 from collections import Counter
 
 aprs_server = None
@@ -19,6 +20,41 @@ tnc = None
 
 uplink_role = "off"
 """What this node does about the uplink: "off", "leader", "standby" or "demo"."""
+
+class Flag:
+    """Set once, awaited from whichever event loop asks (an asyncio.Event would bind to the
+    first loop that waits on it; tests run many)."""
+
+    def __init__(self):
+        self._set = False
+        self._waiters = []
+
+    def is_set(self):
+        return self._set
+
+    def set(self):
+        self._set = True
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self):
+        if self._set:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
+stopping = Flag()
+"""Set on SIGTERM/SIGINT: HTTP streams end cleanly and pending long-polls answer now."""
+open_streams = 0
+"""SSE streams and long-polls in progress: the daemon waits for them to end before it stops."""
 
 tasks = {}
 """Long-lived tasks by name (gateway/daemon/supervisor.py): the workers, the leader election."""

@@ -18,6 +18,7 @@ alone (subscriptions.py); nobody else waits for it.
 """
 
 import asyncio
+import bisect
 import collections
 import logging
 import uuid
@@ -77,6 +78,9 @@ class FeedHub:
         self.packets = 0
         # The last packets with a node-local number each, for long-polling clients.
         self.recent = collections.deque(maxlen=settings.LONGPOLL_BUFFER)
+        # When the packets that left ``recent`` were received: a resuming stream is told
+        # how many it missed (consumers/streams.py).
+        self.evicted = collections.deque(maxlen=100_000)
         # The last position of each station (or object), least recently heard
         # first: what a new map is drawn from, long after those packets left
         # ``recent``.
@@ -90,14 +94,12 @@ class FeedHub:
     def start(self):
         self.task = asyncio.ensure_future(self._run())
 
-    def subscribe(self, subscription, recent=0):
-        """Add a client; with ``recent``, first queue up to that many held packets it matches."""
-        if recent:
-            held = [
-                entry
-                for item, facts in self.held(subscription.filter, recent)
-                if (entry := subscription.entry(item, facts)) is not None
-            ]
+    def subscribe(self, subscription, recent=0, after=None):
+        """Add a client; with ``recent``, first queue up to that many held packets it matches;
+        with ``after`` (a packet's ``received`` time), the held ones received after it."""
+        if recent or after is not None:
+            found = self.held(subscription.filter, recent) if after is None else self.after(after, subscription.filter)
+            held = [entry for item, facts in found if (entry := subscription.entry(item, facts)) is not None]
             subscription.extend(held)
             if held:
                 self.dirty.add(subscription)
@@ -194,6 +196,8 @@ class FeedHub:
     def dispatch(self, item, facts):
         """Queue one packet for every local subscriber whose filter matches."""
         self.packets += 1
+        if len(self.recent) == self.recent.maxlen:
+            self.evicted.append(self.recent[0][2].get("received", 0))
         self.recent.append((self.packets, item, facts))
         if "lat" in facts:
             name = facts["object"] or facts["from"]
@@ -263,6 +267,23 @@ class FeedHub:
         else:
             logger.error("dropping a feed client after an unexpected error", exc_info=exc)
         self.unsubscribe(subscription)
+
+    def after(self, moment, packet_filter):
+        """Held packets received after ``moment`` (the same on every node: stamped at ingest)
+        that pass the filter, oldest first, as (item, facts)."""
+        return [
+            (item, facts)
+            for _, item, facts in self.recent
+            if facts.get("received", 0) > moment and packet_filter.matches(facts)
+        ]
+
+    def missed_after(self, moment):
+        """Packets received after ``moment`` that are no longer held here (whatever the filter),
+        and whether that count is exact: past the memory of evictions it is a lower bound."""
+        evicted = sorted(self.evicted)
+        missed = len(evicted) - bisect.bisect_right(evicted, moment)
+        exact = len(self.evicted) < self.evicted.maxlen or (evicted and evicted[0] <= moment)
+        return missed, bool(exact)
 
     def since(self, cursor, packet_filter):
         """Packets after ``cursor`` that pass the filter, and how many fell out of the buffer."""

@@ -9,6 +9,7 @@ buffer drops the oldest packets, and its next frame says how many it lost.
 """
 
 import collections
+import json
 
 from django.conf import settings
 
@@ -87,6 +88,24 @@ class Subscription:
             await self.send(frame)
         elif not self.write_frame(wire or text_frame(frame)):
             raise ConnectionError("the websocket is closed")
+
+
+class EventStreamSubscription(Subscription):
+    """An SSE client: each ``packets`` event carries ``id:``, the ``received`` time of its last
+    packet, which every node knows (stamped at ingest): a client that reconnects with
+    ``Last-Event-ID``, to any node, resumes after it."""
+
+    shares_frames = False  # its frames carry their own id
+
+    async def deliver(self, items):
+        last = json.loads(items[-1])["received"]
+        await self.send_frame(packets_frame(items, self.dropped), len(items), event_id=repr(last))
+        metrics.feed_frames_sent.inc()
+
+    async def send_frame(self, frame, count, wire=None, event_id=None):
+        self.dropped = 0
+        self.delivered += count
+        await self.send(frame, event_id)
 
 
 class LineSubscription(Subscription):
