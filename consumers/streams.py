@@ -99,7 +99,7 @@ class NotificationsConsumer(AsyncHttpConsumer):
             self.stream_channel = await layer.new_channel()
             await layer.group_add(self.group, self.stream_channel)
             reader = asyncio.ensure_future(self.read_group(layer))
-        metrics.websocket_clients.labels(f"sse-{stream}").inc()
+        metrics.stream_clients.labels(stream).inc()
         runtime.open_streams += 1
         try:
             await self.send_headers(headers=SSE_HEADERS)
@@ -108,7 +108,7 @@ class NotificationsConsumer(AsyncHttpConsumer):
             if runtime.stopping.is_set():  # end the stream cleanly; the client reconnects elsewhere
                 await self.send_body(b'event: bye\ndata: {"reason":"server shutting down"}\n\n', more_body=False)
         finally:
-            metrics.websocket_clients.labels(f"sse-{stream}").dec()
+            metrics.stream_clients.labels(stream).dec()
             runtime.open_streams -= 1
             if reader is not None:
                 reader.cancel()

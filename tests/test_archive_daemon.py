@@ -32,7 +32,7 @@ async def test_daemon_archives_what_it_receives(daemon, upstream, corpus):
     bad = await wait_for_api(gateway, "/api/bad-packets/?limit=1000", lambda b: b["packets"])
     assert all(p["error"] for p in bad["packets"])
     metrics_text = (await gateway.get("/metrics")).decode()
-    assert f"archive_packets_stored_total {len(lines) + len(CAR)}.0" in metrics_text
+    assert f"aprs_gateway_archive_packets_stored_total {len(lines) + len(CAR)}.0" in metrics_text
 
 
 async def test_runworker_archives_for_nodes_without_the_worker_role(daemon, upstream, redis_url):
@@ -73,5 +73,5 @@ async def test_archive_overflow_is_counted_not_silent(daemon, upstream):
     session.send_lines([f"N0DEMO>APRS:>n{n}".encode() for n in range(25)])  # no worker: 10 fit
     await gateway.until_log("archive channel full (is a worker running?)")
     deadline = time.monotonic() + 10
-    while "archive_packets_dropped_total 15.0" not in (await gateway.get("/metrics")).decode():
+    while "aprs_gateway_archive_packets_dropped_total 15.0" not in (await gateway.get("/metrics")).decode():
         assert time.monotonic() < deadline

@@ -92,7 +92,7 @@ async def test_uploads_get_q_constructs_and_lose_what_aprsc_drops(daemon):
     assert status["igate"]["accepted"] == 3
     assert status["igate"]["refused"] == {"unverified login": 1, "duplicate": 1, "nogate": 1, "over 512 bytes": 1}
     metrics = (await gateway.get("/metrics")).decode()
-    assert 'aprs_igate_packets_refused_total{reason="unverified login"} 1.0' in metrics
+    assert 'aprs_gateway_igate_packets_refused_total{reason="unverified login"} 1.0' in metrics
 
 
 async def test_clients_get_what_their_filter_passes_but_not_their_own(daemon):

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -93,13 +94,13 @@ async def test_health_readiness_and_metrics(daemon, upstream):
     session.send_lines([b"N0DEMO>APRS:>one", b"N0DEMO>APRS:T#001,no,numbers", b"x" * 600])
     await client.packets(2)
     text = (await gateway.get("/metrics")).decode()
-    assert "aprs_packets_received_total 2.0" in text
-    assert 'aprs_parse_failures_total{reason="ParseError telemetry: no analog value"} 1.0' in text
-    assert "aprs_oversized_lines_total 1.0" in text
-    assert 'gateway_websocket_clients{route="feed"} 1.0' in text
-    assert 'aprs_link_state{state="unverified"} 1.0' in text
-    assert "feed_packets_sent_total 2.0" in text
-    assert "feed_batch_packets_sum 2.0" in text  # in one layer message or two
+    assert "aprs_gateway_packets_received_total 2.0" in text
+    assert 'aprs_gateway_parse_failures_total{reason="ParseError telemetry: no analog value"} 1.0' in text
+    assert "aprs_gateway_oversized_lines_total 1.0" in text
+    assert 'aprs_gateway_websocket_clients{route="feed"} 1.0' in text
+    assert 'aprs_gateway_link_state{state="unverified"} 1.0' in text
+    assert "aprs_gateway_feed_packets_sent_total 2.0" in text
+    assert "aprs_gateway_feed_batch_packets_sum 2.0" in text  # in one layer message or two
 
 
 async def test_metrics_are_restricted(daemon):
@@ -111,7 +112,7 @@ async def test_metrics_are_restricted(daemon):
     status, _ = await gateway.request("/metrics", headers={"Authorization": "Bearer wrong"})
     assert status == 403
     status, body = await gateway.request("/metrics", headers={"Authorization": "Bearer s3cret"})
-    assert status == 200 and b"aprs_lines_received_total" in body
+    assert status == 200 and b"aprs_gateway_lines_received_total" in body
 
 
 async def test_readyz_fails_without_the_channel_layer(daemon):
@@ -316,3 +317,22 @@ async def test_probe_works_whatever_the_allowed_hosts(daemon, tmp_path):
         timeout=30,
     )
     assert down.returncode == 2 and "Connection refused" in down.stderr
+
+
+async def test_grafana_dashboard_names_only_series_the_daemon_exports(daemon):
+    dashboard = json.loads((REPO / "deploy/grafana-dashboard.json").read_text())
+    names = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(aprs_gateway_[a-z_]+)", target["expr"])
+    }
+    gateway = await daemon("--no-aprs").started()
+    exported = (await gateway.get("/metrics")).decode()
+    families = set(re.findall(r"^# TYPE (\S+)", exported, re.M))
+    samples = set(re.findall(r"^([a-z_]+?)(?:\{|\s)", exported, re.M))
+    for name in names:
+        base = re.sub(r"_(total|bucket|sum|count|info)$", "", name)
+        assert name in samples or name in families or base in families or f"{base}_total" in families, name
+    assert all(name.startswith("aprs_gateway_") for name in families if not name.startswith(("python_", "process_")))
+    assert 'aprs_gateway_link_state{state="off"} 1.0' in exported

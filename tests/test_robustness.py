@@ -91,9 +91,9 @@ async def test_the_workers_wait_out_a_redis_outage_and_the_archive_catches_up(da
     async def counts():
         text = (await gateway.get("/metrics")).decode()
         return (
-            metric(text, "aprs_packets_received_total"),
-            metric(text, "archive_packets_stored_total"),
-            metric(text, "archive_packets_dropped_total"),
+            metric(text, "aprs_gateway_packets_received_total"),
+            metric(text, "aprs_gateway_archive_packets_stored_total"),
+            metric(text, "aprs_gateway_archive_packets_dropped_total"),
             metric(text, "aprs_gateway_task_restarts_total"),
         )
 

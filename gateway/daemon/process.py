@@ -22,8 +22,8 @@ from django.utils.module_loading import import_string
 from twisted.internet import reactor
 from twisted.internet.task import LoopingCall
 
-from gateway.daemon import runtime, systemd
-from gateway.daemon.links import APRSLinks
+from gateway.daemon import metrics, runtime, systemd
+from gateway.daemon.links import APRSLinks, software_version
 from gateway.daemon.supervisor import Supervised
 from gateway.daemon.webserver import GatewayServer, without_websockets
 from gateway.daemon.worker import PatientWorker
@@ -213,6 +213,7 @@ class Gateway:
 
 
 def run(bind, port, application_path):
+    metrics.build.info({"version": software_version()})
     Gateway(bind, port, application_path, settings.ROLES).run()
 
 

@@ -21,6 +21,7 @@ tnc = None
 uplink_role = "off"
 """What this node does about the uplink: "off", "leader", "standby" or "demo"."""
 
+
 class Flag:
     """Set once, awaited from whichever event loop asks (an asyncio.Event would bind to the
     first loop that waits on it; tests run many)."""

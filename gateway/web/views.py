@@ -154,7 +154,7 @@ def _may_scrape(request):
 
 async def status(request):
     """APRS-IS link state and live-feed counters, for the page and for scripts."""
-    link = runtime.uplink.status() if runtime.uplink else {"state": "off"}
+    link = runtime.uplink.status() if runtime.uplink else {"state": runtime.uplink_role}
     hub = running_hub()
     feed = {"clients": 0, "packets": 0, "lost": 0}
     if hub is not None:

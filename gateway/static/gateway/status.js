@@ -4,7 +4,9 @@ import { setUnits, units } from "./common.js";
 const POLL_EVERY = 5000;
 
 function linkState(link) {
-  if (link.state === "off") return "off (another node holds the uplink)";
+  if (link.state === "off") return "off (no APRS-IS uplink on this node)";
+  if (link.state === "standby") return "standby (another node holds the uplink)";
+  if (link.state === "leader") return "leading (local radio only, no APRS-IS uplink)";
   if (link.stale) return "stale";
   const state = link.state === "verified" || link.state === "unverified" ? `connected, ${link.state}` : link.state;
   return link.demo ? `${state} (DEMO feed)` : state;
