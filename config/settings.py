@@ -54,6 +54,14 @@ def env_list(name, default=""):
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def env_servers(name, default_port, default=""):
+    """``host[:port]`` addresses, comma-separated, as (host, port) pairs."""
+    try:
+        return [parse_server(text, default_port) for text in env_list(name, default)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
 DEBUG = env_bool("DEBUG")
 
 SECRET_KEY = env("SECRET_KEY")
@@ -158,25 +166,33 @@ def env_redis(name):
 
 
 REDIS_URL = env_redis("REDIS_URL")
+# Or Redis behind Sentinel, which fails over to a replica: the sentinels' host:port
+# (comma-separated), the master's name, the database.
+REDIS_SENTINELS = env_servers("REDIS_SENTINELS", 26379)
+REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", "mymaster")
+REDIS_DB = int(env_float("REDIS_DB", 0, low=0, high=15))
+if REDIS_URL and REDIS_SENTINELS:
+    raise ImproperlyConfigured("REDIS_URL and REDIS_SENTINELS: set one of them")
+# redis-py 8 times socket reads out after 5 s by default, the same as channels_redis'
+# blocking BZPOPMIN: every idle receive would fail (channels_redis#422). Leave the pop
+# room, still notice a dead Redis.
+_REDIS_TIMEOUTS = {"socket_timeout": 15, "socket_connect_timeout": 5}
+if REDIS_SENTINELS:
+    REDIS = {"sentinels": REDIS_SENTINELS, "master_name": REDIS_SENTINEL_MASTER, "db": REDIS_DB, **_REDIS_TIMEOUTS}
+elif REDIS_URL:
+    REDIS = {"address": REDIS_URL, **_REDIS_TIMEOUTS}
+else:
+    REDIS = None
+"""How to reach Redis (channels-redis's ``hosts`` entry; gateway/redis_client.py too), or None."""
 _LAYER_CONFIG = {
     "capacity": 1000,
     "expiry": 60,
     # The feed hub (one per process) takes every packet: give it room for bursts.
     "channel_capacity": {"aprs-feed-hub.*": 20000, "aprs-archive": ARCHIVE_CAPACITY},
 }
-if REDIS_URL:
+if REDIS:
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 times socket reads out after 5 s by default, the same
-                # as channels_redis' blocking BZPOPMIN: every idle receive would
-                # fail (channels_redis#422). Leave the pop room, still notice a
-                # dead Redis.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
-                **_LAYER_CONFIG,
-            },
-        }
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS], **_LAYER_CONFIG}}
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "gateway.layers.InMemoryChannelLayer", "CONFIG": _LAYER_CONFIG}}
@@ -246,14 +262,6 @@ LOGGING = {
 
 
 # --- APRS-IS uplink -------------------------------------------------------
-def env_servers(name, default_port, default=""):
-    """``host[:port]`` addresses, comma-separated, as (host, port) pairs."""
-    try:
-        return [parse_server(text, default_port) for text in env_list(name, default)]
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}: {exc}") from None
-
-
 # Empty APRS_SERVERS means "demo": a sample capture played in-process.
 APRS_SERVERS = env_servers("APRS_SERVERS", 14580)
 APRS_CALLSIGN = env("APRS_CALLSIGN", "N0CALL").upper()
@@ -330,6 +338,7 @@ LOGIN_FAILURE_LIMIT = int(env_float("LOGIN_FAILURE_LIMIT", 5))
 LOGIN_FAILURE_WINDOW = env_float("LOGIN_FAILURE_WINDOW", 900.0)
 # The cache the login throttle counts in: shared by every node when Redis is there.
 CACHES = {
+    # Django's Redis cache takes a URL only: behind Sentinel each node counts on its own.
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

@@ -5,7 +5,10 @@ import asyncio
 import signal
 import time
 
+import pytest
+
 from tests.feedclient import FeedClient
+from tests.sentinel import SentinelCluster
 
 
 async def test_a_frozen_leader_wakes_up_and_publishes_nothing_stale(daemon, upstream, redis):
@@ -75,3 +78,65 @@ async def test_a_frozen_leader_wakes_up_and_publishes_nothing_stale(daemon, upst
         ),
     )
     assert twice.strip().splitlines()[-1] == "0"
+
+
+@pytest.fixture
+def sentinel_cluster(tmp_path):
+    cluster = SentinelCluster(tmp_path).start()
+    yield cluster
+    cluster.stop()
+
+
+async def test_redis_fails_over_through_sentinel_and_delivery_and_leadership_resume(daemon, upstream, sentinel_cluster):
+    gateway = await daemon(
+        "--aprs-server", upstream.address, env={"REDIS_SENTINELS": sentinel_cluster.sentinels, "LOG_TIMESTAMPS": "true"}
+    ).started()
+    session = await upstream.next_session()
+    session.logresp()
+    await gateway.until_log("aprs application started")
+    watcher = await FeedClient.connect(gateway.ws_url)
+    await watcher.subscribe("")
+    sessions, arrivals = [session], []
+
+    async def feed():
+        n = 0
+        while True:
+            for current in sessions:
+                if not current.writer.is_closing():
+                    current.send_lines([f"N0SN-{n % 10}>APRS:>packet {n}".encode()])
+            n += 1
+            await asyncio.sleep(0.05)
+
+    async def watch():
+        while True:
+            frame = await watcher.frame(timeout=60)
+            now = time.monotonic()
+            arrivals.extend((now, int(item["text"].rsplit(" ", 1)[1])) for item in frame.get("packets", []))
+
+    feeding, watching = asyncio.ensure_future(feed()), asyncio.ensure_future(watch())
+    await asyncio.sleep(2)
+    old_master = sentinel_cluster.master()
+    killed_at = time.monotonic()
+    sentinel_cluster.kill_master()
+    # the lease lived on the old master: the uplink is given up, then taken on the new one
+    takeover = await upstream.next_session(timeout=60)
+    takeover.logresp()
+    sessions.append(takeover)
+    promoted = sentinel_cluster.master()
+    assert promoted != old_master and promoted[1] == sentinel_cluster.replica_port
+    deadline = time.monotonic() + 60
+    while not [t for t, _ in arrivals if t > takeover.opened + 1] and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    feeding.cancel()
+    watching.cancel()
+    before = [t for t, _ in arrivals if t < killed_at]
+    after = [t for t, _ in arrivals if t > killed_at]
+    assert before and after, (len(before), len(after), gateway.log()[-3000:])
+    gap = after[0] - before[-1]
+    print(
+        f"Sentinel failover: master killed, new uplink login after {takeover.opened - killed_at:.1f} s, "
+        f"feed gap {gap:.1f} s"
+    )
+    numbers = [n for _, n in arrivals]
+    assert len(numbers) == len(set(numbers))  # nothing twice across the failover
+    assert gap < 30

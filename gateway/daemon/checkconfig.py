@@ -67,7 +67,13 @@ def describe():
             f"{settings.APRS_RECONNECT_MIN:g}-{settings.APRS_RECONNECT_MAX:g} s",
         ]
     lines += local_radio()
-    if settings.REDIS_URL:
+    if settings.REDIS_SENTINELS:
+        sentinels = ", ".join("%s:%d" % s for s in settings.REDIS_SENTINELS)
+        lines.append(
+            f"channel layer: Redis master {settings.REDIS_SENTINEL_MASTER!r} (database {settings.REDIS_DB}) "
+            f"through the sentinels {sentinels} (nodes share it; one node holds the uplink)"
+        )
+    elif settings.REDIS_URL:
         lines.append(f"channel layer: Redis {mask_url(settings.REDIS_URL)} (nodes share it; one node holds the uplink)")
     else:
         lines.append("channel layer: in-memory (this process only)")

@@ -14,9 +14,9 @@ import os
 import socket
 import time
 
-import redis.asyncio as redis
 from redis.exceptions import LockError, RedisError
 
+from gateway import redis_client
 from gateway.daemon.supervisor import Supervised
 
 logger = logging.getLogger("gateway.leader")
@@ -44,8 +44,8 @@ def node_name():
 class Leadership:
     """Calls ``gained()`` when this node takes the uplink and ``lost()`` when it must let go."""
 
-    def __init__(self, redis_url, gained, lost):
-        self.redis_url = redis_url
+    def __init__(self, redis, gained, lost):
+        self.redis = redis  # settings.REDIS: a URL or Sentinel, or None
         self.gained = gained
         self.lost = lost
         self.leading = False
@@ -54,7 +54,7 @@ class Leadership:
         self.valid_until = 0.0  # monotonic time our lease surely lasts until
 
     def start(self):
-        if self.redis_url is None:
+        if self.redis is None:
             self.token, self.valid_until = 0, float("inf")
             self._become_leader("no Redis: the only node")
             return
@@ -87,7 +87,7 @@ class Leadership:
             self.lost()
 
     async def _run(self):
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=LEASE / 3, socket_connect_timeout=LEASE / 3)
+        client = redis_client.connect(self.redis, socket_timeout=LEASE / 3, socket_connect_timeout=LEASE / 3)
         lock = client.lock(LOCK_NAME, timeout=LEASE, blocking=False, thread_local=False)
         waiting_logged = False
         try:

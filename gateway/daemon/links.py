@@ -127,7 +127,7 @@ class APRSLinks:
                 "APRS_PASSCODE and APRS_FILTER (see README)."
             )
             self.demo_address = yield defer.Deferred.fromFuture(asyncio.ensure_future(start_demo_feed()))
-        self.leadership = Leadership(settings.REDIS_URL, gained=self.lead, lost=self.drop)
+        self.leadership = Leadership(settings.REDIS, gained=self.lead, lost=self.drop)
         self.leadership.start()
         if not self.leadership.leading:
             runtime.uplink_role = "standby"

@@ -1,0 +1,16 @@
+"""A redis-py asyncio client for what the daemon asks of Redis besides the channel layer
+(the leader lease), reaching it the same way the layer does: by URL, or through Sentinel
+to whichever server is the master now."""
+
+import redis.asyncio as redis
+from redis.asyncio.sentinel import Sentinel
+
+
+def connect(description, **options):
+    """A client for ``settings.REDIS`` (see config/settings.py); ``options`` override its timeouts."""
+    description = {**description, **options}
+    if "sentinels" in description:
+        sentinels = description.pop("sentinels")
+        master = description.pop("master_name")
+        return Sentinel(sentinels).master_for(master, **description)
+    return redis.Redis.from_url(description.pop("address"), **description)
