@@ -289,6 +289,10 @@ IGATE_LOGIN_TIMEOUT = env_float("IGATE_LOGIN_TIMEOUT", 30.0)  # aprsc's
 IGATE_KEEPALIVE_INTERVAL = env_float("IGATE_KEEPALIVE_INTERVAL", 20.0)
 # TCP clients the server port takes at once, in all and from one address (aprsc's maxclients).
 IGATE_MAX_CLIENTS = int(env_float("IGATE_MAX_CLIENTS", 500))
+# Source calls whose packets, and logins, the server port refuses (CALL or PREFIX*), as
+# aprsc's DisallowSourceCall and DisallowLoginCall.
+IGATE_DISALLOW_SOURCE = tuple(env_list("IGATE_DISALLOW_SOURCE", "N0CALL,NOCALL,SERVER"))
+IGATE_DISALLOW_LOGIN = tuple(env_list("IGATE_DISALLOW_LOGIN", ""))
 IGATE_MAX_PER_ADDRESS = int(env_float("IGATE_MAX_PER_ADDRESS", 10))
 # The server ID in logresp and q-constructs (qAC,<ID>): a callsign-like name.
 IGATE_SERVER_ID = env("IGATE_SERVER_ID", "") or (APRS_CALLSIGN if APRS_CALLSIGN != "N0CALL" else "APRSGW")

@@ -133,7 +133,7 @@ def test_kiss_frames_round_trip(payload):
 @given(mutated_line, st.from_regex(r"[A-Z0-9]{1,6}(-[0-9]{1,2})?", fullmatch=True))
 def test_q_constructs(line, callsign):
     for step in (
-        lambda: qconstruct.add_q(line, callsign, "T2TEST"),
+        lambda: qconstruct.incoming(line, callsign, "T2TEST"),
         lambda: qconstruct.rf_gated(line, callsign),
         lambda: qconstruct.with_server_q(line, "T2TEST"),
     ):

@@ -84,7 +84,7 @@ async def test_uploads_get_q_constructs_and_lose_what_aprsc_drops(daemon):
         b"N1ABC-6>APRS,WIDE1-1,qAO,N0CALL-10:>direwolf style",
     )
     assert await feed_packets(feed, 3) == [
-        b"N1ABC-9>APRS,WIDE1-1,qAR,N0CALL-10:!4903.50N/07201.75W>mobile \xb0\xff",
+        b"N1ABC-9>APRS,WIDE1-1,qAS,N0CALL-10:!4903.50N/07201.75W>mobile \xb0\xff",
         b"N0CALL-10>APDW16,TCPIP*,qAC,T2LOCAL:>own status",
         b"N1ABC-6>APRS,WIDE1-1,qAO,N0CALL-10:>direwolf style",
     ]
@@ -101,15 +101,15 @@ async def test_clients_get_what_their_filter_passes_but_not_their_own(daemon):
     gate, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-2", filter_="b/N1ABC*")
     await gateway.until_log("filter 'b/N1ABC*' applied", count=2)
     gate.send("N1ABC>APRS,WIDE1-1:>one", "N2XYZ>APRS:>not wanted", "N1ABC-5>APRS:>two")
-    assert await watcher.read_packet() == b"N1ABC>APRS,WIDE1-1,qAR,N0CALL-2:>one"
-    assert await watcher.read_packet() == b"N1ABC-5>APRS,qAR,N0CALL-2:>two"
+    assert await watcher.read_packet() == b"N1ABC>APRS,WIDE1-1,qAS,N0CALL-2:>one"
+    assert await watcher.read_packet() == b"N1ABC-5>APRS,qAS,N0CALL-2:>two"
     # #filter changes it live; a bad one is answered and counted, the old one stays
     watcher.send("#filter b/N2XYZ")
     assert await watcher.read_line() == b"# filter b/N2XYZ active"
     watcher.send("#filter q/xx")
     assert (await watcher.read_line()).startswith(b"# invalid filter: ")
     gate.send("N1ABC>APRS:>three", "N2XYZ>APRS:>four")
-    assert await watcher.read_packet() == b"N2XYZ>APRS,qAR,N0CALL-2:>four"
+    assert await watcher.read_packet() == b"N2XYZ>APRS,qAS,N0CALL-2:>four"
     # the uploader never got its own packets back
     with pytest.raises(asyncio.TimeoutError):
         await gate.read_packet(timeout=1)
@@ -123,13 +123,13 @@ async def test_local_packets_go_up_to_aprs_is_once(daemon, upstream):
     await gateway.until_log("aprs application started for aprs-is")
     igate, _ = await IGateClient.logged_in(port, "N0CALL-10")
     igate.send("N1ABC>APRS,WIDE1-1:>gated", "N1ABC>APRS,WIDE2-1:>gated")
-    assert await session.read_line() == b"N1ABC>APRS,WIDE1-1,qAR,N0CALL-10:>gated"
+    assert await session.read_line() == b"N1ABC>APRS,WIDE1-1,qAS,N0CALL-10:>gated"
     # from APRS-IS back to us: a local iGate's copy of it now is a duplicate, not sent up again
     session.send_lines([b"N2XYZ>APRS,TCPIP*,qAC,T2TEST:>from the internet"])
     await gateway.until_log("aprs application started for igate")
     await asyncio.sleep(0.5)
     igate.send("N2XYZ>APRS,WIDE1-1:>from the internet", "N1ABC>APRS:>next")
-    assert await session.read_line() == b"N1ABC>APRS,qAR,N0CALL-10:>next"
+    assert await session.read_line() == b"N1ABC>APRS,qAS,N0CALL-10:>next"
 
 
 async def test_slow_tcp_client_is_disconnected(daemon, upstream):
@@ -188,3 +188,20 @@ async def test_web_message_goes_to_the_igate_that_heard_the_station_and_its_ack_
     assert (await outbox_state(socket, "acked"))["tries"] == 1
     with pytest.raises(asyncio.TimeoutError):
         await far.read_packet(timeout=1)  # it never heard N0DEMO-9
+
+
+async def test_the_login_filter_is_live_before_the_logresp(daemon):
+    gateway = await igate_daemon(daemon)
+    gate, _ = await IGateClient.logged_in(gateway.igate_port, "N0GATE-1")
+    for n in range(10):  # a packet sent the moment the logresp arrives is never missed
+        watcher, _ = await IGateClient.logged_in(gateway.igate_port, f"N0W{n}", filter_=f"b/N1LIVE-{n}")
+        gate.send(f"N1LIVE-{n}>APRS:>right after the logresp")
+        assert await watcher.read_packet(timeout=5) == f"N1LIVE-{n}>APRS,qAS,N0GATE-1:>right after the logresp".encode()
+        watcher.close()
+
+
+async def test_filter_commands_are_found_anywhere_in_a_comment_line(daemon):
+    gateway = await igate_daemon(daemon)
+    client, _ = await IGateClient.logged_in(gateway.igate_port, "N0CMD")
+    client.send("#blaa FILTER b/N1ABC")
+    assert await client.read_line() == b"# filter b/N1ABC active"

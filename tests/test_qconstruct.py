@@ -3,7 +3,7 @@
 import pytest
 
 from protocols.aprs.dupes import DupeFilter
-from protocols.aprs.qconstruct import Refused, add_q, rf_gated, with_server_q
+from protocols.aprs.qconstruct import Refused, incoming, rf_gated, with_server_q
 
 LOGIN, SERVER = "N0CALL-10", "T2TEST"
 
@@ -11,28 +11,31 @@ LOGIN, SERVER = "N0CALL-10", "T2TEST"
 @pytest.mark.parametrize(
     "line, expected",
     [
-        # heard on RF, no q-construct: the iGate's login is the receiver
-        (b"N1ABC-9>APRS,WIDE1-1:!4903.50N/07201.75W-", b"N1ABC-9>APRS,WIDE1-1,qAR,N0CALL-10:!4903.50N/07201.75W-"),
-        (b"N1ABC>APRS:>status", b"N1ABC>APRS,qAR,N0CALL-10:>status"),
+        # heard on RF with no q-construct: aprsc appends qAS,<login> (the login is not the source)
+        (b"N1ABC-9>APRS,WIDE1-1:!4903.50N/07201.75W-", b"N1ABC-9>APRS,WIDE1-1,qAS,N0CALL-10:!4903.50N/07201.75W-"),
+        (b"N1ABC>APRS:>status", b"N1ABC>APRS,qAS,N0CALL-10:>status"),
         # ,CALL,I: qAR when CALL is the login, qAr otherwise
         (b"N1ABC>APRS,WIDE2-1,N0CALL-10,I:>x", b"N1ABC>APRS,WIDE2-1,qAR,N0CALL-10:>x"),
         (b"N1ABC>APRS,K1DIG,I:>x", b"N1ABC>APRS,qAr,K1DIG:>x"),
         # direwolf adds its own q-construct: kept
         (b"N1ABC>APRS,WIDE1-1,qAO,N0CALL-10:>x", b"N1ABC>APRS,WIDE1-1,qAO,N0CALL-10:>x"),
-        # the client's own packet: path replaced by TCPIP*,qAC,<server>
+        (b"N1ABC>APRS,qAR,N0CALL-10:>x", b"N1ABC>APRS,qAR,N0CALL-10:>x"),
+        # the client's own packet (source == login, exactly): path replaced by TCPIP*,qAC,<server>
         (b"N0CALL-10>APDW16,WIDE2-1:!4903.50N/07201.75W#", b"N0CALL-10>APDW16,TCPIP*,qAC,T2TEST:!4903.50N/07201.75W#"),
-        (b"n0call-10>APRS,TCPIP*:>hi", b"n0call-10>APRS,TCPIP*,qAC,T2TEST:>hi"),
-        # a q-construct without a callsign after it is rebuilt
-        (b"N1ABC>APRS,qAR:>x", b"N1ABC>APRS,qAR,N0CALL-10:>x"),
+        (b"N0CALL-10>APRS,qAR,N0CALL-10:>own", b"N0CALL-10>APRS,TCPIP*,qAC,T2TEST:>own"),
+        (b"n0call-10>APRS,TCPIP*:>hi", b"n0call-10>APRS,TCPIP*,qAS,N0CALL-10:>hi"),  # not the login to aprsc
+        # a q-construct without a callsign after it, or not three characters, is dropped and rebuilt
+        (b"N1ABC>APRS,qAR:>x", b"N1ABC>APRS,qAS,N0CALL-10:>x"),
+        (b"N1ABC>APRS,qARX,K1:>x", b"N1ABC>APRS,qAS,N0CALL-10:>x"),
         # a qAI trace: the login it came from, then this server, are appended
         (b"N1ABC>APRS,qAI,T2FAR:>x", b"N1ABC>APRS,qAI,T2FAR,N0CALL-10,T2TEST:>x"),
         (b"N0CALL-10>APRS,qAI,N0CALL-10:>x", b"N0CALL-10>APRS,qAI,N0CALL-10,T2TEST:>x"),
         # bytes after the header are never touched
-        (b"N1ABC>APRS:>\xb0\xff\x00", b"N1ABC>APRS,qAR,N0CALL-10:>\xb0\xff\x00"),
+        (b"N1ABC>APRS:>\xb0\xff\x00", b"N1ABC>APRS,qAS,N0CALL-10:>\xb0\xff\x00"),
     ],
 )
 def test_q_construct(line, expected):
-    assert add_q(line, LOGIN, SERVER) == expected
+    assert incoming(line, LOGIN, SERVER) == expected
 
 
 @pytest.mark.parametrize(
@@ -41,16 +44,46 @@ def test_q_construct(line, expected):
         (b"N1ABC>APRS,NOGATE:>x", "nogate"),
         (b"N1ABC>APRS,WIDE1-1,RFONLY:>x", "rfonly"),
         (b"N1ABC>APRS,TCPXX*,qAX,T2X:>x", "unverified"),
-        (b"N1ABC>APRS,qAR,K1ABC,T2TEST:>x", "loop"),
-        (b"N1ABC>APRS,qAR,T2TEST:>x", "loop"),
-        (b"N1ABC>APRS,qAR,K1ABC,K1ABC:>x", "loop"),
-        (b"no header at all", "no TNC2 header"),
-        (b"N1ABC>APRS,,WIDE1:>x", "empty path element"),
+        # the q algorithm's drops (aprsc parse_qc.c)
+        (b"N1ABC>APRS,qAR,K1ABC,T2TEST:>x", "our server ID after"),
+        (b"N1ABC>APRS,qAR,T2TEST:>x", "our server ID after"),
+        (b"N1ABC>APRS,qAR,K1ABC,K1ABC:>x", "a call twice"),
+        (b"N1ABC>APRS,qAR,N0CALL-10,K1ABC:>x", "the login is not the last"),
+        (b"N1ABC>APRS,qAZ,K1ABC:>x", "qAZ"),
+        (b"N1ABC>APRS,qAR,OTHER-1:>x", "another client's login"),
+        (b"N1ABC>APRS,qAR,K1.ABC:>x", "invalid path callsign"),  # aprsc checks calls after q too
+        (b"N1ABC>APRS,I:>x", "I without a via call"),
+        # incoming.c's checks of the header
+        (b"no header at all", "no colon"),
+        (b"N1ABCDEFGHIJ>APRS:>x", "no destination"),
+        (b" N1ABC>APRS:>x", "invalid source"),
+        (b"N1\\ABC>APRS:>x", "invalid source"),
+        (b"N1ABC>APRS:", "no info"),
+        (b"N1ABC>AP*RS:>x", "invalid destination"),
+        (b"N1ABC>APRS,WI/DE:>x", "invalid path callsign"),
+        (b"N1ABC>APRS,WI*DE:>x", "invalid path callsign"),
+        (b"N1ABC>APRS,WIDE\x00:>x", "invalid path callsign"),
+        (b"N1ABC>APRS,,WIDE1:>x", "invalid path callsign"),
+        (b"N1ABC>APRS,WIDE1-1:}K1X>APRS,TCPIP,N1ABC*:>x", "third-party packet from the internet"),
+        (b"N1ABC>APRS,WIDE1-1:}K1X>APRS,TCPXX*,N1ABC*:>x", "third-party packet from the internet"),
+        (b"N1ABC>APRS:?APRS?", "general query"),
+        (b"N1ABC>APRS:?WX?", "general query"),
+        (b"N1ABC>APRS:DX de K1ABC: 14025.0 N2XYZ", "DX spot"),
+        (b"N0CALL>APRS:>x", "disallowed source"),
+        (b"NOCALL>APRS:>x", "disallowed source"),
+        (b"SERVER>APRS:>x", "disallowed source"),
+        (b"OTHER-1>APRS:>x", "source logged in on another connection"),
     ],
 )
 def test_refused(line, reason):
     with pytest.raises(Refused, match=reason):
-        add_q(line, LOGIN, SERVER)
+        incoming(line, LOGIN, SERVER, local_logins={"OTHER-1"})
+
+
+def test_disallowed_sources_take_prefixes():
+    with pytest.raises(Refused, match="disallowed source"):
+        incoming(b"BADGUY-7>APRS:>x", LOGIN, SERVER, disallowed_sources=("BAD*",))
+    assert incoming(b"N0CALL>APRS:>x", LOGIN, SERVER, disallowed_sources=("BAD*",)).startswith(b"N0CALL>")
 
 
 def test_rf_gated_by_our_own_tnc():
@@ -70,13 +103,27 @@ def test_duplicates_within_thirty_seconds_go_once():
     now = [1000.0]
     dupes = DupeFilter(clock=lambda: now[0])
     assert dupes.first_time(b"N1ABC>APRS,WIDE1-1,qAR,A:>x")
-    # the same packet by another path or iGate, or with trailing spaces: a duplicate
+    # the same packet by another path or iGate, or to another SSID of the destination: a duplicate
     assert not dupes.first_time(b"N1ABC>APRS,WIDE2*,qAR,B:>x")
-    assert not dupes.first_time(b"n1abc>aprs,qAR,C:>x  ")
+    assert not dupes.first_time(b"N1ABC>APRS-2,qAR,B:>x")
+    # case counts (aprsc compares exactly), and so do trailing spaces on a later copy
+    assert dupes.first_time(b"n1abc>APRS,qAR,C:>x")
+    assert dupes.first_time(b"N1ABC>APRS,qAR,C:>x  ")
     assert dupes.first_time(b"N1ABC>APRS,qAR,A:>y")  # other info: not a duplicate
     assert dupes.first_time(b"N1ABC>APZ,qAR,A:>x")  # other destination: not a duplicate
     now[0] += 29.9
     assert not dupes.first_time(b"N1ABC>APRS,qAR,A:>x")
     now[0] += 0.2
-    assert dupes.first_time(b"N1ABC>APRS,qAR,A:>x")
-    assert len(dupes.seen_at) == 1  # the old ones expired
+    assert dupes.first_time(b"N1ABC>APRS,qAR,A:>x")  # the window is 30 s
+
+
+def test_mangled_copies_are_duplicates_of_the_first():
+    dupes = DupeFilter()
+    assert dupes.first_time(b"N1ABC>APRS:>21\xb0C ok  ")
+    assert not dupes.first_time(b"N1ABC>APRS:>21\xb0C ok")  # trailing spaces lost
+    assert not dupes.first_time(b"N1ABC>APRS:>21C ok  ")  # 8-bit byte lost
+    assert not dupes.first_time(b"N1ABC>APRS:>21\x30C ok  ")  # 8th bit cleared (0xb0 -> 0x30)
+    assert not dupes.first_time(b"N1ABC>APRS:>21 C ok  ")  # replaced by a space
+    assert dupes.first_time(b"N1ABC>APRS:>bell\x07 and DEL\x7f")
+    assert not dupes.first_time(b"N1ABC>APRS:>bell and DEL")  # control bytes and DEL lost
+    assert not dupes.first_time(b"N1ABC>APRS:>bell  and DEL ")  # or replaced by spaces

@@ -56,7 +56,7 @@ async def test_too_many_bad_frames_close_with_1008_and_no_error_log(daemon):
 async def test_an_upload_that_outgrows_510_bytes_with_its_q_construct_is_refused(daemon):
     gateway = await igate_daemon(daemon)
     client, _ = await IGateClient.logged_in(gateway.igate_port, "N0IGT")
-    client.send("N0SQ1>APRS,WIDE1-1:" + "0" * 490)  # 509 bytes; with ,qAR,N0IGT 519
+    client.send("N0SQ1>APRS,WIDE1-1:" + "0" * 490)  # 509 bytes; with ,qAS,N0IGT 519
     client.send("N0SQ1>APRS,WIDE1-1:>after")
     await gateway.until_log("aprs application started for igate N0IGT")
     for _ in range(100):

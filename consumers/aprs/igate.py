@@ -30,6 +30,7 @@ HEARD_MAX = 5000
 class IGateConsumer(Messaging, APRSConsumer):
     NO_DATABASE = APRSConsumer.NO_DATABASE | {"aprs.filter"}
     subscription = None
+    ready_sent = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,6 +39,8 @@ class IGateConsumer(Messaging, APRSConsumer):
     async def aprs_connect(self, event):
         self.via = "igate %s:%d" % tuple(self.scope["client"])
         await super().aprs_connect(event)
+        if not self.scope["filter"]:  # else once the login's filter applies (aprs_filter)
+            await self.send({"type": "aprs.ready"})
 
     async def aprs_filter(self, event):
         """A filter from the login or ``#filter`` (checked by the port): an empty one
@@ -54,6 +57,9 @@ class IGateConsumer(Messaging, APRSConsumer):
             )
             get_hub().subscribe(self.subscription)
         logger.info("%s: filter %r applied", self.via, event["filter"])
+        if not self.ready_sent:
+            self.ready_sent = True
+            await self.send({"type": "aprs.ready"})
 
     def unsubscribe(self):
         if self.subscription is not None:

@@ -76,6 +76,8 @@ def igate_config():
         max_clients=settings.IGATE_MAX_CLIENTS,
         max_per_address=settings.IGATE_MAX_PER_ADDRESS,
         send_buffer=settings.FEED_SOCKET_BUFFER,
+        disallowed_sources=settings.IGATE_DISALLOW_SOURCE,
+        disallowed_logins=settings.IGATE_DISALLOW_LOGIN,
         own_callsigns=frozenset({settings.IGATE_SERVER_ID.upper(), settings.APRS_CALLSIGN.upper()}) - {"N0CALL"},
     )
 

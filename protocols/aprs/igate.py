@@ -39,6 +39,8 @@ logger = logging.getLogger("aprs.igate")
 
 MAX_LOGIN_LENGTH = 9  # aprsc's CALLSIGNLEN_MAX
 CAP_LOG_INTERVAL = 60.0
+READY_TIMEOUT = 2.0
+"""Seconds the logresp waits for the application's aprs.ready at most."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class IGatePortConfig:
     max_per_address: int = 10
     send_buffer: int = 64 * 1024  # the kernel's, per client: see FEED_SOCKET_BUFFER
     own_callsigns: frozenset = frozenset()  # upper case: what no client may send as (server ID, our login)
+    disallowed_sources: tuple = qconstruct.DISALLOWED_SOURCES  # CALL or PREFIX*
+    disallowed_logins: tuple = ()
 
 
 class IGateClientProtocol(TimeoutMixin, LinkProtocol):
@@ -67,6 +71,7 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         self.login = None
         self.verified = False
         self.bad_commands = 0
+        self.logresp = self.logresp_fallback = None
         self.keepalive = LoopingCall(self._send_keepalive)
 
     @property
@@ -104,6 +109,8 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
 
     def connectionLost(self, reason):
         self.setTimeout(None)
+        if self.logresp_fallback is not None and self.logresp_fallback.active():
+            self.logresp_fallback.cancel()
         if self.keepalive.running:
             self.keepalive.stop()
         why = self.lost_because(reason)
@@ -120,6 +127,8 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
                 raise login.LoginError(f"callsign {credentials.callsign} is over {MAX_LOGIN_LENGTH} characters")
             if credentials.callsign.upper() == self.config.server_id.upper():  # aprsc refuses it too
                 raise login.LoginError(f"{credentials.callsign} is this server's ID")
+            if qconstruct.matches(credentials.callsign, self.config.disallowed_logins):
+                raise login.LoginError(f"{credentials.callsign} may not log in here")
             if credentials.filter:
                 parse_filter(credentials.filter)
         except ValueError as exc:  # LoginError and FilterError are ValueErrors
@@ -127,7 +136,10 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         self.setTimeout(None)
         self.login = credentials
         self.verified = credentials.verified
-        self.transport.write(login.format_logresp(credentials.callsign, self.verified, self.config.server_id))
+        # The logresp waits for the application to say the login's filter is live
+        # (aprs.ready), so a packet sent right after it is not missed.
+        self.logresp = login.format_logresp(credentials.callsign, self.verified, self.config.server_id)
+        self.logresp_fallback = self.port.reactor.callLater(READY_TIMEOUT, self.ready)
         self.keepalive.start(self.config.keepalive_interval, now=False)
         logger.info(
             "%s logged in, %s, software %s %s",
@@ -138,12 +150,20 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         )
         self.port.client_logged_in(self)
 
+    def ready(self):
+        """The application is ready for this client (its filter applies): the logresp goes out."""
+        if self.logresp is not None:
+            self.transport.write(self.logresp)
+            self.logresp = None
+        if self.logresp_fallback is not None and self.logresp_fallback.active():
+            self.logresp_fallback.cancel()
+
     def _command(self, line):
         text = line.decode("ascii", "replace")
-        words = text[1:].split(None, 1)
-        if not words or words[0].lower() != "filter":
+        at = text.lower().find("filter")  # anywhere in the line, as aprsc looks for it
+        if at < 0:
             return  # keepalives and comments (direwolf sends "#" lines)
-        new_filter = " ".join(words[1].split()) if len(words) > 1 else ""
+        new_filter = " ".join(text[at + len("filter") :].split())
         try:
             parse_filter(new_filter)
         except ValueError as exc:
@@ -286,8 +306,11 @@ class IGatePort(Link):
             return self.refused(client, "unverified login")
         if tnc2.header_fields(line).get("from", "").upper() in self.config.own_callsigns:
             return self.refused(client, "source is this gateway's callsign")
+        others = {call.upper() for call in self.verified if call != client.login.callsign}
         try:
-            line = qconstruct.add_q(line, client.login.callsign, self.config.server_id)
+            line = qconstruct.incoming(
+                line, client.login.callsign, self.config.server_id, others, self.config.disallowed_sources
+            )
         except qconstruct.Refused as exc:
             return self.refused(client, str(exc))
         if len(line) > MAX_CONTENT:  # it fitted as uploaded, not with our q-construct

@@ -46,6 +46,9 @@ class LinkProtocol(Protocol):
             self.close_reason = reason
         self.transport.abortConnection()
 
+    def ready(self):
+        """The application's ``aprs.ready``: only the server port waits for it (its logresp)."""
+
     def pause_reading(self):
         self.transport.pauseProducing()
 

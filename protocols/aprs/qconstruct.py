@@ -1,27 +1,47 @@
 """What an APRS-IS server does to a packet a client uploads: refuse it or add a q-construct.
 
-The rules are aprsc's (its ``parse_qc.c``, after the q algorithm of
-aprs-is.net), reduced to the cases our server port meets:
+``incoming`` follows aprsc (``incoming.c``: the checks of ``incoming_parse``;
+``parse_qc.c``: the q algorithm of aprs-is.net) for a verified client on an
+inbound port (not client-only, not UDP), which is what our server port is.
+In order, a packet is refused when:
 
-- a packet whose path says it must not reach APRS-IS (``NOGATE``, ``RFONLY``)
-  or that came from an unverified login (``TCPXX``, ``qAX``) is refused;
-- a packet that names our server or the client again after its q-construct
-  has looped, and is refused;
-- the client's own packet (source = login) gets its path replaced by
-  ``TCPIP*,qAC,<server>``;
-- a packet the client heard on RF and already carries a q-construct (direwolf
-  adds ``qAO``/``qAR``) keeps it;
-- one without gets ``qAR,<login>`` (``,CALL,I`` at the end of the path
-  becomes ``qAR,CALL`` or ``qAr,CALL``), as an iGate port does.
+- its header cannot be read: no ``:``, no ``>`` within the first 10 bytes,
+  a source or destination that is not 1-9 letters, digits and ``-``, no info;
+- its path holds ``,TCPXX`` (unverified), ``,NOGATE`` or ``,RFONLY``, or a
+  path call that is not 1-9 letters, digits and ``-`` (with an optional
+  trailing ``*``), q-constructs aside;
+- it is a third-party packet (``}``) whose inner header has TCPIP or TCPXX;
+- the q algorithm drops it: ``qAZ``; our server ID after the q-construct; a
+  call twice after it; the login after it but not last; another verified
+  client's login after it; a call after it that is not letters, digits and
+  ``-``; a path ending in ``,I`` with no call before it;
+- it is a general query (``?APRS?``, ``?WX?``, ...), a DX spot, or comes from
+  a disallowed source (``N0CALL``, ``NOCALL``, ``SERVER`` by default);
+- its source is another client logged in here (aprsc counts it a duplicate).
+
+Otherwise its q-construct becomes (``source == login`` compared exactly, as
+aprsc does): for the client's own packet, the path ``TCPIP*,qAC,<server>`` (a
+``qAI`` trace is kept); an existing q-construct with a call after it is kept
+(``qAI`` gets the login, if missing, and our server ID appended); with none,
+``,CALL,I`` becomes ``qAR,CALL`` (CALL = login) or ``qAr,CALL``, else
+``qAS,<login>`` is appended. A q-construct with no call after it, or not three
+characters long, is dropped first.
 
 Everything works on bytes: the info field is never decoded.
 """
+
+import re
 
 from . import tnc2
 from .tnc2 import join_header
 
 NO_GATE = (b"NOGATE", b"RFONLY")
 UNVERIFIED = (b"TCPXX", b"TCPXX*", b"qAX")
+CALL = re.compile(rb"[A-Za-z0-9-]{1,9}")
+PATH_CALL = re.compile(rb"[A-Za-z0-9-]{1,9}\*?")
+Q_CALL = re.compile(rb"[A-Za-z0-9-]+")
+DISALLOWED_SOURCES = ("N0CALL", "NOCALL", "SERVER")
+"""aprsc's disallowed source calls; IGATE_DISALLOW_SOURCE replaces them (``PREFIX*`` allowed)."""
 
 
 class Refused(ValueError):
@@ -51,31 +71,93 @@ def q_index(path):
     return next((i for i, hop in enumerate(path) if len(hop) == 3 and hop[:1] == b"q"), None)
 
 
-def add_q(line, login, server_id):
-    """The line as our server passes it on, for a verified client logged in as ``login``."""
-    source, dest, path, info = split_header(line)
+def matches(call, patterns):
+    """Whether ``call`` (text) is one of ``patterns`` (``CALL`` or ``PREFIX*``), case ignored."""
+    call = call.upper()
+    return any(call.startswith(p[:-1].upper()) if p.endswith("*") else call == p.upper() for p in patterns)
+
+
+def incoming(line, login, server_id, local_logins=frozenset(), disallowed_sources=DISALLOWED_SOURCES):
+    """The line as our server passes it on, from a verified client logged in as ``login``;
+    ``local_logins``: the other verified logins of the port (upper case). Refused otherwise."""
+    head, colon, info = line.partition(b":")
+    if not colon:
+        raise Refused("no colon")
+    if b">" not in head[:10]:
+        raise Refused("no destination")
+    source, _, rest = head.partition(b">")
+    if not rest:
+        raise Refused("no path")
+    if not CALL.fullmatch(source):
+        raise Refused("invalid source callsign")
+    if not info:
+        raise Refused("no info")
+    dest, *path = rest.split(b",")
+    if not CALL.fullmatch(dest):
+        raise Refused("invalid destination callsign")
     reason = refusal(path)
     if reason:
         raise Refused(reason)
-    login_b, server_b = login.upper().encode("ascii"), server_id.upper().encode("ascii")
-    q = q_index(path)
-    if q is not None and not path[q + 1 :]:
-        del path[q:]  # a q-construct with no callsign after it is dropped and rebuilt
+    if any(not (len(hop) == 3 and hop[:1] == b"q") and not PATH_CALL.fullmatch(hop) for hop in path):
+        raise Refused("invalid path callsign")
+    if info[:1] == b"}":
+        inner = info[1:].partition(b":")[0]
+        if b",TCPIP" in inner or b",TCPXX" in inner:
+            raise Refused("third-party packet from the internet")
+    path = q_algorithm(source, path, login, server_id, local_logins)
+    if info[:1] == b"?":
+        raise Refused("general query")
+    if info.startswith(b"DX de "):
+        raise Refused("DX spot")
+    text_source = source.decode("ascii")
+    if matches(text_source, disallowed_sources):
+        raise Refused("disallowed source callsign")
+    if text_source != login and text_source.upper() in local_logins:
+        raise Refused("source logged in on another connection")
+    return join_header(source, dest, path, info)
+
+
+def q_algorithm(source, path, login, server_id, local_logins):
+    """The path with its q-construct, for a verified client on an inbound port."""
+    login_b, server_b = login.encode("ascii"), server_id.encode("ascii")
+    q = next((i for i, hop in enumerate(path) if hop[:1] == b"q"), None)
+    if q is not None and (len(path[q]) != 3 or not path[q + 1 :]):
+        del path[q:]  # not a qXX with a call after it: dropped, and rebuilt below
         q = None
-    if source.upper() == login_b and (q is None or path[q] != b"qAI"):
-        return join_header(source, dest, [b"TCPIP*", b"qAC", server_b], info)
-    if q is not None:
-        after = [hop.upper() for hop in path[q + 1 :]]
-        if server_b in after or login_b in after[:-1] or len(set(after)) < len(after):
-            raise Refused("loop")
-        if path[q] == b"qAI":  # a trace: each server appends the login it came from, then itself
-            path += ([] if login_b in after else [login_b]) + [server_b]
-        return join_header(source, dest, path, info)
-    if len(path) >= 2 and path[-1] == b"I":
-        via = path[-2]
-        kind = b"qAR" if via.upper() == login_b else b"qAr"
-        return join_header(source, dest, [*path[:-2], kind, via], info)
-    return join_header(source, dest, [*path, b"qAR", login_b], info)
+    if source == login_b and (q is None or path[q] != b"qAI"):
+        return [b"TCPIP*", b"qAC", server_b]
+    if q is None:
+        if path[-1:] == [b"I"]:
+            if len(path) < 2:
+                raise Refused("I without a via call")
+            via = path[-2]
+            return [*path[:-2], b"qAR" if via.upper() == login_b.upper() else b"qAr", via]
+        path = [*path, b"qAS", login_b]
+        q = len(path) - 2
+    return q_dropcheck(path, q, login_b, server_b, local_logins)
+
+
+def q_dropcheck(path, q, login_b, server_b, local_logins):
+    """aprsc's checks of the calls after a q-construct, and the qAI trace."""
+    if path[q] == b"qAZ":
+        raise Refused("qAZ")
+    after = path[q + 1 :]
+    if server_b in after:
+        raise Refused("loop: our server ID after the q-construct")
+    if len(set(after)) < len(after):  # case-sensitive, as javAPRSSrvr and aprsc
+        raise Refused("loop: a call twice after the q-construct")
+    for i, call in enumerate(after):
+        if call.upper() == login_b.upper():
+            if i != len(after) - 1:
+                raise Refused("loop: the login is not the last call after the q-construct")
+        elif call.decode("ascii", "replace").upper() in local_logins:
+            raise Refused("loop: another client's login after the q-construct")
+        elif not Q_CALL.fullmatch(call):
+            raise Refused("invalid call after the q-construct")
+    if path[q] == b"qAI":
+        login_seen = any(call.upper() == login_b.upper() for call in after)
+        path = [*path, *([] if login_seen else [login_b]), server_b]
+    return path
 
 
 def rf_gated(line, login):

@@ -62,6 +62,8 @@ class Connection(Protocol):
 
     def resume_reading(self) -> None: ...
 
+    def ready(self) -> None: ...
+
 
 @dataclass
 class Instance:
@@ -177,6 +179,8 @@ class APRSProtocolServer:
                 logger.error("aprs.send refused: %s (%s)", connection.refusal, connection.name)
             else:
                 connection.send_line(line)
+        elif kind == "aprs.ready":
+            connection.ready()
         elif kind == "aprs.close":
             if connection in self._instances:
                 connection.close("closed by the application")
