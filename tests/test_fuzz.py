@@ -187,6 +187,7 @@ def test_websocket_frames(frame):
     dumps(parsed).encode("utf-8")  # what we say back can always be sent
 
 
+@pytest.mark.django_db  # Channels closes stale database connections before each event
 @fuzz
 @given(
     st.builds(
