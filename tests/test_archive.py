@@ -109,6 +109,8 @@ def test_weather_series():
         ("/api/stations/", {"bbox": "0,10,1,5"}, "south <= north"),
         ("/api/packets/", {"limit": "0"}, "limit"),
         ("/api/packets/", {"limit": "abc"}, "limit"),
+        ("/api/packets/", {"limit": "²"}, "limit"),  # a digit to str.isdigit(), not to int() (found by fuzzing)
+        ("/api/packets/", {"before": "²"}, "before"),
         ("/api/packets/", {"since": "yesterday"}, "since"),
         ("/api/packets/", {"since": "2026-11-02", "until": "2026-11-01"}, "since must not be after until"),
         ("/api/packets/", {"before": "x"}, "before"),

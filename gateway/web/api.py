@@ -76,7 +76,7 @@ def time_range(request, default_span=timedelta(hours=24)):
 
 def parse_limit(request):
     value = request.GET.get("limit", str(DEFAULT_LIMIT))
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
         raise BadParameter(f"limit: a whole number from 1 to {MAX_LIMIT}")
     return int(value)
 
@@ -134,7 +134,7 @@ def page_of(request, found):
     """Newest first, ``limit`` at a time; ``before`` (the last page's next_before) pages back."""
     before = request.GET.get("before")
     if before:
-        if not before.isdigit():
+        if not (before.isascii() and before.isdigit()):  # "²".isdigit(), yet int("²") fails
             raise BadParameter("before: a packet id from a previous page's next_before")
         found = found.filter(id__lt=int(before))
     limit = parse_limit(request)
