@@ -336,3 +336,32 @@ async def test_grafana_dashboard_names_only_series_the_daemon_exports(daemon):
         assert name in samples or name in families or base in families or f"{base}_total" in families, name
     assert all(name.startswith("aprs_gateway_") for name in families if not name.startswith(("python_", "process_")))
     assert 'aprs_gateway_link_state{state="off"} 1.0' in exported
+
+
+def test_too_few_file_descriptors_for_the_caps_is_said_at_start(tmp_path):
+    import resource
+
+    from tests.database import migrated_database
+
+    database = tmp_path / "db.sqlite3"
+    shutil.copyfile(migrated_database(), database)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "gateway.daemon.cli", "run", "--port", str(free_port()), "--no-aprs"],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300)),
+    )
+    try:
+        first = daemon.stderr.readline()
+        assert "only 300 file descriptors for caps needing 10256" in first, first
+    finally:
+        daemon.terminate()
+        daemon.wait(15)

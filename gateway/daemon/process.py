@@ -10,6 +10,7 @@ cleanly; the "channel" workers run in the same loop.
 import asyncio
 import logging
 import os
+import resource
 import signal
 import time
 from functools import partial
@@ -214,7 +215,29 @@ class Gateway:
 
 def run(bind, port, application_path):
     metrics.build.info({"version": software_version()})
+    ensure_file_descriptors()
     Gateway(bind, port, application_path, settings.ROLES).run()
+
+
+FD_SPARE = 256
+"""Descriptors beyond the connection caps: database, Redis, log files, the links."""
+
+
+def ensure_file_descriptors():
+    """Raise the soft limit on open files to what the caps need (up to the hard limit), and
+    say so at start if that is not enough: past it, accept() fails and twisted tells no one."""
+    needed = settings.MAX_CONNECTIONS + (settings.IGATE_MAX_CLIENTS if settings.IGATE_PORT else 0) + FD_SPARE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        soft = min(needed, hard) if hard != resource.RLIM_INFINITY else needed
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft < needed:
+        logger.warning(
+            "only %d file descriptors for caps needing %d: lower MAX_CONNECTIONS (or IGATE_MAX_CLIENTS) "
+            "or raise the limit (systemd: LimitNOFILE=)",
+            soft,
+            needed,
+        )
 
 
 def finish_pending_tasks(loop):
