@@ -199,9 +199,9 @@ def test_websocket_frames(frame):
 async def test_feed_consumer_answers_every_frame(frame):
     # The consumer itself (the origin check and sessions in front of it have their own tests).
     communicator = WebsocketCommunicator(APRSFeedConsumer.as_asgi(), "/ws/aprs/")
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=30)  # the harness, not the property: a busy machine
     assert connected
-    assert (await communicator.receive_json_from())["type"] == "hello"
+    assert (await communicator.receive_json_from(timeout=30))["type"] == "hello"
     await communicator.send_to(text_data=frame)
     reply = await communicator.receive_json_from(timeout=30)  # generous: the machine may be busy
     assert reply["type"] in ("subscribed", "unsubscribed", "error")
