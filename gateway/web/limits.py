@@ -10,10 +10,11 @@ server (gateway/daemon/webserver.py), before they are read.
 
 import json
 import logging
-import time
 from collections import Counter
 
 from django.conf import settings
+
+from protocols.occasional import Occasionally
 
 logger = logging.getLogger("gateway.limits")
 
@@ -24,7 +25,7 @@ class ConnectionLimit:
     def __init__(self):
         self.open = Counter()  # address -> open connections
         self.total = 0
-        self.logged_at = -LOG_INTERVAL
+        self.log = Occasionally(LOG_INTERVAL)
 
     def __call__(self, application):
         """The ASGI application ``application`` under this count."""
@@ -53,9 +54,7 @@ class ConnectionLimit:
             reason = f"too many connections from your address (limit {settings.MAX_CONNECTIONS_PER_ADDRESS})"
         else:
             return None
-        now = time.monotonic()
-        if now - self.logged_at >= LOG_INTERVAL:
-            self.logged_at = now
+        if self.log.due():
             logger.warning("connection refused from %s: %s (logged at most once a minute)", address, reason)
         return reason
 

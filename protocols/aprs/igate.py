@@ -27,6 +27,7 @@ from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.task import LoopingCall
 from twisted.protocols.policies import TimeoutMixin
 
+from protocols.occasional import Occasionally
 from protocols.tcp import bound_send_buffer, unsent_bytes, write_now
 
 from . import login, qconstruct, tnc2
@@ -239,7 +240,7 @@ class IGatePort(Link):
         self.clients = set()
         self.verified = {}  # callsign -> its connection (one per callsign)
         self.listening = None
-        self.cap_logged_at = -CAP_LOG_INTERVAL
+        self.cap_log = Occasionally(CAP_LOG_INTERVAL)
 
     def start(self):
         """Listen; returns the Deferred of ``listen`` (its errback: the port could not be opened)."""
@@ -270,9 +271,7 @@ class IGatePort(Link):
         from_there = sum(1 for client in self.clients if client.address[0] == addr.host)
         if len(self.clients) >= self.config.max_clients or from_there >= self.config.max_per_address:
             self.counters["connections refused"] += 1
-            now = time.monotonic()
-            if now - self.cap_logged_at >= CAP_LOG_INTERVAL:
-                self.cap_logged_at = now
+            if self.cap_log.due():
                 logger.warning(
                     "connection from %s refused: %d clients, %d from there (caps %d, %d per address)",
                     addr.host,

@@ -18,6 +18,8 @@ from twisted.application.internet import ClientService
 from twisted.internet.task import LoopingCall
 from twisted.protocols.policies import TimeoutMixin
 
+from protocols.occasional import Occasionally
+
 from . import login
 from .decode import failure_reason
 from .lines import MAX_CONTENT, LineSplitter
@@ -172,7 +174,7 @@ class Uplink(Link):
         self.packets_per_second = 0.0
         self.rate = LoopingCall(self._update_rate)
         self._rate_mark = (time.monotonic(), self.counters["packets"])
-        self._oversized_logged_at = -OVERSIZED_LOG_INTERVAL
+        self.oversized_log = Occasionally(OVERSIZED_LOG_INTERVAL)
 
     def buildProtocol(self, addr):
         return APRSISClientProtocol(self, self.endpoint.current)
@@ -228,9 +230,7 @@ class Uplink(Link):
 
     def lines_oversized(self, connection, count):
         self.counters["oversized"] += count
-        now = time.monotonic()
-        if now - self._oversized_logged_at >= OVERSIZED_LOG_INTERVAL:
-            self._oversized_logged_at = now
+        if self.oversized_log.due():
             logger.warning(
                 "%s sent a line over %d bytes; dropped (%d so far; logged at most once a minute)",
                 connection.name,
