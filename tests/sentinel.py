@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import free_port, require
+from tests.conftest import require
 
 MASTER_NAME = "mymaster"
 
@@ -18,8 +18,7 @@ class SentinelCluster:
         self.binary = shutil.which("redis-server")
         require(self.binary, "redis-server (make test installs it)")
         self.workdir = workdir
-        self.master_port, self.replica_port = free_port(), free_port()
-        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.master_port, self.replica_port, *self.sentinel_ports = distinct_free_ports(5)
         self.processes = {}
 
     @property
@@ -76,6 +75,21 @@ class SentinelCluster:
         for process in self.processes.values():
             process.kill()
             process.wait()
+
+
+def distinct_free_ports(count):
+    """``count`` free loopback ports, all different (one free_port() after another may
+    hand out the same port twice: then a sentinel's port would be the master's)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def wait_for(port, timeout=10):

@@ -134,7 +134,9 @@ async def test_local_packets_go_up_to_aprs_is_once(daemon, upstream):
 
 async def test_slow_tcp_client_is_disconnected(daemon, upstream):
     port = free_port()
-    env = {"FEED_CLIENT_BACKLOG": "20000", "FEED_CLIENT_BUFFER": "100"}
+    # 13 MB in under a second: the fast reader gets kernel room for that burst (the slow one
+    # has a 4 KB receive buffer, so it still backs up)
+    env = {"FEED_CLIENT_BACKLOG": "20000", "FEED_CLIENT_BUFFER": "100", "FEED_SOCKET_BUFFER": str(4 << 20)}
     gateway = await daemon(*uplink_flags(upstream), "--igate-port", str(port), env=env).started()
     session = await upstream.next_session()
     session.logresp()
