@@ -83,6 +83,7 @@ def run(members=100, senders=5, seconds=8.0):
             "CHAT_RATE_BURST": "1000000",
             "CHAT_RATE_PERIOD": "1",
             "DATABASE_URL": f"sqlite:///{tmp}/chat.sqlite3",
+            "MAX_CONNECTIONS_PER_ADDRESS": "100000",  # every member comes from 127.0.0.1
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
         subprocess.run(

@@ -108,6 +108,11 @@ def start_daemon(upstream_port, env, roles=("web", "ingest", "worker"), flags=()
         "ARCHIVE_ENABLED": "false",
         "LOG_TIMESTAMPS": "true",
         "APRS_RECONNECT_MAX": "1",
+        # every bench client comes from 127.0.0.1: lift the per-address caps
+        "MAX_CONNECTIONS_PER_ADDRESS": "100000",
+        "MAX_CONNECTIONS": "100000",
+        "IGATE_MAX_PER_ADDRESS": "100000",
+        "IGATE_MAX_CLIENTS": "100000",
         **env,
     }
     if "DATABASE_URL" not in env:  # its own copy: the outbox worker uses the database
