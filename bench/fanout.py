@@ -302,7 +302,16 @@ def ladder(
 
 
 def sustainable(
-    config, clients, lines, redis_url=None, log=print, start_rate=25.0, max_rate=6400.0, bisections=3, **step
+    config,
+    clients,
+    lines,
+    redis_url=None,
+    log=print,
+    start_rate=25.0,
+    max_rate=6400.0,
+    bisections=3,
+    min_rate=1.0,
+    **step,
 ):
     """P1/P6: the highest rate ``clients`` whole-feed clients get in full and in time."""
     return ladder(
@@ -312,17 +321,20 @@ def sustainable(
         max_rate,
         bisections,
         log,
+        min_rate,
     )
 
 
-def tcp_clients_capacity(config, rate, lines, log=print, start_clients=100, max_clients=6400, bisections=3, **step):
+def tcp_clients_capacity(
+    config, rate, lines, log=print, start_clients=100, max_clients=6400, bisections=3, min_clients=1, **step
+):
     """The most server-port (TCP) clients on everything that all get the feed at ``rate``."""
 
     def measure_at(clients):
         clients = int(clients)
         return run_step(config, clients, rate, lines, client_processes=2 if clients <= 1000 else 4, **step)
 
-    return ladder(measure_at, delivered_by_all, start_clients, max_clients, bisections, log, key="clients")
+    return ladder(measure_at, delivered_by_all, start_clients, max_clients, bisections, log, min_clients, key="clients")
 
 
 def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0):
@@ -355,7 +367,9 @@ def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0):
     }
 
 
-def ingest_capacity(config, lines, redis_url=None, log=print, start_rate=500.0, max_rate=64000.0, bisections=3, **step):
+def ingest_capacity(
+    config, lines, redis_url=None, log=print, start_rate=500.0, max_rate=64000.0, bisections=3, min_rate=1.0, **step
+):
     return ladder(
         lambda rate: ingest_step(config, rate, lines, redis_url, **step),
         lambda row: row["delivered_copies_per_s"] >= MIN_DELIVERED * row["offered_per_s"],
@@ -363,6 +377,7 @@ def ingest_capacity(config, lines, redis_url=None, log=print, start_rate=500.0, 
         max_rate,
         bisections,
         log,
+        min_rate,
     )
 
 

@@ -139,6 +139,16 @@ if env("DATABASE_PASSWORD_FILE"):
         DATABASES["default"]["PASSWORD"] = Path(env("DATABASE_PASSWORD_FILE")).read_text().strip()
     except OSError as exc:
         raise ImproperlyConfigured(f"DATABASE_PASSWORD_FILE: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several writers (archive and outbox workers, chat, and a second worker process)
+    # share the file: a transaction takes the write lock when it begins, so none fails
+    # at once on a lock upgrade ("database is locked"), and waits up to SQLITE_TIMEOUT
+    # seconds for it; WAL lets the pages read while a worker writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=env_float("SQLITE_TIMEOUT", 20.0),
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Archive ----------------------------------------------------------------------

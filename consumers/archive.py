@@ -3,6 +3,9 @@
 Every ``aprs`` application (consumers/aprs/base.py) sends it every packet; it stores them in batches of up to
 ``ARCHIVE_BATCH`` or every ``ARCHIVE_FLUSH_INTERVAL`` seconds, whichever
 comes first, and purges packets past ``ARCHIVE_RETENTION_DAYS`` once an hour.
+While the database refuses (down, locked, full) it keeps up to ``ARCHIVE_CAPACITY``
+packets in order and tries again, backing off from 1 to 30 s; a message the
+channel layer delivers twice is stored once (gateway/archive.py).
 It runs inside the daemon (role ``worker``) or as
 ``python manage.py runworker aprs-archive``.
 """
@@ -14,22 +17,30 @@ import time
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError
 
 from consumers.patience import PatientReceive
 from gateway import archive
 from gateway.daemon import metrics
+from protocols.occasional import Occasionally
 
 logger = logging.getLogger("gateway.archive")
 
 PURGE_INTERVAL = 3600.0
+MAX_RETRY_DELAY = 30.0
+REFUSED_LOG_INTERVAL = 30.0
 
 
 class ArchiveConsumer(PatientReceive, AsyncConsumer):
     pending = None
     flush_handle = None
     next_purge = 0.0
+    retry_delay = 0.0  # while the database refuses: seconds until the next try, doubling
     fence = 0  # the highest fencing token seen: older ones come from a leader past its lease
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused_log = Occasionally(REFUSED_LOG_INTERVAL)
 
     async def archive_packet(self, event):
         token = event.get("fence")
@@ -41,28 +52,73 @@ class ArchiveConsumer(PatientReceive, AsyncConsumer):
         if self.pending is None:
             self.pending = []
         self.pending.append(event)
-        if len(self.pending) >= settings.ARCHIVE_BATCH:
+        if self.retry_delay:
+            self.keep_within_capacity()
+        elif len(self.pending) >= settings.ARCHIVE_BATCH:
             await self.flush()
-        elif self.flush_handle is None:
-            self.flush_handle = asyncio.get_running_loop().call_later(
-                settings.ARCHIVE_FLUSH_INTERVAL, lambda: asyncio.ensure_future(self.flush())
-            )
+        else:
+            self.flush_later(settings.ARCHIVE_FLUSH_INTERVAL)
+
+    def flush_later(self, delay):
+        if self.flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self.flush_handle = loop.call_later(delay, lambda: asyncio.ensure_future(self.flush()))
 
     async def flush(self):
         if self.flush_handle is not None:
             self.flush_handle.cancel()
             self.flush_handle = None
-        batch, self.pending = self.pending or [], []
-        if not batch:
-            return
+        while self.pending:
+            batch, self.pending = self.pending[: settings.ARCHIVE_BATCH], self.pending[settings.ARCHIVE_BATCH :]
+            try:
+                stored = await self.store(batch)
+            except DatabaseError as exc:
+                self.pending[:0] = batch  # kept, in order, for the next try
+                self.database_refused(exc)
+                return
+            if self.retry_delay:
+                logger.info("archive: the database takes packets again")
+                self.retry_delay = 0.0
+            metrics.archive_stored.inc(stored)
+            metrics.archive_redelivered.inc(len(batch) - stored)
+            metrics.archive_lag.set(max(0.0, time.time() - batch[-1]["received"]))
+        await self.purge_when_due()
+
+    @database_sync_to_async
+    def store(self, batch):
         try:
-            await database_sync_to_async(archive.store_batch)(batch)
-        except IntegrityError:  # another worker created one of these stations just now
-            await database_sync_to_async(archive.store_batch)(batch)
-        metrics.archive_stored.inc(len(batch))
-        metrics.archive_lag.set(max(0.0, time.time() - batch[-1]["received"]))
-        if time.monotonic() >= self.next_purge:
-            self.next_purge = time.monotonic() + PURGE_INTERVAL
+            return archive.store_batch(batch)
+        except IntegrityError:  # another worker stored one of these stations or deliveries just now
+            return archive.store_batch(batch)
+
+    def database_refused(self, exc):
+        """Keep the packets (up to ``ARCHIVE_CAPACITY``) and try again, backing off to 30 s."""
+        self.retry_delay = min(MAX_RETRY_DELAY, max(1.0, 2 * self.retry_delay))
+        self.keep_within_capacity()
+        if self.refused_log.due():
+            logger.error(
+                "archive: the database refused a batch (%s: %s); %d packets wait, next try in %.0f s",
+                type(exc).__name__,
+                exc,
+                len(self.pending),
+                self.retry_delay,
+            )
+        self.flush_later(self.retry_delay)
+
+    def keep_within_capacity(self):
+        excess = len(self.pending) - settings.ARCHIVE_CAPACITY
+        if excess > 0:
+            del self.pending[:excess]
+            metrics.archive_dropped.inc(excess)
+
+    async def purge_when_due(self):
+        if time.monotonic() < self.next_purge:
+            return
+        self.next_purge = time.monotonic() + PURGE_INTERVAL
+        try:
             purged = await database_sync_to_async(archive.purge)(settings.ARCHIVE_RETENTION_DAYS)
-            if purged:
-                logger.info("archive: purged %d packets older than %g days", purged, settings.ARCHIVE_RETENTION_DAYS)
+        except DatabaseError as exc:
+            logger.error("archive: purge failed (%s: %s); next try in an hour", type(exc).__name__, exc)
+            return
+        if purged:
+            logger.info("archive: purged %d packets older than %g days", purged, settings.ARCHIVE_RETENTION_DAYS)

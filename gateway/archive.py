@@ -45,6 +45,7 @@ def _packet_row(event):
         longitude=lon if has_position else None,
         error=(packet.get("error") or "")[:200],
         data=packet,
+        delivery=event.get("delivery"),
     )
 
 
@@ -81,12 +82,36 @@ def _apply(station, event, row):
         station.weather_at = row.received_at
 
 
+def _undelivered(events):
+    """The events not stored yet. A shared worker channel of channels-redis delivers at
+    least once: when a worker stalls holding a message (paused, swapped out), another
+    worker puts the message back on the queue, and both then have it."""
+    ids = [event["delivery"] for event in events if event.get("delivery")]
+    if not ids:
+        return events
+    stored = set()
+    for start in range(0, len(ids), 500):  # SQLite's bound on query parameters
+        chunk = ids[start : start + 500]
+        stored.update(Packet.objects.filter(delivery__in=chunk).values_list("delivery", flat=True))
+    fresh = []
+    for event in events:
+        delivery = event.get("delivery")
+        if delivery:
+            if delivery in stored:
+                continue
+            stored.add(delivery)
+        fresh.append(event)
+    return fresh
+
+
 def store_batch(events):
-    """Store packets and update their stations in one transaction; return the count."""
-    rows = [_packet_row(event) for event in events]
-    keyed = [(station_key(event["packet"]), event, row) for event, row in zip(events, rows, strict=True)]
-    keys = {key for key, _, _ in keyed if key}
+    """Store packets and update their stations in one transaction; return how many were new
+    (events carrying a ``delivery`` id already stored are skipped)."""
     with transaction.atomic():
+        events = _undelivered(events)
+        rows = [_packet_row(event) for event in events]
+        keyed = [(station_key(event["packet"]), event, row) for event, row in zip(events, rows, strict=True)]
+        keys = {key for key, _, _ in keyed if key}
         Packet.objects.bulk_create(rows, batch_size=500)
         existing = Station.objects.select_for_update().in_bulk(keys, field_name="callsign")
         created = {}

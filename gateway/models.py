@@ -135,6 +135,13 @@ class Packet(models.Model):
     longitude = models.FloatField(null=True, blank=True)
     error = models.CharField(max_length=200, blank=True, default="", help_text="why it did not decode")
     data = models.JSONField(default=dict, help_text="the decoded packet")
+    delivery = models.CharField(
+        max_length=40,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="the archive message's id: a message the channel layer delivers twice is stored once",
+    )
 
     class Meta:
         indexes = [

@@ -49,6 +49,19 @@ def test_batch_stores_packets_and_folds_station_state():
     assert Station.objects.filter(callsign="N0DEMO-9").count() == 1
 
 
+def test_a_message_delivered_twice_is_stored_once():
+    batch = events(CAR)
+    for n, event in enumerate(batch):
+        event["delivery"] = f"0123456789abcdef-{n}"
+    again = [dict(event) for event in batch[3:]] + [dict(batch[0])]  # the layer hands three back, one twice
+    assert archive.store_batch(batch[:3] + batch[:1]) == 3
+    assert archive.store_batch(again) == 2
+    assert Packet.objects.count() == 5
+    assert Station.objects.get(callsign="N0DEMO-9").packet_count == 5
+    assert archive.store_batch(events(CAR[:1])) == 1  # an import carries no delivery id: always stored
+    assert Packet.objects.filter(delivery=None).count() == 1
+
+
 def test_the_whole_corpus_is_stored(corpus):
     lines = [line for lines in corpus.values() for line in lines]
     for start in range(0, len(lines), 500):

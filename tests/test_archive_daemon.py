@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -75,3 +76,24 @@ async def test_archive_overflow_is_counted_not_silent(daemon, upstream):
     deadline = time.monotonic() + 10
     while "aprs_gateway_archive_packets_dropped_total 15.0" not in (await gateway.get("/metrics")).decode():
         assert time.monotonic() < deadline
+
+
+async def test_a_locked_database_delays_the_archive_and_loses_nothing(daemon, upstream):
+    env = {"ARCHIVE_ENABLED": "true", "ARCHIVE_FLUSH_INTERVAL": "0.2", "SQLITE_TIMEOUT": "0.5"}
+    gateway = await daemon("--aprs-server", upstream.address, env=env).started()
+    session = await upstream.next_session()
+    session.logresp()
+    lock = sqlite3.connect(daemon.workdir / "db.sqlite3", isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")  # another program holds the write lock for 3 s
+    try:
+        session.send_lines([f"N0LOCK>APRS:>held {n}".encode() for n in range(50)])
+        await gateway.until_log("archive: the database refused a batch (OperationalError: database is locked)")
+        await asyncio.sleep(2)
+        session.send_lines([f"N0LOCK>APRS:>after {n}".encode() for n in range(50)])
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    await gateway.until_log("archive: the database takes packets again", timeout=15)
+    body = await wait_for_api(gateway, "/api/packets/?callsign=N0LOCK&limit=200", lambda b: len(b["packets"]) == 100)
+    texts = [p["text"] for p in reversed(body["packets"])]
+    assert texts == [f"N0LOCK>APRS:>{word} {n}" for word in ("held", "after") for n in range(50)]  # all, in order

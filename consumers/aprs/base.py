@@ -17,7 +17,9 @@ the connection and its instance go on.
 """
 
 import asyncio
+import itertools
 import logging
+import secrets
 import time
 
 from channels.consumer import AsyncConsumer
@@ -34,6 +36,8 @@ from protocols.aprs.filters import packet_facts
 from protocols.aprs.tnc2 import info_field, message_addressee
 
 LAYER_ERROR_LOG_INTERVAL = 10.0
+DELIVERY_PREFIX = secrets.token_hex(8)  # this process's archive messages: <prefix>-<n> is unique in the cluster
+DELIVERIES = itertools.count(1)
 
 logger = logging.getLogger("aprs.news")
 
@@ -129,6 +133,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     async def archive(self, event):
         body = {key: event[key] for key in ("raw", "text", "received", "packet")}
         body["fence"] = event.get("fence")
+        body["delivery"] = f"{DELIVERY_PREFIX}-{next(DELIVERIES)}"
         try:
             await self.channel_layer.send(ARCHIVE_CHANNEL, {"type": "archive.packet", **body})
         except ChannelFull:  # the worker is behind: count it, keep the feed going

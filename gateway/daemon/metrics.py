@@ -94,6 +94,9 @@ feed_packets_sent = Counter("aprs_gateway_feed_packets_sent", "Packets sent to f
 feed_packets_dropped = Counter("aprs_gateway_feed_packets_dropped", "Packets dropped for slow feed clients")
 feed_packets_lost = Counter("aprs_gateway_feed_packets_lost", "Feed packets the channel layer lost before the hub")
 archive_stored = Counter("aprs_gateway_archive_packets_stored", "Packets written to the archive")
+archive_redelivered = Counter(
+    "aprs_gateway_archive_packets_redelivered", "Archive messages the channel layer delivered again, stored once"
+)
 archive_dropped = Counter("aprs_gateway_archive_packets_dropped", "Packets the archive channel had no room for")
 archive_lag = Gauge(
     "aprs_gateway_archive_lag_seconds", "Age of the newest packet of the archive's last batch when stored"
