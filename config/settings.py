@@ -294,7 +294,7 @@ APRS_ENABLED = env_bool("APRS_ENABLED", True)
 # The port iGates (direwolf, aprx, APRSdroid) log in to; 0 = off. Runs on every
 # node with the ingest role (14580 is APRS-IS's filtered port).
 IGATE_PORT = int(env_float("IGATE_PORT", 0, low=0, high=65535))
-IGATE_BIND = env("IGATE_BIND", "0.0.0.0")
+IGATE_BIND = env("IGATE_BIND", env("BIND", "127.0.0.1"))  # --bind governs every listening socket
 IGATE_LOGIN_TIMEOUT = env_float("IGATE_LOGIN_TIMEOUT", 30.0)  # aprsc's
 IGATE_KEEPALIVE_INTERVAL = env_float("IGATE_KEEPALIVE_INTERVAL", 20.0)
 # TCP clients the server port takes at once, in all and from one address (aprsc's maxclients).

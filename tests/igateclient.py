@@ -10,6 +10,7 @@ class IGateClient:
     def __init__(self, reader, writer):
         self.reader = reader
         self.writer = writer
+        self.said_before_logresp = []  # the server's lines between the login and its logresp
 
     @classmethod
     async def connect(cls, port, receive_buffer=None):
@@ -25,13 +26,16 @@ class IGateClient:
 
     @classmethod
     async def logged_in(cls, port, callsign, verified=True, filter_="", software="test 1.0"):
-        """Connected, greeted and logged in; returns (client, logresp line)."""
+        """Connected, greeted and logged in; returns (client, logresp line) (or the line
+        that came instead, when the login is refused)."""
         client = await cls.connect(port)
         greeting = await client.read_line()
         assert greeting.startswith(b"# aprs-gateway "), greeting
         passcode = aprslib.passcode(callsign.split("-")[0]) if verified else -1
         client.send(f"user {callsign} pass {passcode} vers {software}" + (f" filter {filter_}" if filter_ else ""))
-        return client, await client.read_line()
+        while (line := await client.read_line()).startswith(b"# Parse errors"):
+            client.said_before_logresp.append(line)
+        return client, line
 
     def send(self, *lines):
         self.writer.write(b"".join((line.encode() if isinstance(line, str) else line) + b"\r\n" for line in lines))

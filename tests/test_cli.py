@@ -164,3 +164,16 @@ def test_run_and_check_config_refuse_the_same_bad_settings(env, message):
         assert result.returncode == 2, (command, result.stdout, result.stderr)
         (line,) = result.stderr.strip().splitlines()
         assert line.startswith(f"aprs-gateway: error: {message}"), (command, line)
+
+
+def test_bind_governs_the_igate_port_unless_it_has_its_own():
+    import os
+
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "IGATE_PORT": "14599"}
+    environment.pop("IGATE_BIND", None)
+    for extra, expected in (
+        ({"BIND": "127.0.0.5"}, "iGate server port: 127.0.0.5:14599"),
+        ({"BIND": "127.0.0.5", "IGATE_BIND": "0.0.0.0"}, "iGate server port: 0.0.0.0:14599"),
+    ):
+        result = cli("check-config", env={**environment, **extra})
+        assert expected in result.stdout, (extra, result.stdout, result.stderr)

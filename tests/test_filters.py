@@ -1,7 +1,7 @@
 import pytest
 
 from protocols.aprs.decode import decode_packet
-from protocols.aprs.filters import FilterError, distance_km, packet_facts, parse_filter
+from protocols.aprs.filters import FilterError, Known, distance_km, packet_facts, parse_filter
 
 
 def facts(raw):
@@ -90,17 +90,22 @@ def test_empty_filter_passes_everything():
         ("r/1/2", "expected lat/lon/km"),
         ("r/91/0/10", "latitude"),
         ("r/0/181/10", "longitude"),
-        ("r/0/0/-5", "greater than 0"),
+        ("r/0/0/-5", "at least 0.1 km"),
+        ("r/0/0/0.05", "at least 0.1 km"),
         ("r/a/b/c", "must be numbers"),
         ("r/nan/0/1", "finite"),
         ("a/10/0/20/5", "latS"),
         ("b/", "callsign"),
         ("b/N0CALL/<script>", "not a callsign pattern"),
         ("t/xyz", "type letters"),
-        ("t/p/N0CALL/50", "not supported"),
+        ("t/p/N0CALL", "t/poimqstunwc\\*/call/km"),
+        ("f/N0CALL", "expected f/call/km"),
+        ("q/A", "letters from"),
+        ("q/C/X", "only be I"),
+        ("b/N0CALLSIGN", "not a callsign pattern"),
         ("-b/N0CALL", "not an exclusion"),
         ("r", "unknown filter type"),
-        ("m/50", "unknown filter type"),
+        ("m/50", "m/ needs a logged-in callsign"),
         ("b/" + "A" * 600, "longer than 512"),
     ],
 )
@@ -115,3 +120,56 @@ def test_facts_are_plain_data(corpus):
     for raw in corpus["benjojo_aprstestdata.txt"]:
         value = facts(raw)
         assert msgpack.unpackb(msgpack.packb(value)) == value
+
+
+class Positions(Known):
+    """What a node knows: the last positions of a few stations and one RF iGate."""
+
+    def position(self, call):
+        return {"N0DEMO-9": (49.05, -72.03), "N0ME": (49.0, -72.0), "DEMONET": (-33.87, 151.2)}.get(call)
+
+    def rf_igate(self, call):
+        return call == "N0DEMO-15"
+
+
+def near(text, raw, login="N0ME"):
+    return parse_filter(text, login=login, known=Positions()).matches(facts(raw))
+
+
+def test_my_range_and_friend_range_use_the_last_positions_known():
+    assert near("m/10", CAR)  # N0ME is 3 km from the car
+    assert not near("m/10", SYDNEY)
+    assert not near("m/10", CAR, login="N0WHERE")  # no position known for the client: nothing
+    assert near("f/DEMONET/20", SYDNEY) and not near("f/DEMONET/20", CAR)
+    assert near("f/n0demo-9/1", CAR)
+    assert not near("f/N0NONE/1000", CAR)
+
+
+def test_types_near_a_station():
+    assert near("t/p/N0ME/10", CAR)
+    assert not near("t/w/N0ME/10", CAR)
+    assert not near("t/p/DEMONET/10", CAR)
+
+
+def test_entry_group_q_construct_and_cwop():
+    assert passes("e/N0DEMO-15", CAR) and passes("e/N0DEMO*", CAR)
+    assert not passes("e/N0DEMO-15", WX)
+    assert passes("g/N0DEMO-9", MESSAGE) and passes("g/N0DEMO*", MESSAGE)
+    assert not passes("g/N0DEMO-9", CAR)
+    assert passes("q/R", CAR) and passes("q/C", WX)
+    assert not passes("q/r", CAR)  # case counts: qAR is not qAr
+    assert not passes("q/C", CAR)
+    via_igate = b"N1ABC>APRS,TCPIP*,qAC,N0DEMO-15:!4903.00N/07201.80W>"
+    assert near("q//I", via_igate) and not passes("q//I", via_igate)
+    cwop = b"CW1234>APRS,TCPXX*,qAX,CWOP-1:@241200z4902.10N/07159.80W_180/010g015t045"
+    assert passes("t/c", cwop) and not passes("t/c", WX)
+    assert passes("t/*", WX) and not passes("t/*", cwop) and passes("t/*c", cwop)
+
+
+def test_lenient_parsing_keeps_the_good_parts_and_says_which_were_not():
+    parsed = parse_filter("m/50 x/1 r/49.05/-72.03/10 r/0/0/-1", lenient=True)
+    assert parsed.text == "r/49.05/-72.03/10"
+    assert [error.split(":")[0] for error in parsed.errors] == ["'m/50'", "'x/1'", "'r/0/0/-1'"]
+    assert parsed.matches(facts(CAR)) and not parsed.matches(facts(SYDNEY))
+    nothing = parse_filter("x/1", lenient=True)
+    assert nothing.errors and not nothing.matches(facts(CAR))

@@ -47,15 +47,29 @@ async def test_login_rules(daemon):
     # no login within the timeout: disconnected
     silent = await IGateClient.connect(gateway.igate_port)
     assert b"# closing: no login within 1 s" in await silent.until_closed(5)
-    # callsign over 9 characters, then garbage, then a bad filter: three bad commands
+    # callsign over 9 characters, then garbage, then a bad character: three bad commands
     client = await IGateClient.connect(gateway.igate_port)
     await client.read_line()
-    client.send("user ABCDEFG-10 pass -1 vers x 1", "hello there", "user N0CALL pass -1 vers x 1 filter z/1")
+    client.send("user ABCDEFG-10 pass -1 vers x 1", "hello there", "user N0/CALL pass -1 vers x 1")
     said = await client.until_closed(5)
-    assert b"# login refused: callsign ABCDEFG-10 is over 9 characters" in said
+    assert b"# login refused: invalid callsign 'ABCDEFG-10': 1 to 9 letters, digits or -" in said
     assert b"# login refused: login line must be" in said
-    assert b"# login refused: " in said.split(b"\r\n")[-3]
+    assert b"# login refused: invalid callsign 'N0/CALL'" in said
     assert b"# closing: 3 bad commands" in said
+    # a filter part that cannot be read is named, the others apply, the login stands
+    lenient, logresp = await IGateClient.logged_in(gateway.igate_port, "n0lib", filter_="m/50 z/1 b/N0LIB")
+    assert logresp.startswith(b"# logresp n0lib verified")  # echoed as given: aprslib compares it
+    (error,) = lenient.said_before_logresp
+    assert error.startswith(b"# Parse errors on filter spec: 'z/1': unknown filter type (supported: a, b, d, e, f, g,")
+    lenient.send("#filter ?")
+    assert await lenient.read_line() == b"# filter m/50 b/N0LIB active"
+    lenient.send("#filter default")
+    assert await lenient.read_line() == b"# User filters reset to default"
+    # an HTTP request closes at once
+    browser = await IGateClient.connect(gateway.igate_port)
+    await browser.read_line()
+    browser.send("GET / HTTP/1.0")
+    assert b"# closing: an HTTP request on an APRS-IS port" in await browser.until_closed(5)
     # a second verified login with the same callsign replaces the first
     first, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
     second, logresp = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
@@ -103,11 +117,12 @@ async def test_clients_get_what_their_filter_passes_but_not_their_own(daemon):
     gate.send("N1ABC>APRS,WIDE1-1:>one", "N2XYZ>APRS:>not wanted", "N1ABC-5>APRS:>two")
     assert await watcher.read_packet() == b"N1ABC>APRS,WIDE1-1,qAS,N0CALL-2:>one"
     assert await watcher.read_packet() == b"N1ABC-5>APRS,qAS,N0CALL-2:>two"
-    # #filter changes it live; a bad one is answered and counted, the old one stays
-    watcher.send("#filter b/N2XYZ")
+    # #filter replaces it live; a part that cannot be read is named, the rest applies (aprsc)
+    watcher.send("#filter b/N3*")
+    assert await watcher.read_line() == b"# filter b/N3* active"
+    watcher.send("#filter q/xx b/N2XYZ")
+    assert (await watcher.read_line()).startswith(b"# Parse errors on filter spec: 'q/xx': expected q/letters")
     assert await watcher.read_line() == b"# filter b/N2XYZ active"
-    watcher.send("#filter q/xx")
-    assert (await watcher.read_line()).startswith(b"# invalid filter: ")
     gate.send("N1ABC>APRS:>three", "N2XYZ>APRS:>four")
     assert await watcher.read_packet() == b"N2XYZ>APRS,qAS,N0CALL-2:>four"
     # the uploader never got its own packets back
@@ -207,3 +222,70 @@ async def test_filter_commands_are_found_anywhere_in_a_comment_line(daemon):
     client, _ = await IGateClient.logged_in(gateway.igate_port, "N0CMD")
     client.send("#blaa FILTER b/N1ABC")
     assert await client.read_line() == b"# filter b/N1ABC active"
+
+
+async def test_messages_reach_the_login_and_stations_it_heard_with_a_courtesy_position(daemon):
+    gateway = await igate_daemon(daemon)
+    home, _ = await IGateClient.logged_in(gateway.igate_port, "N0HOME")  # no filter at all
+    other, _ = await IGateClient.logged_in(gateway.igate_port, "N0AWAY", filter_="b/NOBODY")
+    home.send("N1RF-7>APRS,WIDE1-1:>heard on home's radio")
+    other.send(
+        "N0AWAY>APRS,TCPIP*:!4903.50N/07201.75W-away",  # the sender's position: sent along once
+        "N0AWAY>APRS,TCPIP*::N0HOME   :for the login{1",
+        "N0AWAY>APRS,TCPIP*::N1RF-7   :for a station home heard{2",
+        "N0AWAY>APRS,TCPIP*::N9ELSE   :for nobody here{3",
+    )
+    assert [await home.read_packet() for _ in range(3)] == [
+        b"N0AWAY>APRS,TCPIP*,qAC,APRSGW:!4903.50N/07201.75W-away",
+        b"N0AWAY>APRS,TCPIP*,qAC,APRSGW::N0HOME   :for the login{1",
+        b"N0AWAY>APRS,TCPIP*,qAC,APRSGW::N1RF-7   :for a station home heard{2",
+    ]
+    home.send("N0HOME>APRS,TCPIP*::N0AWAY   :ack1")  # the ack goes back: N0AWAY is a login too
+    assert await other.read_packet() == b"N0HOME>APRS,TCPIP*,qAC,APRSGW::N0AWAY   :ack1"
+    with pytest.raises(asyncio.TimeoutError):
+        await home.read_packet(timeout=1)  # not the message for N9ELSE, not its own ack
+
+
+async def test_messages_to_server_are_commands_acked_and_answered(daemon):
+    gateway = await igate_daemon(daemon, env={"IGATE_SERVER_ID": "T2LOCAL"})
+    client, _ = await IGateClient.logged_in(gateway.igate_port, "n0cmd")
+    feed = await FeedClient.connect(gateway.ws_url)
+    await feed.subscribe("")
+    client.send("N0CMD>APRS,TCPIP*::SERVER   :filter b/N1*{42")
+    ack, answer = await client.read_packet(), await client.read_packet()
+    assert ack == b"SERVER>APZGWY,TCPIP*,qAZ,T2LOCAL::n0cmd    :ack42"
+    assert answer.startswith(b"SERVER>APZGWY,TCPIP*,qAZ,T2LOCAL::n0cmd    :filter b/N1* active{")
+    client.send("N0CMD>APRS,TCPIP*::SERVER   :filter?{43", "N0CMD>APRS,TCPIP*::SERVER   :reboot{44")
+    replies = [await client.read_packet() for _ in range(4)]
+    assert replies[1].startswith(b"SERVER>APZGWY,TCPIP*,qAZ,T2LOCAL::n0cmd    :filter b/N1* active{")
+    assert replies[3].startswith(b"SERVER>APZGWY,TCPIP*,qAZ,T2LOCAL::n0cmd    :Unknown command{")
+    uploader, _ = await IGateClient.logged_in(gateway.igate_port, "N0UP")
+    uploader.send("N1ZZZ>APRS,WIDE1-1:>now the filter passes it")
+    assert await client.read_packet() == b"N1ZZZ>APRS,WIDE1-1,qAS,N0UP:>now the filter passes it"
+    # a message to SERVER is never gated nor shown: the feed's first packet is N1ZZZ's
+    assert await feed_packets(feed, 1) == [b"N1ZZZ>APRS,WIDE1-1,qAS,N0UP:>now the filter passes it"]
+    assert (await gateway.get_json("/api/status"))["igate"]["accepted"] == 1
+
+
+async def test_my_range_and_friend_range_follow_the_last_positions_heard(daemon):
+    gateway = await igate_daemon(daemon)
+    me, _ = await IGateClient.logged_in(gateway.igate_port, "N0ME", filter_="m/10 f/N0FRND/5")
+    gate, _ = await IGateClient.logged_in(gateway.igate_port, "N0GATE")
+    me.send("N0ME>APRS,TCPIP*:!4903.00N/07201.00W-home")  # where "my range" is
+    await asyncio.sleep(0.5)  # the hub has it before the others arrive
+    gate.send(
+        "N1NEAR>APRS,WIDE1-1:!4904.00N/07202.00W>3 km from N0ME",
+        "N1FAR>APRS,WIDE1-1:!4000.00N/07000.00W>far away",
+        "N1NEAR>APRS,WIDE1-1:>status: no position, but its station is near",
+        "N0FRND>APRS,WIDE1-1:!1000.00N/01000.00E-the friend",
+        "N1BUDDY>APRS,WIDE1-1:!1001.00N/01000.00E>2 km from the friend",
+    )
+    got = [await me.read_packet() for _ in range(4)]
+    assert got == [
+        b"N1NEAR>APRS,WIDE1-1,qAS,N0GATE:!4904.00N/07202.00W>3 km from N0ME",
+        b"N1NEAR>APRS,WIDE1-1,qAS,N0GATE:>status: no position, but its station is near",
+        b"N0FRND>APRS,WIDE1-1,qAS,N0GATE:!1000.00N/01000.00E-the friend",
+        b"N1BUDDY>APRS,WIDE1-1,qAS,N0GATE:!1001.00N/01000.00E>2 km from the friend",
+    ]
+    with pytest.raises(asyncio.TimeoutError):
+        await me.read_packet(timeout=1)

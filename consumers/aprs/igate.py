@@ -4,8 +4,8 @@ What every source does (consumers/aprs/base.py, messaging.py), plus: the
 packets the iGate uploads go up to APRS-IS (``forward``), it is sent the feed
 its filter passes as raw lines through the scope extension
 ``aprs-gateway.write_lines``, under the feed's buffer and slow-client rules,
-and it is sent web users' messages for stations it has heard on RF (aprsc's
-rule for messages to an iGate).
+and, as aprsc routes them, messages (from the feed, and web users' through the
+outbox) for its login and for stations it has heard within three hours.
 """
 
 import logging
@@ -16,14 +16,14 @@ from consumers.aprs.messaging import Messaging
 from gateway.feed.hub import get_hub
 from gateway.feed.subscriptions import LineSubscription
 from gateway.names import LINES_EXTENSION
-from protocols.aprs.filters import parse_filter
+from protocols.aprs.filters import PASS_NOTHING, parse_filter
 from protocols.aprs.qconstruct import with_server_q
 from protocols.aprs.tnc2 import message_addressee
 
 logger = logging.getLogger("aprs.igate")
 
-HEARD_FOR = 3600.0
-"""Seconds a station the iGate gated stays one it may get messages for."""
+HEARD_FOR = 3 * 3600.0
+"""Seconds a station the iGate gated stays one it may get messages for (aprsc: 3 hours)."""
 HEARD_MAX = 5000
 
 
@@ -39,27 +39,39 @@ class IGateConsumer(Messaging, APRSConsumer):
     async def aprs_connect(self, event):
         self.via = "igate %s:%d" % tuple(self.scope["client"])
         await super().aprs_connect(event)
+        self.subscribe("")
         if not self.scope["filter"]:  # else once the login's filter applies (aprs_filter)
             await self.send({"type": "aprs.ready"})
 
     async def aprs_filter(self, event):
-        """A filter from the login or ``#filter`` (checked by the port): an empty one
-        sends nothing, as on APRS-IS port 14580."""
-        self.unsubscribe()
-        if event["filter"]:
-            lines = self.scope["extensions"][LINES_EXTENSION]
-            self.subscription = LineSubscription(
-                lines["write"],
-                parse_filter(event["filter"]),
-                backlog=lines["backlog"],
-                via=self.via,
-                too_slow=lines["drop"],
-            )
-            get_hub().subscribe(self.subscription)
+        """A filter from the login or ``#filter`` (the port kept the parts it could read):
+        an empty one passes nothing, as on APRS-IS port 14580; messages come all the same."""
+        self.subscribe(event["filter"])
         logger.info("%s: filter %r applied", self.via, event["filter"])
         if not self.ready_sent:
             self.ready_sent = True
             await self.send({"type": "aprs.ready"})
+
+    def subscribe(self, text):
+        self.unsubscribe()
+        hub = get_hub()
+        lines = self.scope["extensions"][LINES_EXTENSION]
+        self.subscription = LineSubscription(
+            lines["write"],
+            parse_filter(text, login=self.scope["login"], known=hub, lenient=True) if text else PASS_NOTHING,
+            backlog=lines["backlog"],
+            via=self.via,
+            too_slow=lines["drop"],
+            wants_message=self.wants_message,
+        )
+        hub.subscribe(self.subscription)
+
+    def wants_message(self, addressee):
+        """aprsc's routing: messages for the login and for stations heard here lately."""
+        if addressee == self.scope["login"].upper():
+            return True
+        heard_at = self.heard.get(addressee)
+        return heard_at is not None and time.monotonic() - heard_at < HEARD_FOR
 
     def unsubscribe(self):
         if self.subscription is not None:
@@ -76,9 +88,8 @@ class IGateConsumer(Messaging, APRSConsumer):
         await super().aprs_packet(event)
 
     def transmit_line(self, line):
-        """A web user's message: for this iGate only if it heard the addressee lately."""
-        heard_at = self.heard.get((message_addressee(line) or "").upper())
-        if heard_at is not None and time.monotonic() - heard_at < HEARD_FOR:
+        """A web user's message: for this iGate only if it is for its login or a station it heard."""
+        if self.wants_message((message_addressee(line) or "").upper()):
             return with_server_q(line, self.scope["server_id"])
         return None
 

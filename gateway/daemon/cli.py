@@ -22,6 +22,7 @@ MANAGEMENT = {
 """Django management commands offered without manage.py: our name -> (Django's, help)."""
 
 ENV_FLAGS = {
+    "bind": "BIND",
     "aprs_server": "APRS_SERVERS",
     "callsign": "APRS_CALLSIGN",
     "passcode": "APRS_PASSCODE",

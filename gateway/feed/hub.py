@@ -21,6 +21,7 @@ import asyncio
 import bisect
 import collections
 import logging
+import time
 import uuid
 import weakref
 
@@ -33,6 +34,7 @@ from gateway.feed.items import packets_frame
 from gateway.feed.wsframe import text_frame
 from gateway.layers import LAYER_ERRORS
 from gateway.names import FEED_GROUP, HUB_CHANNEL_PREFIX
+from protocols.aprs.filters import Known
 
 logger = logging.getLogger("gateway.hub")
 
@@ -42,6 +44,9 @@ LAYER_RETRY_MAX = 4.0
 """Longest wait between attempts to get back to a lost channel layer (Redis)."""
 YIELD_EVERY = 100
 """Feed messages the hub handles before it lets other tasks run."""
+RF_IGATE_FOR = 3600.0
+"""Seconds an entry station seen with qAR/qAr counts as an RF iGate (aprsc's q//I)."""
+RF_IGATES_MAX = 20000
 
 _hubs = weakref.WeakKeyDictionary()  # event loop -> FeedHub
 
@@ -61,7 +66,10 @@ def running_hub():
     return _hubs.get(asyncio.get_running_loop())
 
 
-class FeedHub:
+class FeedHub(Known):
+    """Also what filters may ask beyond a packet (``Known``): stations' last positions
+    (m/, f/, t/../call/km, and a position for packets that carry none) and RF iGates."""
+
     def __init__(self, channel_layer, flush_interval=None):
         self.layer = channel_layer
         self.flush_interval = flush_interval or settings.FEED_FLUSH_INTERVAL
@@ -85,6 +93,7 @@ class FeedHub:
         # first: what a new map is drawn from, long after those packets left
         # ``recent``.
         self.positions = collections.OrderedDict()
+        self.rf_igates = {}  # entry call -> monotonic time it last gated a packet from RF
         self.arrived = asyncio.Event()
         self.lost = 0  # packets the channel layer dropped before they got here
         self.fence = 0  # the highest fencing token heard (gateway/daemon/leader.py)
@@ -205,6 +214,12 @@ class FeedHub:
             self.positions.move_to_end(name)
             if len(self.positions) > settings.FEED_HELD_STATIONS:
                 self.positions.popitem(last=False)
+        else:  # as aprsc: a message is where its addressee is, anything else where its sender is
+            where = self.position(facts.get("addressee") or facts.get("from"))
+            if where is not None:
+                facts["lat"], facts["lon"] = where
+        if facts.get("q") in ("R", "r") and "entry" in facts:
+            self.note_rf_igate(facts["entry"])
         self.arrived.set()
         self.arrived.clear()
         if self.subscriptions.everything:
@@ -219,7 +234,37 @@ class FeedHub:
                 if subscription.push(entry):
                     self.flush_now = True
                 self.dirty.add(subscription)
+        if "addressee" in facts and self.subscriptions.messaging:
+            self.route_message(item, facts)
         self._schedule_flush()
+
+    def route_message(self, item, facts):
+        """A message to the server-port clients it is for, whatever their filters (a
+        client whose filter passes it got it above: a filter only passes what its
+        boxes hold, so it was a candidate)."""
+        sender = self.positions.get(facts.get("from"))
+        for subscription in self.subscriptions.messaging:
+            if subscription.filter.matches(facts) or not subscription.wants_message(facts["addressee"]):
+                continue
+            for entry in subscription.message_entries(item, facts, sender and sender[2]):
+                if subscription.push(entry):
+                    self.flush_now = True
+                self.dirty.add(subscription)
+
+    # --- what filters may ask (protocols.aprs.filters.Known) ---------------------
+    def position(self, call):
+        held = self.positions.get(call)
+        return None if held is None else (held[2]["lat"], held[2]["lon"])
+
+    def rf_igate(self, call):
+        seen = self.rf_igates.get(call)
+        return seen is not None and time.monotonic() - seen < RF_IGATE_FOR
+
+    def note_rf_igate(self, call):
+        now = time.monotonic()
+        self.rf_igates[call] = now
+        if len(self.rf_igates) > RF_IGATES_MAX:
+            self.rf_igates = {igate: at for igate, at in self.rf_igates.items() if now - at < RF_IGATE_FOR}
 
     async def _flush(self):
         # One flush at a time: a shared frame must not overtake the one before.

@@ -38,6 +38,7 @@ class SubscriberIndex:
         self.anywhere = set()  # filters that can match a packet anywhere
         self.cells = {}  # (row, column) -> subscriptions whose areas touch that cell
         self.filed = {}  # subscription -> its cells
+        self.messaging = set()  # server-port clients: messages routed to them whatever their filter
 
     def __len__(self):
         return len(self.everything) + len(self.anywhere) + len(self.filed)
@@ -48,6 +49,8 @@ class SubscriberIndex:
         yield from self.filed
 
     def add(self, subscription):
+        if getattr(subscription, "wants_message", None) is not None:
+            self.messaging.add(subscription)
         boxes = subscription.filter.boxes
         if not subscription.filter.text and subscription.shares_frames:
             self.everything.add(subscription)
@@ -67,6 +70,7 @@ class SubscriberIndex:
             self.cells.setdefault(cell, set()).add(subscription)
 
     def discard(self, subscription):
+        self.messaging.discard(subscription)
         self.everything.discard(subscription)
         self.anywhere.discard(subscription)
         for cell in self.filed.pop(subscription, ()):

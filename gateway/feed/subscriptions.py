@@ -10,6 +10,7 @@ buffer drops the oldest packets, and its next frame says how many it lost.
 
 import collections
 import json
+import time
 
 from django.conf import settings
 
@@ -108,22 +109,48 @@ class EventStreamSubscription(Subscription):
         await self.send(frame, event_id)
 
 
+COURTESY_INTERVAL = 1800.0
+"""Seconds before a client is sent a message sender's position again (aprsc's courtesy position)."""
+
+
 class LineSubscription(Subscription):
     """A TCP client of the APRS-IS server port: the raw lines its filter passes, CRLF
     after each, never the packets it uploaded itself. Same buffer and the same test
     for slowness; but a TCP client cannot be told what it lost, so one that has to
-    lose packets is dropped (as aprsc drops a client whose buffer overflows)."""
+    lose packets is dropped (as aprsc drops a client whose buffer overflows).
+
+    Messages are routed as aprsc routes them, whatever the filter: those for the
+    addressees ``wants_message`` accepts (its login, stations it heard), each after
+    the sender's last position unless the client had it in the last 30 minutes."""
 
     shares_frames = False
 
-    def __init__(self, write, packet_filter, backlog, via, too_slow, **kwargs):
+    def __init__(self, write, packet_filter, backlog, via, too_slow, wants_message=None, **kwargs):
         super().__init__(None, packet_filter, backlog=backlog, **kwargs)
         self.write = write  # callable taking bytes; False once the connection is closed
         self.via = via
         self.too_slow = too_slow  # drops the connection, saying why
+        self.wants_message = wants_message  # addressee (upper case) -> bool
+        self.courtesy_sent = {}  # sender -> monotonic time its position was last sent along
 
     def entry(self, item, facts):
         return None if facts.get("via") == self.via else facts["raw"]
+
+    def message_entries(self, item, facts, sender):
+        """The lines for a message routed to this client: the sender's position
+        (``sender``: its facts, or None) first when due, then the message."""
+        line = self.entry(item, facts)
+        if line is None:
+            return []
+        if sender is None or sender.get("via") == self.via:
+            return [line]
+        now = time.monotonic()
+        if now - self.courtesy_sent.get(facts["from"], -COURTESY_INTERVAL) < COURTESY_INTERVAL:
+            return [line]
+        self.courtesy_sent[facts["from"]] = now
+        if len(self.courtesy_sent) > 1000:
+            self.courtesy_sent = {call: at for call, at in self.courtesy_sent.items() if now - at < COURTESY_INTERVAL}
+        return [sender["raw"], line]
 
     async def flush(self):
         if self.dropped and not self.writable():

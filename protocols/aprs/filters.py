@@ -1,15 +1,25 @@
-"""APRS-IS server-side filters (aprsc syntax) for the live feed.
+"""APRS-IS server-side filters (aprsc's language) for the live feed and the server port.
 
 A filter is space-separated parts such as ``r/49.05/-72.03/100 t/pw b/N0CALL*``.
 A packet passes when any positive part matches and no ``-`` part does.
 Packets are reduced once to a small dict of facts (``packet_facts``) so that
 each client's filter is a few dict look-ups, not a re-parse.
+
+Some parts need what the node knows beyond the packet (``Known``): ``m/`` the
+client's own last position, ``f/`` a friend's, ``t/.../call/km`` a station's,
+``q//I`` which iGates gate RF packets. A part that cannot be read is refused
+with the reason; ``lenient`` parsing (the server port, as aprsc) keeps the
+others and lists the refused ones in ``Filter.errors``.
 """
 
 import math
 import re
 
-TYPE_LETTERS = "poimqstunw"
+TYPE_LETTERS = "poimqstunwc*"
+Q_LETTERS = "CXUoOSrRZI"
+MIN_DISTANCE_KM = 0.1  # aprsc's smallest radius
+MAX_CALL_PATTERN = 9  # aprsc's CALLSIGNLEN_MAX
+_CWOP = re.compile(r"[CDE]W\d")  # Citizen Weather Observer Program stations: CW1234, DW..., EW...
 
 # APRS data type identifier (first byte of the info field) -> t/ letter.
 _TYPE_BY_DTI = {
@@ -38,10 +48,27 @@ class FilterError(ValueError):
     """A filter the user must correct; the message says which part and why."""
 
 
+class Known:
+    """What filters may ask the node beyond the packet; this one knows nothing.
+    The feed hub (gateway/feed/hub.py) answers from the packets it has seen."""
+
+    def position(self, call):
+        """The last (lat, lon) of a station or object (upper case), or None."""
+        return None
+
+    def rf_igate(self, call):
+        """Whether ``call`` gated RF packets (qAR/qAr) in the last hour (q//I)."""
+        return False
+
+
+NOTHING_KNOWN = Known()
+
+
 def packet_facts(packet, raw):
     """What filters look at, computed once per packet (msgpack-safe)."""
     info = raw.partition(b":")[2]
     dti = chr(info[0]) if info else ""
+    source = (packet.get("from") or "").upper()
     types = set()
     if dti in _TYPE_BY_DTI:
         types.add(_TYPE_BY_DTI[dti])
@@ -49,18 +76,29 @@ def packet_facts(packet, raw):
         types.add("t")
     if "weather" in packet or packet.get("format") == "wx":
         types.add("w")
-    addressee = packet.get("addresse") or ""
-    if dti == ":" and addressee.upper().startswith(_NWS_PREFIXES):
+    addressee = (packet.get("addresse") or "").strip().upper()
+    if dti == ":" and addressee.startswith(_NWS_PREFIXES):
         types.add("n")
+    if _CWOP.match(source):
+        types.add("c")
+    path = packet.get("path") or []
     facts = {
         "raw": raw,  # what TCP clients of the server port get
-        "from": (packet.get("from") or "").upper(),
+        "from": source,
         "to": (packet.get("to") or "").upper(),
-        "path": [hop.upper() for hop in packet.get("path") or []],
+        "path": [hop.upper() for hop in path],
         "types": "".join(sorted(types)),
         "object": (packet.get("object_name") or packet.get("item_name") or "").strip().upper(),
         "symbol": (packet.get("symbol_table") or "") + (packet.get("symbol") or ""),
     }
+    for at, hop in enumerate(path):  # the q-construct, case kept (qAR and qAr differ), and the entry call
+        if len(hop) == 3 and hop.startswith("qA"):
+            facts["q"] = hop[2]
+            if at + 1 < len(path):
+                facts["entry"] = path[at + 1].upper()
+            break
+    if dti == ":" and addressee:
+        facts["addressee"] = addressee
     lat, lon = packet.get("latitude"), packet.get("longitude")
     if isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
         facts["lat"], facts["lon"] = float(lat), float(lon)
@@ -93,12 +131,18 @@ def _check_lat_lon(part, lat, lon):
         raise FilterError(f"{part!r}: longitude {lon} out of range -180..180")
 
 
+def _distance(part, value):
+    if value < MIN_DISTANCE_KM:
+        raise FilterError(f"{part!r}: distance must be at least {MIN_DISTANCE_KM:g} km")
+    return value
+
+
 def _calls(part, args, wildcards=True):
     if not args or not all(args):
         raise FilterError(f"{part!r}: expected at least one callsign")
     patterns = []
     for arg in args:
-        if not re.fullmatch(r"[A-Za-z0-9*?-]{1,12}", arg):
+        if not re.fullmatch(rf"[A-Za-z0-9*?-]{{1,{MAX_CALL_PATTERN}}}", arg):
             raise FilterError(f"{part!r}: {arg!r} is not a callsign pattern")
         if not wildcards and ("*" in arg or "?" in arg):
             raise FilterError(f"{part!r}: wildcards are not allowed here")
@@ -115,11 +159,22 @@ def _pattern_matcher(patterns):
     return lambda value: value in exact or regex.fullmatch(value) is not None
 
 
-def _range(part, args):
+def _within(centre, km):
+    """A match for packets within ``km`` of where ``centre()`` says (None: nowhere known)."""
+
+    def match(f):
+        if "lat" not in f:
+            return False
+        where = centre()
+        return where is not None and distance_km(where[0], where[1], f["lat"], f["lon"]) <= km
+
+    return match
+
+
+def _range(part, args, known, login):
     lat, lon, km = _numbers(part, args, 3, ["lat", "lon", "km"])
     _check_lat_lon(part, lat, lon)
-    if km <= 0:
-        raise FilterError(f"{part!r}: distance must be greater than 0 km")
+    _distance(part, km)
     match = lambda f: "lat" in f and distance_km(lat, lon, f["lat"], f["lon"]) <= km  # noqa: E731
     # The box around the circle, for the subscriber index (gateway/feed/index.py).
     dlat = km / KM_PER_DEGREE
@@ -132,7 +187,25 @@ def _range(part, args):
     return match
 
 
-def _area(part, args):
+def _my_range(part, args, known, login):
+    (km,) = _numbers(part, args, 1, ["km"])
+    _distance(part, km)
+    if not login:
+        raise FilterError(f"{part!r}: m/ needs a logged-in callsign")
+    call = login.upper()
+    return _within(lambda: known.position(call), km)
+
+
+def _friend_range(part, args, known, login):
+    if len(args) != 2 or not re.fullmatch(rf"[A-Za-z0-9-]{{1,{MAX_CALL_PATTERN}}}", args[0]):
+        raise FilterError(f"{part!r}: expected f/call/km")
+    (km,) = _numbers(part, args[1:], 1, ["km"])
+    _distance(part, km)
+    call = args[0].upper()
+    return _within(lambda: known.position(call), km)
+
+
+def _area(part, args, known, login):
     north, west, south, east = _numbers(part, args, 4, ["latN", "lonW", "latS", "lonE"])
     _check_lat_lon(part, north, west)
     _check_lat_lon(part, south, east)
@@ -146,36 +219,66 @@ def _area(part, args):
     return match
 
 
-def _budlist(part, args):
+def _budlist(part, args, known, login):
     match = _calls(part, args)
     return lambda f: match(f["from"])
 
 
-def _prefix(part, args):
+def _prefix(part, args, known, login):
     if not args or not all(re.fullmatch(r"[A-Za-z0-9-]{1,9}", a) for a in args):
         raise FilterError(f"{part!r}: expected prefixes such as p/OH/N0")
     prefixes = tuple(a.upper() for a in args)
     return lambda f: f["from"].startswith(prefixes)
 
 
-def _object(part, args):
+def _object(part, args, known, login):
     if not args or not all(args):
         raise FilterError(f"{part!r}: expected at least one object name")
     match = _pattern_matcher([a.upper() for a in args])
     return lambda f: bool(f["object"]) and match(f["object"])
 
 
-def _type(part, args):
-    if len(args) != 1:
-        raise FilterError(f"{part!r}: expected t/{TYPE_LETTERS} (t/call/dist is not supported)")
+def _type(part, args, known, login):
+    if len(args) not in (1, 3):
+        raise FilterError(f"{part!r}: expected t/{TYPE_LETTERS} or t/{TYPE_LETTERS}/call/km")
     letters = args[0].lower()
     if not letters or any(c not in TYPE_LETTERS for c in letters):
         raise FilterError(f"{part!r}: type letters must be from {TYPE_LETTERS!r}")
     wanted = set(letters)
-    return lambda f: not wanted.isdisjoint(f["types"])
+    if "*" in wanted:  # everything but CWOP (unless c is asked for too), as aprsc
+        cwop_too = "c" in wanted
+        match = lambda f: cwop_too or "c" not in f["types"]  # noqa: E731
+    else:
+        match = lambda f: not wanted.isdisjoint(f["types"])  # noqa: E731
+    if len(args) == 1:
+        return match
+    near = _friend_range(part, args[1:], known, login)
+    return lambda f: match(f) and near(f)
 
 
-def _symbol(part, args):
+def _entry(part, args, known, login):
+    match = _calls(part, args)
+    return lambda f: "entry" in f and match(f["entry"])
+
+
+def _group(part, args, known, login):
+    match = _calls(part, args)
+    return lambda f: "addressee" in f and match(f["addressee"])
+
+
+def _q_construct(part, args, known, login):
+    if not 1 <= len(args) <= 2 or any(c not in Q_LETTERS for c in args[0]):
+        raise FilterError(f"{part!r}: expected q/letters[/I], letters from {Q_LETTERS!r} (case counts)")
+    analytic = len(args) == 2 and args[1] in ("i", "I")
+    if len(args) == 2 and not analytic:
+        raise FilterError(f"{part!r}: the second field may only be I")
+    wanted = set(args[0])
+    if not analytic:
+        return lambda f: f.get("q") in wanted
+    return lambda f: f.get("q") in wanted or ("entry" in f and known.rf_igate(f["entry"]))
+
+
+def _symbol(part, args, known, login):
     if not 1 <= len(args) <= 3:
         raise FilterError(f"{part!r}: expected s/primary[/alternate[/overlay]]")
     primary, alternate, overlays = (args + ["", ""])[:3]
@@ -192,12 +295,12 @@ def _symbol(part, args):
     return match
 
 
-def _digipeater(part, args):
+def _digipeater(part, args, known, login):
     match = _calls(part, args)
     return lambda f: any(hop.endswith("*") and match(hop[:-1]) for hop in f["path"])
 
 
-def _unproto(part, args):
+def _unproto(part, args, known, login):
     match = _calls(part, args)
     return lambda f: match(f["to"])
 
@@ -212,15 +315,22 @@ _PARSERS = {
     "s": _symbol,
     "d": _digipeater,
     "u": _unproto,
+    "m": _my_range,
+    "f": _friend_range,
+    "e": _entry,
+    "g": _group,
+    "q": _q_construct,
 }
 SUPPORTED = "".join(sorted(_PARSERS))
 
 
 class Filter:
-    """A parsed filter; ``matches(facts)`` tells whether a packet passes."""
+    """A parsed filter; ``matches(facts)`` tells whether a packet passes. ``errors``:
+    the parts lenient parsing refused, each with its reason."""
 
-    def __init__(self, text, include, exclude):
+    def __init__(self, text, include, exclude, errors=()):
         self.text = text
+        self.errors = list(errors)
         self._include = include
         self._exclude = exclude
         # When every part that lets packets in is an area (r/, a/): their boxes
@@ -243,13 +353,21 @@ class PassAll:
 
     text = ""
     boxes = None
+    errors = ()
 
     def matches(self, facts):
         return True
 
 
-def parse_filter(text):
-    """Parse a filter string; raise FilterError naming the bad part."""
+PASS_NOTHING = Filter("", [], [])
+"""A server-port client without a filter: nothing from the feed (port 14580's rule)."""
+
+
+def parse_filter(text, login="", known=NOTHING_KNOWN, lenient=False):
+    """Parse a filter string for a client logged in as ``login``. Strict: raise
+    FilterError naming the first bad part. Lenient (aprsc on its server port): keep
+    the good parts, list the bad ones in ``errors``; nothing good is a filter that
+    passes nothing."""
     if not isinstance(text, str):
         raise FilterError("filter must be a string")
     if len(text) > 512:
@@ -257,15 +375,23 @@ def parse_filter(text):
     parts = text.split()
     if not parts:
         return PassAll()
-    include, exclude = [], []
+    include, exclude, kept, errors = [], [], [], []
     for part in parts:
         negative = part.startswith("-")
         body = part[1:] if negative else part
-        kind, _, rest = body.partition("/")
+        kind, slash, rest = body.partition("/")
         parser = _PARSERS.get(kind.lower())
-        if parser is None or not _:
-            raise FilterError(f"{part!r}: unknown filter type (supported: {', '.join(SUPPORTED)})")
-        (exclude if negative else include).append(parser(part, rest.split("/")))
-    if not include:
+        try:
+            if parser is None or not slash:
+                raise FilterError(f"{part!r}: unknown filter type (supported: {', '.join(SUPPORTED)})")
+            match = parser(part, rest.split("/"), known, login)
+        except FilterError as exc:
+            if not lenient:
+                raise
+            errors.append(str(exc))
+            continue
+        (exclude if negative else include).append(match)
+        kept.append(part)
+    if not include and not lenient:
         raise FilterError("a filter needs at least one part that is not an exclusion")
-    return Filter(" ".join(parts), include, exclude)
+    return Filter(" ".join(kept), include, exclude, errors)

@@ -8,11 +8,15 @@ the server side of APRS-IS as aprsc does:
 - answers ``# logresp CALL verified|unverified, server ID``; a callsign is at
   most 9 characters; a second verified login with the same callsign replaces
   the first;
-- three bad commands (unreadable logins, invalid filters) and the client is
-  disconnected;
+- three bad commands (unreadable logins) and the client is disconnected; an
+  HTTP request closes at once;
 - a ``#`` keepalive every ``keepalive_interval`` (20 s);
 - ``#filter ...`` (and ``filter`` in the login) become ``aprs.filter``
-  events: the application sends the client what passes;
+  events: the application sends the client what passes. As aprsc, the parts
+  that cannot be read are named in a ``# Parse errors on filter spec`` line and
+  the others apply; ``#filter ?`` tells the filter, ``#filter default`` clears it;
+- a message to ``SERVER`` from the client's own callsign is a command to us
+  (``filter ...``, ``filter?``), acked and answered as aprsc does, never gated;
 - packets from verified clients get a q-construct (``qconstruct.py``), lose
   their duplicates of the last 30 s, and become ``aprs.packet`` with
   ``forward: true``; unverified clients' packets, refused paths, lines over
@@ -20,6 +24,7 @@ the server side of APRS-IS as aprsc does:
 """
 
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -31,15 +36,15 @@ from protocols.occasional import Occasionally
 from protocols.tcp import bound_send_buffer, unsent_bytes, write_now
 
 from . import login, qconstruct, tnc2
-from .filters import parse_filter
+from .filters import FilterError, parse_filter
 from .lines import MAX_CONTENT, LineSplitter
 from .link import Link, LinkProtocol
-from .spec import LINES_EXTENSION, SOFTWARE_NAME
+from .spec import LINES_EXTENSION, SOFTWARE_NAME, TOCALL
 
 logger = logging.getLogger("aprs.igate")
 
-MAX_LOGIN_LENGTH = 9  # aprsc's CALLSIGNLEN_MAX
 CAP_LOG_INTERVAL = 60.0
+HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"OPTIONS ", b"CONNECT ")
 READY_TIMEOUT = 2.0
 """Seconds the logresp waits for the application's aprs.ready at most."""
 
@@ -70,6 +75,7 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         self.address = (address.host, address.port)
         self.splitter = LineSplitter()
         self.login = None
+        self.filter = ""  # the parts of the client's filter that apply
         self.verified = False
         self.bad_commands = 0
         self.logresp = self.logresp_fallback = None
@@ -122,24 +128,22 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
     def _login(self, line):
         if line.startswith(b"#"):
             return  # a comment before the login is harmless
+        if line.startswith(HTTP_METHODS):
+            return self.close("an HTTP request on an APRS-IS port (the web pages are on the HTTP port)")
         try:
             credentials = login.parse_login(line)
-            if len(credentials.callsign) > MAX_LOGIN_LENGTH:
-                raise login.LoginError(f"callsign {credentials.callsign} is over {MAX_LOGIN_LENGTH} characters")
-            if credentials.callsign.upper() == self.config.server_id.upper():  # aprsc refuses it too
-                raise login.LoginError(f"{credentials.callsign} is this server's ID")
+            if credentials.callsign == self.config.server_id.upper():  # aprsc refuses it too
+                raise login.LoginError(f"{credentials.as_given} is this server's ID")
             if qconstruct.matches(credentials.callsign, self.config.disallowed_logins):
-                raise login.LoginError(f"{credentials.callsign} may not log in here")
-            if credentials.filter:
-                parse_filter(credentials.filter)
-        except ValueError as exc:  # LoginError and FilterError are ValueErrors
+                raise login.LoginError(f"{credentials.as_given} may not log in here")
+        except login.LoginError as exc:
             return self._bad_command(f"login refused: {exc}")
         self.setTimeout(None)
         self.login = credentials
         self.verified = credentials.verified
         # The logresp waits for the application to say the login's filter is live
         # (aprs.ready), so a packet sent right after it is not missed.
-        self.logresp = login.format_logresp(credentials.callsign, self.verified, self.config.server_id)
+        self.logresp = login.format_logresp(credentials.as_given, self.verified, self.config.server_id)
         self.logresp_fallback = self.port.reactor.callLater(READY_TIMEOUT, self.ready)
         self.keepalive.start(self.config.keepalive_interval, now=False)
         logger.info(
@@ -150,6 +154,8 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
             credentials.version or "?",
         )
         self.port.client_logged_in(self)
+        if credentials.filter:
+            self.set_filter(credentials.filter)
 
     def ready(self):
         """The application is ready for this client (its filter applies): the logresp goes out."""
@@ -164,13 +170,50 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         at = text.lower().find("filter")  # anywhere in the line, as aprsc looks for it
         if at < 0:
             return  # keepalives and comments (direwolf sends "#" lines)
-        new_filter = " ".join(text[at + len("filter") :].split())
+        request = " ".join(text[at + len("filter") :].split())
+        if request == "?":
+            self.send_line(f"# filter {self.filter} active".encode("ascii", "replace"))
+        elif request.lower() == "default":
+            self.set_filter("")
+            self.send_line(b"# User filters reset to default")
+        else:
+            self.set_filter(request)
+            self.send_line(f"# filter {self.filter} active".encode("ascii", "replace"))
+
+    def set_filter(self, text):
+        """Apply what can be read of a filter, say what cannot (aprsc's words)."""
         try:
-            parse_filter(new_filter)
-        except ValueError as exc:
-            return self._bad_command(f"invalid filter: {exc}")
-        self.send_line(f"# filter {new_filter} active".encode("ascii", "replace"))
-        self.port.filter_changed(self, new_filter)
+            parsed = parse_filter(text, login=self.login.callsign, lenient=True)
+        except FilterError as exc:  # the whole text: over 512 characters
+            parsed, errors = None, [str(exc)]
+        else:
+            errors = parsed.errors
+        for error in errors:
+            self.send_line(f"# Parse errors on filter spec: {error}".encode("ascii", "replace"))
+        self.filter = parsed.text if parsed is not None else ""
+        self.port.filter_changed(self, self.filter)
+
+    def server_message(self, text, msgid):
+        """A message to SERVER from the client itself: ack it, do it, answer (aprsc's messaging.c)."""
+        if msgid:
+            self.send_server_message(f"ack{msgid}", with_id=False)
+        command = text.strip()
+        if command.lower().startswith("filter?"):
+            reply = f"filter {self.filter} active"
+        elif command.lower().startswith("filter"):
+            self.set_filter(command[len("filter") :])
+            reply = f"filter {self.filter} active"
+        else:
+            reply = "Unknown command"
+        self.send_server_message(reply)
+
+    def send_server_message(self, text, with_id=True):
+        suffix = "{" + secrets.token_hex(2) if with_id else ""
+        self.send_line(
+            f"SERVER>{TOCALL},TCPIP*,qAZ,{self.config.server_id}::{self.login.as_given:<9}:{text}{suffix}".encode(
+                "ascii", "replace"
+            )
+        )
 
     def _bad_command(self, reason):
         self.bad_commands += 1
@@ -294,13 +337,13 @@ class IGatePort(Link):
                 previous.close(f"replaced by a new login of {client.login.callsign} from %s:%d" % client.address)
             self.verified[client.login.callsign] = client
         self.protocol_server.open(client)
-        if client.login.filter:
-            self.filter_changed(client, client.login.filter)
 
     def filter_changed(self, client, new_filter):
         self.protocol_server.event(client, {"type": "aprs.filter", "filter": new_filter})
 
     def upload(self, client, line):
+        if tnc2.message_addressee(line) == "SERVER":
+            return self.to_server(client, line)
         if not client.verified:
             return self.refused(client, "unverified login")
         if tnc2.header_fields(line).get("from", "").upper() in self.config.own_callsigns:
@@ -318,6 +361,18 @@ class IGatePort(Link):
             return self.refused(client, "duplicate")
         self.counters["accepted"] += 1
         self.protocol_server.packet_received(client, line, forward=True)
+
+    def to_server(self, client, line):
+        """A message to SERVER is for us, and only from the client's own callsign (aprsc)."""
+        if tnc2.header_fields(line).get("from", "").upper() != client.login.callsign:
+            return self.refused(client, "message to SERVER from another station")
+        body = tnc2.info_field(line)[11:].decode("ascii", "replace")
+        text, _, msgid = body.partition("{")
+        if text.startswith(("ack", "rej")) and not msgid:
+            return None  # an ack of one of our answers
+        self.counters["server commands"] += 1
+        client.server_message(text, msgid.strip()[:5])
+        return None
 
     def refused(self, client, reason, count=1):
         self.counters["refused", reason] += count

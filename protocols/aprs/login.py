@@ -2,6 +2,11 @@
 
 Client: ``user CALL-SSID pass PASSCODE vers NAME VERSION[ filter FILTER]``.
 Server: ``# logresp CALL verified|unverified, server SERVERID``.
+
+Read as aprsc's login.c reads it: words after ``user CALL`` in any order,
+``pass`` that is no number is simply unverified, ``vers`` with one word,
+``udp N`` ignored, everything after ``filter`` is the filter. The callsign
+keeps the case it was given in (the logresp echoes it; aprslib compares).
 """
 
 import re
@@ -12,13 +17,8 @@ import aprslib
 RECEIVE_ONLY_PASSCODE = "-1"
 
 _CALLSIGN = re.compile(r"^[A-Z0-9]{1,9}(-[A-Z0-9]{1,2})?$")
-_LOGIN = re.compile(
-    r"^user\s+(?P<call>\S+)"
-    r"(?:\s+pass\s+(?P<passcode>-?\d+))?"
-    r"(?:\s+vers\s+(?P<software>\S+)(?:\s+(?P<version>(?!filter\b)\S+))?)?"
-    r"(?:\s+(?:UDP\s+\d+\s+)?filter\s+(?P<filter>.*))?\s*$",
-    re.IGNORECASE,
-)
+_LOGIN_CALL = re.compile(r"^[A-Za-z0-9-]{1,9}$")  # what aprsc's server port takes as a login
+_KEYWORDS = {"pass", "vers", "udp", "filter"}
 _LOGRESP = re.compile(
     r"^#\s*logresp\s+(?P<call>\S+)\s+(?P<verdict>verified|unverified)"
     r"(?:\s*,\s*server\s+(?P<server>\S+))?",
@@ -32,11 +32,12 @@ class LoginError(ValueError):
 
 @dataclass(frozen=True)
 class Login:
-    callsign: str
+    callsign: str  # upper case: how we compare and route
     passcode: str
     software: str
     version: str
     filter: str
+    as_given: str = ""  # the callsign as the client wrote it: the logresp echoes it
 
     @property
     def verified(self):
@@ -60,8 +61,8 @@ def validate_callsign(callsign):
 
 def passcode_is_valid(callsign, passcode):
     try:
-        return int(passcode) == aprslib.passcode(callsign)
-    except ValueError:
+        return int(passcode) == aprslib.passcode(callsign.upper())
+    except ValueError:  # "pass abc": unverified, as aprsc's atoi makes it
         return False
 
 
@@ -79,15 +80,37 @@ def parse_login(line):
     """Parse a client's login line (bytes or str, no CRLF); raise LoginError."""
     if isinstance(line, bytes):
         line = line.decode("ascii", "replace")
-    match = _LOGIN.match(line.strip())
-    if not match:
+    words = line.split()
+    if len(words) < 2 or words[0].lower() != "user":
         raise LoginError("login line must be: user CALL pass PASSCODE vers NAME VERSION")
+    call = words[1]
+    if not _LOGIN_CALL.match(call):
+        raise LoginError(f"invalid callsign {call!r}: 1 to 9 letters, digits or -")
+    passcode, software, version, filter_ = RECEIVE_ONLY_PASSCODE, "", "", ""
+    at = 2
+    while at < len(words):
+        keyword = words[at].lower()
+        at += 1
+        if keyword == "filter":
+            filter_ = " ".join(words[at:])
+            break
+        if keyword == "pass" and at < len(words):
+            passcode, at = words[at], at + 1
+        elif keyword == "vers":
+            taken = words[at : at + 2]
+            while taken and taken[-1].lower() in _KEYWORDS:  # "vers Name filter ...": one word
+                taken.pop()
+            software, version = (taken + ["", ""])[:2]
+            at += len(taken)
+        elif keyword == "udp":
+            at += 1  # aprsc would send UDP there; we do not, the login stands
     return Login(
-        callsign=validate_callsign(match["call"]),
-        passcode=match["passcode"] or RECEIVE_ONLY_PASSCODE,
-        software=match["software"] or "",
-        version=match["version"] or "",
-        filter=(match["filter"] or "").strip(),
+        callsign=call.upper(),
+        passcode=passcode,
+        software=software,
+        version=version,
+        filter=filter_,
+        as_given=call,
     )
 
 

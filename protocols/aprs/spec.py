@@ -3,6 +3,10 @@
 SOFTWARE_NAME = "aprs-gateway"
 """How we name ourselves on APRS-IS: login ``vers``, greetings, keepalives."""
 
+TOCALL = "APZGWY"
+"""Destination of the packets we write ourselves (SERVER replies): APZ is the tocall
+prefix the APRS registry leaves to experimental software."""
+
 ASGI_VERSION = {"version": "3.0", "spec_version": "1.1"}
 
 LINES_EXTENSION = "aprs-gateway.write_lines"
