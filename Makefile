@@ -6,7 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WEB := node_modules/.package-lock.json
-.PHONY: run test lint fuzz bench system-deps venv web clean
+PEERS := .venv-peers/.installed-$(shell cat tests/peers-requirements.txt | sha1sum | cut -c1-12)
+.PHONY: run test lint fuzz bench system-deps venv web peers clean
 
 # A secret set in the environment wins; otherwise one is made once in var/.
 run: venv web var/secret_key
@@ -15,7 +16,7 @@ run: venv web var/secret_key
 
 # The whole suite on SQLite, then the database-bound tests again on PostgreSQL.
 PG_TEST_URL ?= postgres:///aprs_gateway?host=/var/run/postgresql
-test: venv web system-deps lint
+test: venv web system-deps peers lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	DATABASE_URL='$(PG_TEST_URL)' $(BIN)/python -m pytest tests/test_archive.py tests/test_chat.py
 
@@ -47,6 +48,15 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# aprsd and aioaprs, real APRS-IS clients the tests run against our server port.
+peers: $(PEERS)
+
+$(PEERS): tests/peers-requirements.txt
+	$(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/pip install --quiet -r tests/peers-requirements.txt
+	rm -f .venv-peers/.installed-*
+	touch $@
+
 # Leaflet and its clustering plugin, pinned by package-lock.json, served as static files.
 web: $(WEB)
 
@@ -75,4 +85,4 @@ var/secret_key:
 	chmod 600 $@
 
 clean:
-	rm -rf $(VENV) var .pytest_cache node_modules
+	rm -rf $(VENV) .venv-peers var .pytest_cache node_modules

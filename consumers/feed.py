@@ -70,8 +70,14 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "unsubscribed"})
 
     async def subscribe(self, text, recent=0):
+        """As on the server port, the parts of a filter that can be read apply and the
+        others are named in ``errors`` of the ``subscribed`` frame; a filter with no
+        part that can be read is refused."""
+        hub = get_hub()
         try:
-            packet_filter = parse_filter(text)
+            packet_filter = parse_filter(text, known=hub, lenient=True)
+            if packet_filter.errors and not packet_filter.text:
+                raise FilterError("; ".join(packet_filter.errors))
         except FilterError as exc:
             return await self.refuse(f"invalid filter: {exc}", filter=text)
         if type(recent) is not int or not 0 <= recent <= settings.FEED_CLIENT_BUFFER:
@@ -84,14 +90,13 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
             backlog=extensions.get(BACKLOG_EXTENSION, {}).get("bytes"),
             write_frame=extensions.get(FRAME_EXTENSION, {}).get("write"),
         )
-        hub = get_hub()
         await hub.until_joined()
         # No await from here to "subscribed": it goes out before the hub's first
         # flush, and nothing arriving after it is missed. The held packets go
         # first through the same buffer as live ones: in order, none twice,
         # under the same slow-client rule.
         hub.subscribe(self.subscription, recent)
-        await self.send_json({"type": "subscribed", "filter": packet_filter.text})
+        await self.send_json({"type": "subscribed", "filter": packet_filter.text, "errors": packet_filter.errors})
 
     def unsubscribe(self):
         if self.subscription is not None:

@@ -75,7 +75,7 @@ class NotificationsConsumer(AsyncHttpConsumer):
         self.outbox = asyncio.Queue(maxsize=1000)
         if stream == "packets":
             try:
-                packet_filter = parse_filter(query(self.scope).get("filter", ""))
+                packet_filter = parse_filter(query(self.scope).get("filter", ""), known=get_hub())
             except FilterError as exc:
                 return await error(self, 400, f"invalid filter: {exc}")
             try:
@@ -178,7 +178,7 @@ class LongPollConsumer(AsyncHttpConsumer):
     async def handle(self, body):
         params = query(self.scope)
         try:
-            packet_filter = parse_filter(params.get("filter", ""))
+            packet_filter = parse_filter(params.get("filter", ""), known=get_hub())
             timeout = float(params.get("timeout", "25"))
             cursor = int(params["cursor"]) if "cursor" in params else None
         except FilterError as exc:

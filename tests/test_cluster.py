@@ -10,7 +10,9 @@ from channels_redis.core import RedisChannelLayer
 
 from gateway.names import ARCHIVE_CHANNEL
 from protocols.aprs.decode import decode_line
+from tests.conftest import free_port
 from tests.feedclient import FeedClient
+from tests.igateclient import IGateClient
 from tests.sentinel import SentinelCluster
 
 
@@ -179,3 +181,20 @@ async def test_redis_fails_over_through_sentinel_and_delivery_and_leadership_res
     numbers = [n for _, n in arrivals]
     assert len(numbers) == len(set(numbers))  # nothing twice across the failover
     assert gap < 30
+
+
+async def test_a_node_that_starts_later_knows_the_positions_heard_before_it(daemon, redis):
+    """m/ and f/ ask where stations are: a new node loads what the others recorded in Redis."""
+    env = {"REDIS_URL": redis.url}
+    early_port = free_port()
+    await daemon("--no-aprs", "--igate-port", str(early_port), env=env).started()
+    gate, _ = await IGateClient.logged_in(early_port, "N0GATE")
+    gate.send("N0FRND>APRS,WIDE1-1:!1000.00N/01000.00E-the friend")
+    await asyncio.sleep(2)  # recorded within a second
+    late_port = free_port()
+    late = await daemon("--no-aprs", "--igate-port", str(late_port), env=env).started()
+    await late.until_log("stations' positions loaded from Redis")
+    friend, _ = await IGateClient.logged_in(late_port, "N0ME", filter_="f/N0FRND/5")
+    await late.until_log("filter 'f/N0FRND/5' applied")
+    gate.send("N1BUDDY>APRS,WIDE1-1:!1001.00N/01000.00E>2 km from the friend")
+    assert await friend.read_packet() == b"N1BUDDY>APRS,WIDE1-1,qAS,N0GATE:!1001.00N/01000.00E>2 km from the friend"

@@ -69,7 +69,7 @@ async def next_packets(client, timeout=2):
 async def test_filtered_packets_reach_the_client():
     client = await feed_client()
     await client.send_json_to({"type": "subscribe", "filter": "r/49.05/-72.03/20"})
-    assert await client.receive_json_from() == {"type": "subscribed", "filter": "r/49.05/-72.03/20"}
+    assert await client.receive_json_from() == {"type": "subscribed", "filter": "r/49.05/-72.03/20", "errors": []}
     news = await news_instance()
     await ingest(news, FAR, CAR)
     assert await next_packets(client) == [CAR.decode()]
@@ -158,6 +158,18 @@ async def test_bad_frames_get_an_error_and_the_connection_stays(frame, reason):
     assert error["type"] == "error" and reason in error["reason"]
     await client.send_json_to({"type": "subscribe"})
     assert (await client.receive_json_from())["type"] == "subscribed"
+    await client.disconnect()
+
+
+async def test_a_filter_part_that_cannot_be_read_is_named_and_the_rest_applies():
+    client = await feed_client()
+    await client.send_json_to({"type": "subscribe", "filter": "b/N0DEMO* x/1 r/0/0/-1"})
+    subscribed = await client.receive_json_from()
+    assert subscribed["filter"] == "b/N0DEMO*"
+    assert [error.split(":")[0] for error in subscribed["errors"]] == ["'x/1'", "'r/0/0/-1'"]
+    await client.send_json_to({"type": "subscribe", "filter": "x/1 m/5"})  # m/ needs a login: nothing left
+    error = await client.receive_json_from()
+    assert error["type"] == "error" and "'x/1'" in error["reason"] and "'m/5'" in error["reason"]
     await client.disconnect()
 
 

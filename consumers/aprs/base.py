@@ -30,6 +30,7 @@ from consumers.dispatch import NoDatabaseEvents
 from consumers.patience import PatientReceive
 from gateway.daemon import metrics
 from gateway.feed.items import feed_item
+from gateway.feed.positions import get_recorder
 from gateway.layers import LAYER_ERRORS
 from gateway.names import ARCHIVE_CHANNEL, FEED_GROUP, NEWS_GROUP, UPLINK_GROUP
 from protocols.aprs.filters import packet_facts
@@ -50,12 +51,14 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     sender = None  # the task sending batches to the feed group, while there are any
     via = None  # set by connections whose own packets must not be sent back to them
     fence = None  # the leader's fencing token its packets carry (uplink, TNC); None for iGates
+    recorder = None  # shares the positions this node ingests (gateway/feed/positions.py), with Redis
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.batch = []  # [json, facts] pairs waiting for the feed group
 
     async def aprs_connect(self, event):
+        self.recorder = get_recorder()
         try:
             await self.start_messaging()
         except LAYER_ERRORS as exc:  # the outbox asks again every second once the layer is back
@@ -74,6 +77,8 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         facts["received"] = event["received"]  # a position every node shares (SSE resume)
         if self.via:
             facts["via"] = self.via
+        if self.recorder is not None:
+            self.recorder.note(facts)
         self.batch.append([feed_item(event), facts])
         if self.sender is None:
             self.sender = asyncio.ensure_future(self.send_batches())

@@ -29,6 +29,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from gateway.daemon import metrics
+from gateway.feed import positions
 from gateway.feed.index import SubscriberIndex
 from gateway.feed.items import packets_frame
 from gateway.feed.wsframe import text_frame
@@ -94,6 +95,7 @@ class FeedHub(Known):
         # ``recent``.
         self.positions = collections.OrderedDict()
         self.rf_igates = {}  # entry call -> monotonic time it last gated a packet from RF
+        self.remembered = {}  # positions recorded in Redis before this hub started (positions.py)
         self.arrived = asyncio.Event()
         self.lost = 0  # packets the channel layer dropped before they got here
         self.fence = 0  # the highest fencing token heard (gateway/daemon/leader.py)
@@ -102,6 +104,12 @@ class FeedHub(Known):
 
     def start(self):
         self.task = asyncio.ensure_future(self._run())
+        asyncio.ensure_future(self._remember())
+
+    async def _remember(self):
+        self.remembered = await positions.load()
+        if self.remembered:
+            logger.info("%d stations' positions loaded from Redis", len(self.remembered))
 
     def subscribe(self, subscription, recent=0, after=None):
         """Add a client; with ``recent``, first queue up to that many held packets it matches;
@@ -254,7 +262,7 @@ class FeedHub(Known):
     # --- what filters may ask (protocols.aprs.filters.Known) ---------------------
     def position(self, call):
         held = self.positions.get(call)
-        return None if held is None else (held[2]["lat"], held[2]["lon"])
+        return self.remembered.get(call) if held is None else (held[2]["lat"], held[2]["lon"])
 
     def rf_igate(self, call):
         seen = self.rf_igates.get(call)

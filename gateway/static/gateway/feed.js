@@ -74,9 +74,11 @@ function updateRate() {
 
 const feed = new FeedSocket({
   onPackets: received,
-  onSubscribed: (filter) => {
-    errorBox.textContent = "";
-    input.removeAttribute("aria-invalid");
+  onSubscribed: (filter, errors) => {
+    // The parts that could not be read are named; the others apply.
+    errorBox.textContent = errors.length ? `ignored: ${errors.join("; ")}` : "";
+    if (errors.length) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
     list.replaceChildren();
     const url = new URL(location.href);
     if (filter) url.searchParams.set("filter", filter);
