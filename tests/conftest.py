@@ -30,6 +30,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def replay_server(capture, port, rate, loop=False, **popen_options):
+    """``aprs-gateway replay``: a small APRS-IS server playing ``capture`` on ``port``."""
+    command = [sys.executable, "-m", "gateway.daemon.cli", "replay", str(capture), "--listen", f"127.0.0.1:{port}"]
+    return subprocess.Popen([*command, "--rate", str(rate), *(["--loop"] if loop else [])], cwd=REPO, **popen_options)
+
+
 @pytest.fixture(scope="session")
 def corpus():
     return {name: corpus_lines(name) for name in CORPUS_FILES}

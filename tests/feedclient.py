@@ -3,6 +3,7 @@
 import asyncio
 import base64
 import json
+import socket
 
 import websockets
 
@@ -27,6 +28,17 @@ class FeedClient:
         hello = await client.frame()
         assert hello["type"] == "hello", hello
         return client
+
+    @classmethod
+    async def slow_reader(cls, base_url, port):
+        """A client that stops reading: websockets stops reading the socket once one frame
+        waits, and a small receive buffer keeps the kernel from absorbing megabytes, so
+        the server's backlog toward it builds at once, as toward a real slow link."""
+        tight = socket.socket()
+        tight.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        tight.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(tight, ("127.0.0.1", port))
+        return await cls.connect(base_url, max_queue=1, sock=tight)
 
     async def frame(self, timeout=10):
         return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))

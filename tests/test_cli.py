@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from protocols.aprs import login
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, replay_server
 
 
 def cli(*args, env=None, **options):
@@ -36,21 +36,7 @@ def replay(tmp_path, corpus):
     capture = tmp_path / "capture.txt"
     capture.write_bytes(b"".join(line + b"\r\n" for line in lines))
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.daemon.cli",
-            "replay",
-            str(capture),
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--rate",
-            "5000",
-        ],
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-    )
+    process = replay_server(capture, port, 5000, stderr=subprocess.PIPE)
     yield port, lines
     process.terminate()
     process.wait(10)

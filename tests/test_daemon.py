@@ -2,7 +2,6 @@
 
 import asyncio
 import signal
-import socket
 import time
 
 import pytest
@@ -152,14 +151,7 @@ async def test_slow_client_does_not_stall_a_fast_one(daemon, upstream, corpus):
     gateway, session = await linked(daemon, upstream)
     fast = await FeedClient.connect(gateway.ws_url)
     await fast.subscribe("")
-    # The slow client stops reading: websockets stops reading the socket once
-    # max_queue frames wait, and a small receive buffer keeps the kernel from
-    # absorbing megabytes, so the server's backlog toward it builds at once.
-    tight = socket.socket()
-    tight.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    tight.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(tight, ("127.0.0.1", gateway.port))
-    slow = await FeedClient.connect(gateway.ws_url, max_queue=1, sock=tight)
+    slow = await FeedClient.slow_reader(gateway.ws_url, gateway.port)
     await slow.subscribe("")
     lines = [line for lines in corpus.values() for line in lines]
     reading = asyncio.ensure_future(fast.packets(len(lines), timeout=120))  # reads as it comes

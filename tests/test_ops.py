@@ -16,6 +16,7 @@ import yaml
 
 from tests.conftest import REPO, free_port, require
 from tests.feedclient import FeedClient, raw_bytes
+from tests.test_cli import cli
 
 
 class NotifySocket:
@@ -124,15 +125,21 @@ async def test_readyz_fails_without_the_channel_layer(daemon):
     assert b'"channel_layer": {"ok": false' in body and b'"database": {"ok": true}' in body
 
 
-async def test_second_sigterm_exits_at_once(daemon, upstream):
+async def lingering(daemon, upstream):
+    """A daemon whose aprs application (tests/aprs_apps.py) takes 60 s to finish."""
     gateway = await daemon(
         "--aprs-server", upstream.address, "--passcode", "13023", "--application", "tests.aprs_apps.application"
     ).started()
     session = await upstream.next_session()
     session.logresp()
     assert await session.read_line() == b"N0CALL>APRS:>probe connected"
-    session.send_lines([b"N0DEMO>APRS:>linger"])  # its application will take 60 s to finish
+    session.send_lines([b"N0DEMO>APRS:>linger"])
     await asyncio.sleep(0.5)
+    return gateway
+
+
+async def test_second_sigterm_exits_at_once(daemon, upstream):
+    gateway = await lingering(daemon, upstream)
     gateway.process.send_signal(signal.SIGTERM)
     await gateway.until_log("SIGTERM: stopping")
     await asyncio.sleep(1)
@@ -145,14 +152,7 @@ async def test_second_sigterm_exits_at_once(daemon, upstream):
 
 
 async def test_first_sigterm_waits_at_most_the_close_timeout(daemon, upstream):
-    gateway = await daemon(
-        "--aprs-server", upstream.address, "--passcode", "13023", "--application", "tests.aprs_apps.application"
-    ).started()
-    session = await upstream.next_session()
-    session.logresp()
-    await session.read_line()
-    session.send_lines([b"N0DEMO>APRS:>linger"])
-    await asyncio.sleep(0.5)
+    gateway = await lingering(daemon, upstream)
     began = time.monotonic()
     gateway.process.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(gateway.process.wait, 15) == 0
@@ -196,14 +196,7 @@ def test_check_config_masks_secrets():
         "REDIS_URL": "redis://:hunter2@127.0.0.1:6379/0",
         "DATABASE_URL": "postgres://aprs:pgpass@db.example:5432/aprs",
     }
-    result = subprocess.run(
-        [str(REPO / ".venv/bin/python"), "-m", "gateway.daemon.cli", "check-config"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli("check-config", env=env)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "APRS-IS servers: rotate.aprs2.net:14580" in out
@@ -226,26 +219,13 @@ def test_check_config_describes_local_radio():
         "KISS_TRANSMIT": "true",
     }
     env.pop("APRS_SERVERS", None)
-    result = subprocess.run(
-        [str(REPO / ".venv/bin/python"), "-m", "gateway.daemon.cli", "check-config"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env.pop("BIND", None)
+    result = cli("check-config", env=env)
     assert result.returncode == 0, result.stderr
     assert "APRS-IS uplink: none (no APRS_SERVERS; local radio only)" in result.stdout
-    assert "iGate server port: 0.0.0.0:14580, server ID N0GATE-1" in result.stdout
+    assert "iGate server port: 127.0.0.1:14580, server ID N0GATE-1" in result.stdout  # BIND's default
     assert "KISS TNC: 127.0.0.1:8001, transmits web messages via WIDE1-1, gated as N0GATE-1" in result.stdout
-    bad = subprocess.run(
-        [str(REPO / ".venv/bin/python"), "-m", "gateway.daemon.cli", "check-config"],
-        cwd=REPO,
-        env={**env, "IGATE_PORT": "99999"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = cli("check-config", env={**env, "IGATE_PORT": "99999"})
     assert bad.returncode == 2 and "IGATE_PORT" in bad.stderr, bad.stderr
 
 

@@ -6,7 +6,6 @@ TCP, websocket and HTTP clients and a real Redis."""
 import asyncio
 import json
 import re
-import socket
 import subprocess
 import sys
 
@@ -216,11 +215,7 @@ async def test_non_reading_clients_meet_the_slow_client_rule_and_memory_stays_bo
     gateway, session = await linked(daemon, upstream)
     stuck = []
     for _ in range(50):  # clients that never read, with small receive buffers as a real slow link has
-        tight = socket.socket()
-        tight.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        tight.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(tight, ("127.0.0.1", gateway.port))
-        client = await FeedClient.connect(gateway.ws_url, max_queue=1, sock=tight)
+        client = await FeedClient.slow_reader(gateway.ws_url, gateway.port)
         await client.subscribe("")
         stuck.append(client)
     sndbuf = subprocess.run(

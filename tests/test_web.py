@@ -7,14 +7,13 @@ Screenshots go to tests/artifacts/ for people to look at.
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import async_playwright, expect
 
-from tests.conftest import REPO, Daemons, free_port, require
+from tests.conftest import REPO, Daemons, free_port, replay_server, require
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -55,23 +54,7 @@ def site(tmp_path_factory):
     capture = workdir / "capture.txt"
     capture.write_bytes(b"\r\n".join(CAPTURE) + b"\r\n")
     port = free_port()
-    replay = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.daemon.cli",
-            "replay",
-            str(capture),
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--rate",
-            "10",
-            "--loop",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    replay = replay_server(capture, port, 10, loop=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     daemons = Daemons(workdir)
     daemons.manage("migrate", "--noinput")
     daemons.manage("shell", "-c", USERS)
