@@ -26,6 +26,7 @@ from consumers.archive import ArchiveConsumer  # noqa: E402
 from consumers.chat import AdminChatConsumer, PublicChatConsumer  # noqa: E402
 from consumers.echo import EchoAsyncConsumer, EchoSyncConsumer  # noqa: E402
 from consumers.feed import APRSFeedConsumer  # noqa: E402
+from consumers.messages import MessagesConsumer  # noqa: E402
 from consumers.outbox import OutboxConsumer  # noqa: E402
 from consumers.streams import LongPollConsumer, NotificationsConsumer  # noqa: E402
 from gateway.names import ARCHIVE_CHANNEL, OUTBOX_CHANNEL  # noqa: E402
@@ -33,6 +34,7 @@ from gateway.web.limits import ConnectionLimit  # noqa: E402
 
 websocket_routes = [
     path("ws/aprs/", APRSFeedConsumer.as_asgi()),
+    path("ws/messages/", MessagesConsumer.as_asgi()),
     # chat/admin/ before the room pattern ("admin" is also no valid room name).
     path("chat/admin/", AdminChatConsumer.as_asgi()),
     path("chat/", PublicChatConsumer.as_asgi()),

@@ -375,8 +375,10 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 # --- APRS messages from the web (outbox) ---------------------------------------------
-OUTBOX_TRIES = int(env_float("OUTBOX_TRIES", 3))
-OUTBOX_RETRY = env_float("OUTBOX_RETRY", 30.0)
+APRS_MESSAGING = env_bool("APRS_MESSAGING", False)
+OUTBOX_TRIES = int(env_float("OUTBOX_TRIES", 5))
+OUTBOX_RETRY = env_float("OUTBOX_RETRY", 30.0)  # the first retry; each next one waits twice as long
+OUTBOX_ROUTE_WAIT = env_float("OUTBOX_ROUTE_WAIT", 5.0)  # seconds for a transmitter to take a new message
 
 
 # --- Metrics --------------------------------------------------------------------

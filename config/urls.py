@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.map_page, name="map"),
     path("feed/", views.feed_page, name="feed"),
     path("station/<str:callsign>/", views.station_page, name="station"),
+    path("messages/", views.messages_page, name="messages"),
     path("chat/", views.chat_page, name="chat"),
     path("chat/admin/", views.chat_admin_page, name="chat-admin"),
     path("chat/<str:room>/", views.chat_page, name="chat-room"),

@@ -16,10 +16,11 @@ from django.conf import settings
 
 from consumers.dispatch import NoDatabaseEvents
 from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, close_for_policy, dumps, parse_frame
-from gateway import chat, outbox
+from consumers.messages import queue_aprs_message
+from gateway import chat
 from gateway.daemon import metrics
 from gateway.models import LOBBY, Room, Sanction
-from gateway.names import OUTBOX_CHANNEL, room_group
+from gateway.names import room_group
 
 logger = logging.getLogger("gateway.chat")
 
@@ -43,7 +44,9 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
     few database calls (join, post) go through ``database_sync_to_async``.
     """
 
-    NO_DATABASE = frozenset({"chat.message", "chat.deleted", "chat.presence", "chat.muted", "outbox.state"})
+    NO_DATABASE = frozenset(
+        {"chat.message", "chat.deleted", "chat.presence", "chat.muted", "outbox.state", "inbox.message"}
+    )
 
     FRAME_TYPES = {"message", "nick", "ping", "aprs_message"}
     counted = None
@@ -149,14 +152,14 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
 
     async def send_aprs_message(self, frame):
         """Queue an APRS message to a station; its state changes come as "outbox" frames."""
-        message = await database_sync_to_async(outbox.submit)(
-            self.scope.get("user"), frame.get("to"), frame.get("text")
-        )
-        await self.send_json({"type": "outbox", "message": outbox.state_payload(message)})
-        await self.channel_layer.send(OUTBOX_CHANNEL, {"type": "outbox.wake"})
+        await queue_aprs_message(self, self.scope.get("user"), frame.get("to"), frame.get("text"))
 
     async def outbox_state(self, event):
         await self.send_json({"type": "outbox", "message": event["message"]})
+
+    async def inbox_message(self, event):
+        """An APRS message for this user's callsign (the Messages page shows the conversation)."""
+        await self.send_json({"type": "inbox", "message": event["message"]})
 
     async def choose_nick(self, nick):
         old_group = self.identity.group

@@ -1,26 +1,38 @@
-"""OutboxConsumer: the ``aprs-outbox`` worker channel (see gateway/outbox.py).
+"""OutboxConsumer: the ``aprs-outbox`` worker channel: web users' APRS messages, both ways.
 
-It learns which application instances can transmit (the verified APRS-IS
-uplink, verified iGates on our server port, a KISS TNC with transmitting on:
-each announces itself, and answers when asked on the ``aprs-transmitters``
-group), sends due messages to all of them as ``transmitter.send`` (each
-decides whether the message is for its part of the network:
-consumers/aprs/messaging.py), and settles them on ``outbox.reply``. Every state change goes to the sender's connections
-(``outbox.state``).
+Out (gateway/outbox.py): it learns which application instances can transmit
+(the verified APRS-IS uplink, iGates on our server port, a KISS TNC with
+transmitting on: each announces itself, and answers when asked on the
+``aprs-transmitters`` group), sends due messages to all of them as
+``transmitter.send`` (each decides whether the message is for its part of the
+network, and says ``outbox.sent`` when it sent it: consumers/aprs/messaging.py),
+marks a message nobody sent within ``OUTBOX_ROUTE_WAIT`` ``no_route``, and
+settles them on ``outbox.reply``.
+
+In (gateway/inbox.py): ``outbox.incoming`` is a message heard for some
+callsign; for a web user's it is stored once, acked on the user's behalf every
+time it is heard, and shown (``inbox.message``). It keeps the uplink's
+server-side filter asking for web users' messages (``uplink.recipients``).
+
+Every change goes to the user's connections (``outbox.state``, ``inbox.message``).
 """
 
 import asyncio
 import logging
+import time
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from consumers.patience import PatientReceive
-from gateway import outbox
+from gateway import inbox, outbox
 from gateway.layers import LAYER_ERRORS
-from gateway.names import TRANSMIT_GROUP, user_group
+from gateway.names import TRANSMIT_GROUP, UPLINK_GROUP, user_group
 
 TICK = 1.0
+RECIPIENTS_REFRESH = 30.0
+"""Seconds between reads of who may receive messages (verified callsigns)."""
 
 logger = logging.getLogger("gateway.outbox")
 
@@ -32,6 +44,9 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.transmitters = set()  # channels of application instances that can send
+        self.awaiting_route = {}  # message id -> monotonic time by which a transmitter must have sent it
+        self.recipients = {}  # verified callsign -> user id
+        self.recipients_read_at = float("-inf")
 
     async def outbox_wake(self, event):
         self.start_ticking()
@@ -52,6 +67,50 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
         if message is not None:
             await self.notify(message)
 
+    async def outbox_sent(self, event):
+        """A transmitter put a message on its part of the network."""
+        message = await database_sync_to_async(outbox.routed)(event["id"])
+        if message is not None:
+            await self.notify(message)
+
+    async def outbox_incoming(self, event):
+        """A message heard for ``destination``: a web user's is acked, stored once, shown."""
+        await self.refresh_recipients()
+        user_id = self.recipients.get(event["destination"])
+        if user_id is None:
+            return
+        if event["msgno"]:  # acked every time: the station repeats it until an ack gets through
+            ack = f"{event['destination']}>APRS,TCPIP*::{event['source']:<9}:ack{event['msgno']}"
+            await self.transmit(ack.encode("ascii", "replace"))
+        if event.get("reply_ack"):  # APRS 1.1: "{MM}AA" acks our message AA as well
+            reply = {"source": event["destination"], "destination": event["source"], "msgno": event["reply_ack"]}
+            await self.outbox_reply({**reply, "accepted": True})
+        stored = await database_sync_to_async(inbox.receive)(
+            user_id,
+            event["source"],
+            event["destination"],
+            event["text"],
+            event["msgno"],
+            event.get("reply_acks", False),
+        )
+        if stored is not None:
+            await self.channel_layer.group_send(
+                user_group(user_id), {"type": "inbox.message", "message": inbox.payload(stored)}
+            )
+
+    async def outbox_recipients(self, event):
+        """The uplink (re)connected and asks whose messages to ask APRS-IS for."""
+        await self.refresh_recipients(force=True, announce=True)
+
+    async def refresh_recipients(self, force=False, announce=False):
+        if not force and time.monotonic() - self.recipients_read_at < RECIPIENTS_REFRESH:
+            return
+        self.recipients_read_at = time.monotonic()
+        fresh = await database_sync_to_async(inbox.recipients)()
+        if fresh != self.recipients or announce:
+            self.recipients = fresh
+            await self.channel_layer.group_send(UPLINK_GROUP, {"type": "uplink.recipients", "callsigns": sorted(fresh)})
+
     def start_ticking(self):
         if self.ticker is None:
             self.ticker = asyncio.ensure_future(self.tick())
@@ -64,6 +123,8 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
                 if not self.transmitters:
                     await self.channel_layer.group_send(TRANSMIT_GROUP, {"type": "transmitter.query"})
                 await self.send_due()
+                await self.settle_unrouted()
+                await self.refresh_recipients()
                 self.layer_down = False
             except LAYER_ERRORS as exc:
                 if not self.layer_down:
@@ -71,13 +132,27 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
                 self.layer_down = True
 
     async def send_due(self):
-        if not self.transmitters:
-            return  # nowhere to send: messages wait queued
         for message in await database_sync_to_async(outbox.due)():
             if await database_sync_to_async(outbox.transmitted)(message):
-                for channel in self.transmitters:
-                    await self.channel_layer.send(channel, {"type": "transmitter.send", "line": message.line})
+                if message.state == message.QUEUED:
+                    self.awaiting_route.setdefault(message.pk, time.monotonic() + settings.OUTBOX_ROUTE_WAIT)
+                await self.transmit(message.line, message.pk)
             await self.notify(message)
+
+    async def transmit(self, line, message_id=None):
+        """To every transmitter; with ``message_id``, each that sends it says so (``outbox.sent``)."""
+        for channel in self.transmitters:
+            await self.channel_layer.send(channel, {"type": "transmitter.send", "line": line, "id": message_id})
+
+    async def settle_unrouted(self):
+        """A message no transmitter took within ``OUTBOX_ROUTE_WAIT``: ``no_route``, honestly."""
+        now = time.monotonic()
+        for pk, deadline in list(self.awaiting_route.items()):
+            if now >= deadline:
+                del self.awaiting_route[pk]
+                message = await database_sync_to_async(outbox.unrouted)(pk)
+                if message is not None:
+                    await self.notify(message)
 
     async def notify(self, message):
         await self.channel_layer.group_send(

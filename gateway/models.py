@@ -181,16 +181,20 @@ class Station(models.Model):
 
 
 class OutboxMessage(models.Model):
-    """An APRS message a user sends from the web, and what became of it."""
+    """An APRS message a user sends from the web, and what became of it: ``no_route`` when
+    no transmitter could reach the addressee, ``failed`` when its tries went unanswered."""
 
-    QUEUED, SENT, ACKED, REJECTED, FAILED = "queued", "sent", "acked", "rejected", "failed"
-    STATES = [(s, s) for s in (QUEUED, SENT, ACKED, REJECTED, FAILED)]
+    QUEUED, SENT, ACKED, REJECTED, FAILED, NO_ROUTE = "queued", "sent", "acked", "rejected", "failed", "no_route"
+    STATES = [(s, s) for s in (QUEUED, SENT, ACKED, REJECTED, FAILED, NO_ROUTE)]
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbox")
     source = models.CharField(max_length=9)
     destination = models.CharField(max_length=9)
     text = models.CharField(max_length=67)
     msgno = models.CharField(max_length=5)
+    reply_ack = models.CharField(
+        max_length=5, blank=True, default="", help_text="APRS 1.1 reply-ack: the station's last message number we got"
+    )
     state = models.CharField(max_length=8, choices=STATES, default=QUEUED, db_index=True)
     tries = models.PositiveSmallIntegerField(default=0)
     next_try_at = models.DateTimeField(default=timezone.now)
@@ -202,5 +206,22 @@ class OutboxMessage(models.Model):
 
     @property
     def line(self):
-        """The APRS-IS line, as it goes on the wire (without CRLF)."""
-        return f"{self.source}>APRS,TCPIP*::{self.destination:<9}:{self.text}{{{self.msgno}".encode("ascii")
+        """The APRS-IS line, as it goes on the wire (without CRLF); ``{MM}AA`` with a reply-ack."""
+        number = f"{self.msgno}}}{self.reply_ack}" if self.reply_ack else self.msgno
+        return f"{self.source}>APRS,TCPIP*::{self.destination:<9}:{self.text}{{{number}".encode("ascii")
+
+
+class InboxMessage(models.Model):
+    """An APRS message a station sent to a web user's callsign."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox")
+    source = models.CharField(max_length=9, db_index=True)
+    destination = models.CharField(max_length=9)
+    text = models.CharField(max_length=200)
+    msgno = models.CharField(max_length=5, blank=True, default="")
+    reply_acks = models.BooleanField(default=False, help_text="sent as {MM}AA: the station understands reply-acks")
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.source}>{self.destination} {{{self.msgno}"

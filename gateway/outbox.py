@@ -1,11 +1,15 @@
 """APRS messages from the web: who may send, numbering, retries, acks.
 
-A user may send when staff has verified the callsign on their profile. The
-message is stored as ``queued``; the outbox worker (consumers/outbox.py)
-transmits it through every transmitter that may send (the verified APRS-IS
-uplink, verified iGates on our server port, a KISS TNC with transmitting on),
-retries it ``OUTBOX_TRIES`` times ``OUTBOX_RETRY`` seconds apart, and settles
-it as ``acked``/``rejected`` when the answer arrives, or ``failed``.
+Messaging is on when ``APRS_MESSAGING`` is; a user may send when staff has
+verified the callsign on their profile. The message is stored as ``queued``;
+the outbox worker (consumers/outbox.py) hands it to every transmitter (the
+verified APRS-IS uplink, iGates on our server port, a KISS TNC with
+transmitting on), each of which sends it only if its part of the network can
+reach the addressee and says so: the message is ``sent`` once one did, or
+``no_route`` when none did. It is retried up to ``OUTBOX_TRIES`` times, the
+first retry ``OUTBOX_RETRY`` seconds later and each next one twice as late,
+and settles as ``acked``/``rejected`` when the answer arrives (a reply-ack
+``{MM}AA`` counts), or ``failed``. docs/messaging.md tells the whole life.
 """
 
 import re
@@ -16,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gateway.chat import ChatError, RateLimit
-from gateway.models import OutboxMessage
+from gateway.models import InboxMessage, OutboxMessage
 from protocols.aprs.login import LoginError, validate_callsign
 
 TEXT = re.compile(r"^[\x20-\x7e]{1,67}$")  # printable ASCII, no more than APRS allows
@@ -33,11 +37,14 @@ def state_payload(message):
         "msgno": message.msgno,
         "state": message.state,
         "tries": message.tries,
+        "at": message.created_at.timestamp(),
     }
 
 
 def submit(user, destination, text):
     """Queue a message from a verified user; raise ChatError saying why not."""
+    if not settings.APRS_MESSAGING:
+        raise ChatError("messaging_off", "APRS messaging is off on this gateway (its operator sets APRS_MESSAGING)")
     profile = getattr(user, "profile", None) if user and user.is_authenticated else None
     if profile is None or not profile.callsign:
         raise ChatError("no_callsign", "log in with a callsign on your profile to send APRS messages")
@@ -54,9 +61,25 @@ def submit(user, destination, text):
         raise ChatError("rate_limited", f"too many APRS messages; retry in {wait:.0f} s", retry_after=round(wait, 1))
     with transaction.atomic():
         count = OutboxMessage.objects.select_for_update().filter(source=profile.callsign).count()
+        reply_ack = reply_ack_for(user, destination)
         return OutboxMessage.objects.create(
-            user=user, source=profile.callsign, destination=destination, text=text, msgno=str(count % 99999 + 1)
+            user=user,
+            source=profile.callsign,
+            destination=destination,
+            text=text,
+            # APRS 1.1 reply-acks number messages with exactly two characters
+            msgno=f"{count % 99 + 1:02d}" if reply_ack else str(count % 99999 + 1),
+            reply_ack=reply_ack,
         )
+
+
+def reply_ack_for(user, station):
+    """What our next message to ``station`` carries as its reply-ack (APRS 1.1), or "":
+    the number of its last message to us, when it writes reply-acks itself."""
+    last = InboxMessage.objects.filter(user=user, source=station).order_by("-received_at").first()
+    if last is None or not last.reply_acks or not last.msgno:
+        return ""
+    return last.msgno[:2]
 
 
 def due(now=None):
@@ -70,23 +93,43 @@ def due(now=None):
 
 
 def transmitted(message):
-    """Record one transmission; False (and ``failed``) when the tries are used up."""
+    """Count one try and schedule the next; False (``failed``, or ``no_route`` if no
+    transmitter ever took it) when the tries are used up."""
     if message.tries >= settings.OUTBOX_TRIES:
-        message.state = OutboxMessage.FAILED
+        message.state = OutboxMessage.FAILED if message.state == OutboxMessage.SENT else OutboxMessage.NO_ROUTE
     else:
         message.tries += 1
-        message.state = OutboxMessage.SENT
-        message.next_try_at = timezone.now() + timedelta(seconds=settings.OUTBOX_RETRY)
+        delay = settings.OUTBOX_RETRY * 2 ** (message.tries - 1)
+        message.next_try_at = timezone.now() + timedelta(seconds=delay)
     message.updated_at = timezone.now()
     message.save()
-    return message.state == OutboxMessage.SENT
+    return message.state in (OutboxMessage.QUEUED, OutboxMessage.SENT)
+
+
+def routed(pk):
+    """A transmitter sent the message: ``sent``. The message, or None if nothing changed."""
+    changed = OutboxMessage.objects.filter(pk=pk, state=OutboxMessage.QUEUED).update(
+        state=OutboxMessage.SENT, updated_at=timezone.now()
+    )
+    return OutboxMessage.objects.get(pk=pk) if changed else None
+
+
+def unrouted(pk):
+    """No transmitter took the message's first try: ``no_route``. The message, or None."""
+    changed = OutboxMessage.objects.filter(pk=pk, state=OutboxMessage.QUEUED).update(
+        state=OutboxMessage.NO_ROUTE, updated_at=timezone.now()
+    )
+    return OutboxMessage.objects.get(pk=pk) if changed else None
 
 
 def answered(source, destination, msgno, accepted):
     """An ack/rej from ``destination`` to ``source``: settle the message; None if none waits."""
-    message = OutboxMessage.objects.filter(
-        source=source, destination=destination, msgno=msgno, state=OutboxMessage.SENT
-    ).first()
+    message = (
+        OutboxMessage.objects.filter(source=source, destination=destination, msgno=msgno)
+        .exclude(state__in=[OutboxMessage.ACKED, OutboxMessage.REJECTED])
+        .order_by("-created_at")
+        .first()
+    )
     if message is None:
         return None
     message.state = OutboxMessage.ACKED if accepted else OutboxMessage.REJECTED

@@ -205,6 +205,7 @@ class Daemons:
             "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
             "PYTHONUNBUFFERED": "1",
             "ARCHIVE_ENABLED": "false",  # tests of the archive turn it on (and migrate)
+            "APRS_MESSAGING": "true",  # off by default; one test checks what "off" looks like
             **(env or {}),
         }
         return {k: v for k, v in merged.items() if v is not None}

@@ -10,3 +10,4 @@ from config.settings import *  # noqa: E402,F401,F403
 # Connections opened in Channels' database threads must close after each use,
 # or PostgreSQL refuses to drop the test database at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+APRS_MESSAGING = True  # off by default; tests/test_messaging.py checks what "off" looks like

@@ -101,24 +101,24 @@ async def test_aioaprs_logs_in_with_a_filter_and_receives(daemon, peers):
     assert out.decode().strip() == "N1AIO>APRS,WIDE1-1,qAS,N0GATE:>hello aioaprs", err.decode()[-2000:]
 
 
-async def test_aprsd_gets_a_message_to_its_login_acks_it_and_its_pong_reaches_the_sender(daemon, peers, tmp_path):
-    gateway = await igate_daemon(daemon)
-    config = tmp_path / "aprsd.conf"
-    log = tmp_path / "aprsd.log"
+def aprsd_config(folder, port):
+    """An aprsd 4.2.4 configuration: station N0APD-5 with the ping plugin, logging in to our
+    server port on ``port``; returns (config file, log file)."""
+    config, log = folder / "aprsd.conf", folder / "aprsd.log"
     config.write_text(
         textwrap.dedent(
             f"""
             [DEFAULT]
             callsign = N0APD-5
             enable_save = false
-            save_location = {tmp_path / "save"}
+            save_location = {folder / "save"}
             enabled_plugins = aprsd.plugins.ping.PingPlugin
             [aprs_network]
             enabled = true
             login = N0APD-5
             password = {aprslib.passcode("N0APD")}
             host = 127.0.0.1
-            port = {gateway.igate_port}
+            port = {port}
             [aprs_registry]
             enabled = false
             [logging]
@@ -127,6 +127,12 @@ async def test_aprsd_gets_a_message_to_its_login_acks_it_and_its_pong_reaches_th
             """
         )
     )
+    return config, log
+
+
+async def test_aprsd_gets_a_message_to_its_login_acks_it_and_its_pong_reaches_the_sender(daemon, peers, tmp_path):
+    gateway = await igate_daemon(daemon)
+    config, log = aprsd_config(tmp_path, gateway.igate_port)
     aprsd = subprocess.Popen(
         [str(peers / "aprsd"), "server", "-c", str(config), "--loglevel", "DEBUG", "--quiet"],
         cwd=tmp_path,

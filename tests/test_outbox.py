@@ -24,6 +24,8 @@ async def ham_chat(daemon, upstream, passcode, verified=True, env=None):
     session = await upstream.next_session()
     session.logresp()
     await gateway.until_log("aprs application started")
+    if verified:  # APRS-IS is asked for the web user's messages
+        assert await session.read_line() == b"#filter g/N0HAM"
     cookie = await asyncio.to_thread(log_in, gateway.url, "ham", "ham-secret-1")
     socket = await websockets.connect(
         gateway.ws_url + "/chat/", origin=gateway.url, additional_headers={"Cookie": cookie}
@@ -64,11 +66,12 @@ async def test_unanswered_message_fails_after_its_tries(daemon, upstream):
 
 
 async def test_nothing_is_transmitted_for_an_unverified_login(daemon, upstream):
-    gateway, session, socket = await ham_chat(daemon, upstream, "-1")
+    gateway, session, socket = await ham_chat(daemon, upstream, "-1", env={"OUTBOX_ROUTE_WAIT": "1"})
     await socket.send(json.dumps({"type": "aprs_message", "to": "N0DEMO-9", "text": "hello"}))
     await outbox_state(socket, "queued")
+    await outbox_state(socket, "no_route")  # the uplink login is not verified: nothing may transmit it
     with pytest.raises(asyncio.TimeoutError):
-        await session.read_line(timeout=3)  # waits queued: the uplink login is not verified
+        await session.read_line(timeout=2)
 
 
 async def test_nothing_is_accepted_from_an_unverified_callsign(daemon, upstream):

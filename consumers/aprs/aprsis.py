@@ -2,9 +2,13 @@
 
 Besides what every source does (consumers/aprs/base.py, messaging.py), it is
 the one member of ``UPLINK_GROUP``: packets that local iGates and the TNC
-gate (``uplink.gate``) go up to APRS-IS through it, and it acks messages
-addressed to our own login.
+gate (``uplink.gate``) go up to APRS-IS through it, it acks messages
+addressed to our own login, and it asks APRS-IS for web users' messages: the
+outbox tells it their callsigns (``uplink.recipients``), which it adds to the
+server-side filter as ``g/`` (``aprs.filter``, docs/aprs-asgi.md).
 """
+
+import logging
 
 from consumers.aprs.base import APRSConsumer
 from consumers.aprs.messaging import Messaging
@@ -12,11 +16,32 @@ from gateway.daemon import metrics
 from gateway.names import UPLINK_GROUP
 from protocols.aprs.tnc2 import message_addressee
 
+logger = logging.getLogger("aprs.news")
+
 
 class APRSNewsConsumer(Messaging, APRSConsumer):
+    GROUP_FILTER_CALLS = 20  # callsigns per g/ part
+    GROUP_FILTER_MAX = 400  # characters of g/ parts: the login line must stay inside 512 bytes
+    group_filter = ""  # the g/ parts the server-side filter has now
+
     async def start_messaging(self):
         await self.channel_layer.group_add(UPLINK_GROUP, self.channel_name)
         await super().start_messaging()
+        await self.to_outbox({"type": "outbox.recipients"}, "a question for web users' callsigns")
+
+    async def uplink_recipients(self, event):
+        """Web users' callsigns: APRS-IS is to send us the messages for them."""
+        calls = event["callsigns"]
+        parts = [calls[at : at + self.GROUP_FILTER_CALLS] for at in range(0, len(calls), self.GROUP_FILTER_CALLS)]
+        text = ""
+        for part in ("g/" + "/".join(part) for part in parts):
+            if len(text) + len(part) + 1 > self.GROUP_FILTER_MAX:
+                logger.warning("more web users than an APRS-IS filter can name: some get messages only from RF")
+                break
+            text = f"{text} {part}".strip()
+        if text != self.group_filter:
+            self.group_filter = text
+            await self.send({"type": "aprs.filter", "filter": text})
 
     async def stop_messaging(self):
         await super().stop_messaging()

@@ -21,6 +21,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from gateway import inbox
 from gateway.daemon import runtime
 from gateway.feed.hub import running_hub
 from gateway.models import LOBBY, Room
@@ -30,8 +31,9 @@ STATION_NAME = re.compile(r"[A-Z0-9][A-Z0-9-]{0,15}")
 
 
 def page_settings(request):
-    """What every page's scripts need to know, for ``json_script``."""
-    return {
+    """What every page's scripts need to know, for ``json_script``; and a logged-in
+    user's unread APRS messages, for the header."""
+    context = {
         "page_settings": {
             "tileUrl": settings.MAP_TILE_URL,
             "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
@@ -39,6 +41,9 @@ def page_settings(request):
             "zoom": settings.MAP_ZOOM,
         }
     }
+    if request.user.is_authenticated:
+        context["unread_messages"] = inbox.unread(request.user)
+    return context
 
 
 def map_page(request):
@@ -54,6 +59,13 @@ def station_page(request, callsign):
     if not STATION_NAME.fullmatch(callsign):
         raise Http404("not a callsign")
     return render(request, "gateway/station.html", {"callsign": callsign})
+
+
+def messages_page(request):
+    """A logged-in user's APRS conversations (consumers/messages.py keeps them live)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(request, "gateway/messages.html", {"to": request.GET.get("to", "")[:9]})
 
 
 def chat_page(request, room=LOBBY):

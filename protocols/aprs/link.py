@@ -49,6 +49,10 @@ class LinkProtocol(Protocol):
     def ready(self):
         """The application's ``aprs.ready``: only the server port waits for it (its logresp)."""
 
+    def application_filter(self, text):
+        """The application's ``aprs.filter``: only the APRS-IS uplink takes one."""
+        raise ValueError(f"aprs.filter: {self.name} has no server-side filter to add to")
+
     def pause_reading(self):
         self.transport.pauseProducing()
 

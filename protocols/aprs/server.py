@@ -161,7 +161,7 @@ class APRSProtocolServer:
         self._instances[connection] = Instance(queue=fresh, future=future)
 
     def application_send(self, connection, message):
-        """Carry out what an instance sends: ``aprs.send`` or ``aprs.close``."""
+        """Carry out what an instance sends: ``aprs.send``, ``aprs.ready``, ``aprs.filter`` or ``aprs.close``."""
         kind = message.get("type")
         if kind == "aprs.send":
             line = message.get("line", b"")
@@ -181,6 +181,11 @@ class APRSProtocolServer:
                 connection.send_line(line)
         elif kind == "aprs.ready":
             connection.ready()
+        elif kind == "aprs.filter":
+            text = message.get("filter")
+            if not isinstance(text, str) or "\r" in text or "\n" in text or len(text) > 400:
+                raise ValueError("aprs.filter: 'filter' must be a str of at most 400 characters, one line")
+            connection.application_filter(text)
         elif kind == "aprs.close":
             if connection in self._instances:
                 connection.close("closed by the application")

@@ -6,6 +6,8 @@ message router. Nothing is decoded but the header's ASCII where text is asked
 for; the info field stays bytes.
 """
 
+import re
+
 
 class HeaderError(ValueError):
     """A line without a readable ``SRC>DEST[,PATH]:`` header; the message says why."""
@@ -50,3 +52,22 @@ def message_addressee(line):
     if info[:1] != b":":
         return None
     return info[1:10].decode("ascii", "replace").strip()
+
+
+_MESSAGE_NUMBER = re.compile(rb"\{([A-Za-z0-9]{1,5})(\}([A-Za-z0-9]{0,5}))?$")
+
+
+def message_parts(line):
+    """A message's (text, number, reply-ack, takes reply-acks) as text: ``text{MM}AA`` is
+    APRS 1.1's reply-ack form (``{MM}`` alone: the sender takes reply-acks, has none to
+    give). None when the info field is not a message."""
+    info = info_field(line)
+    if info[:1] != b":" or info[10:11] != b":":
+        return None
+    body = info[11:]
+    number = _MESSAGE_NUMBER.search(body)
+    if number is None:
+        return body.decode("utf-8", "replace"), "", "", False
+    text = body[: number.start()].decode("utf-8", "replace")
+    reply_ack = (number.group(3) or b"").decode("ascii")
+    return text, number.group(1).decode("ascii"), reply_ack, number.group(2) is not None

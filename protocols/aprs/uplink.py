@@ -45,9 +45,14 @@ class UplinkConfig:
     reconnect_max: float = 60.0
     software_version: str = "0"
     demo: bool = False
+    application_filter: str = ""  # what the application adds (aprs.filter): g/ for web users' messages
+
+    @property
+    def full_filter(self):
+        return " ".join(part for part in (self.filter, self.application_filter) if part)
 
     def login_line(self):
-        return login.format_login(self.callsign, self.passcode, SOFTWARE_NAME, self.software_version, self.filter)
+        return login.format_login(self.callsign, self.passcode, SOFTWARE_NAME, self.software_version, self.full_filter)
 
 
 class APRSISClientProtocol(TimeoutMixin, LinkProtocol):
@@ -135,12 +140,15 @@ class APRSISClientProtocol(TimeoutMixin, LinkProtocol):
             "server_id": self.logresp.server_id if self.logresp else None,
             "login": self.config.callsign,
             "verified": self.verified,
-            "filter": self.config.filter,
+            "filter": self.config.full_filter,
         }
 
     @property
     def may_send(self):
         return self.verified
+
+    def application_filter(self, text):
+        self.link.change_filter(application_filter=text)
 
     @property
     def refusal(self):
@@ -191,11 +199,13 @@ class Uplink(Link):
         stopped.addCallback(lambda _: self._set_state("stopped"))
         return stopped
 
-    def change_filter(self, new_filter):
-        """Use a new server-side filter now (``#filter``) and at every later login."""
-        self.config = dataclasses.replace(self.config, filter=new_filter)
+    def change_filter(self, new_filter=None, application_filter=None):
+        """Use a new server-side filter now (``#filter``) and at every later login: the
+        operator's (``new_filter``) or the application's part of it (``application_filter``)."""
+        changes = {"filter": new_filter, "application_filter": application_filter}
+        self.config = dataclasses.replace(self.config, **{k: v for k, v in changes.items() if v is not None})
         for connection in self.connections:
-            connection.send_line(b"#filter " + new_filter.encode("ascii"))
+            connection.send_line(b"#filter " + self.config.full_filter.encode("ascii", "replace"))
 
     # --- calls from the wire protocol -------------------------------------
     def connection_opened(self, connection):

@@ -1,8 +1,11 @@
-// A chat websocket (docs/chat.md) that reconnects with backoff and shows its
-// state; close codes that mean "do not come back" (banned, no such room) stop it.
+// A chat or messages websocket (docs/chat.md, docs/messaging.md) that reconnects with
+// backoff and shows its state; close codes that mean "do not come back" (banned, no
+// such room, not logged in) stop it.
 import { Backoff, socketUrl } from "./common.js";
 
-const FINAL_CLOSES = { 4003: "banned", 4404: "no such room", 1008: "closed after too many refused frames" };
+const FINAL_CLOSES = {
+  4003: "banned", 4401: "log in first", 4404: "no such room", 1008: "closed after too many refused frames",
+};
 
 export class ChatSocket {
   // handlers: onFrame(frame), onOpen(), onState(state, final)
@@ -41,8 +44,8 @@ export class ChatSocket {
   }
 }
 
-export function showState(state, final) {
-  const node = document.getElementById("chat-state");
+export function showState(state, final, id = "chat-state") {
+  const node = document.getElementById(id);
   node.textContent = state;
   node.dataset.state = final ? "closed" : state.split(/[ ,]/)[0];
 }

@@ -42,6 +42,10 @@ export function renderStation(container, station, { heading = "h2", link = true,
   if (station.path?.length) facts.append(...row("Path", el("span", { class: "mono", text: station.path.join(",") })));
   if (station.lastHeard) facts.append(...row("Last heard", timeAgo(station.lastHeard)));
   const parts = [title, facts];
+  if (/^[A-Z0-9]{1,6}(-[A-Z0-9]{1,2})?$/i.test(station.name)) {  // a station, not an object: it can be written to
+    parts.push(el("p", {}, el("a", { class: "message-link", href: `/messages/?to=${encodeURIComponent(station.name)}`,
+                                     text: `Send ${station.name} an APRS message` })));
+  }
   if (station.weather) {
     const weather = el("dl", { class: "facts weather" });
     for (const [key, label, format] of WEATHER) {
