@@ -42,6 +42,9 @@ class ArchiveConsumer(PatientReceive, AsyncConsumer):
         super().__init__(*args, **kwargs)
         self.refused_log = Occasionally(REFUSED_LOG_INTERVAL)
 
+    async def worker_start(self, event):
+        """The daemon starts its workers at once (gateway/daemon/worker.py): nothing to do yet."""
+
     async def archive_packet(self, event):
         token = event.get("fence")
         if token is not None:

@@ -93,12 +93,18 @@ class MessagesConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
             elif frame["type"] == "complete":
                 await self.send_json({"type": "stations", "stations": self.stations_heard(frame.get("prefix"))})
             else:
-                conversations = await database_sync_to_async(inbox.conversations)(self.user)
-                await self.send_json({"type": "conversations", "conversations": conversations})
+                await self.send_json(await database_sync_to_async(self.conversations)())
         except FrameError as exc:
             await self.refuse({"type": "error", "code": "bad_frame", "reason": str(exc)})
         except chat.ChatError as exc:
             await self.refuse(exc.frame())
+
+    def conversations(self):
+        return {
+            "type": "conversations",
+            "conversations": inbox.conversations(self.user),
+            "unread": inbox.unread(self.user),
+        }
 
     def stations_heard(self, prefix):
         """Callsigns this node heard lately (the hub's last positions) that start with ``prefix``."""

@@ -1,17 +1,16 @@
 """OutboxConsumer: the ``aprs-outbox`` worker channel: web users' APRS messages, both ways.
 
-Out (gateway/outbox.py): it learns which application instances can transmit
-(the verified APRS-IS uplink, iGates on our server port, a KISS TNC with
-transmitting on: each announces itself, and answers when asked on the
-``aprs-transmitters`` group), sends due messages to all of them as
-``transmitter.send`` (each decides whether the message is for its part of the
-network, and says ``outbox.sent`` when it sent it: consumers/aprs/messaging.py),
-marks a message nobody sent within ``OUTBOX_ROUTE_WAIT`` ``no_route``, and
-settles them on ``outbox.reply``.
+Out (gateway/outbox.py): it sends due messages to every ``aprs`` application
+instance of the cluster (``transmitter.send`` on ``aprs-transmitters``); those
+that may transmit (the verified APRS-IS uplink, iGates on our server port, a
+KISS TNC with transmitting on) and reach the addressee send it and say so
+(``outbox.sent``: consumers/aprs/messaging.py). A message nobody sent within
+``OUTBOX_ROUTE_WAIT`` is ``no_route``; ``outbox.reply`` settles the others.
 
 In (gateway/inbox.py): ``outbox.incoming`` is a message heard for some
 callsign; for a web user's it is stored once, acked on the user's behalf every
-time it is heard, and shown (``inbox.message``). It keeps the uplink's
+time it is heard, and shown (``inbox.message``). A message from one web user
+to another never leaves the gateway: it is delivered and acked here. It keeps the uplink's
 server-side filter asking for web users' messages (``uplink.recipients``).
 
 Every change goes to the user's connections (``outbox.state``, ``inbox.message``).
@@ -43,21 +42,21 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.transmitters = set()  # channels of application instances that can send
         self.awaiting_route = {}  # message id -> monotonic time by which a transmitter must have sent it
         self.recipients = {}  # verified callsign -> user id
         self.recipients_read_at = float("-inf")
 
-    async def outbox_wake(self, event):
+    async def dispatch(self, message):
+        """Whatever the first event (``worker.start`` in the daemon, any under ``runworker``),
+        the retries start ticking with it."""
         self.start_ticking()
+        await super().dispatch(message)
+
+    async def worker_start(self, event):
+        """The daemon starts its workers at once: retries due since a restart are made."""
         await self.send_due()
 
-    async def outbox_transmitter(self, event):
-        self.start_ticking()
-        if event["can_send"]:
-            self.transmitters.add(event["channel"])
-        else:
-            self.transmitters.discard(event["channel"])
+    async def outbox_wake(self, event):
         await self.send_due()
 
     async def outbox_reply(self, event):
@@ -120,8 +119,6 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
         while True:
             await asyncio.sleep(TICK)
             try:
-                if not self.transmitters:
-                    await self.channel_layer.group_send(TRANSMIT_GROUP, {"type": "transmitter.query"})
                 await self.send_due()
                 await self.settle_unrouted()
                 await self.refresh_recipients()
@@ -133,16 +130,33 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
 
     async def send_due(self):
         for message in await database_sync_to_async(outbox.due)():
+            await self.refresh_recipients()
+            if message.destination in self.recipients:
+                await self.deliver_here(message)
+                continue
             if await database_sync_to_async(outbox.transmitted)(message):
                 if message.state == message.QUEUED:
                     self.awaiting_route.setdefault(message.pk, time.monotonic() + settings.OUTBOX_ROUTE_WAIT)
                 await self.transmit(message.line, message.pk)
             await self.notify(message)
 
+    async def deliver_here(self, message):
+        """A message from one web user to another: delivered (and acked) on this gateway."""
+        user_id = self.recipients[message.destination]
+        stored = await database_sync_to_async(inbox.receive)(
+            user_id, message.source, message.destination, message.text, message.msgno, False
+        )
+        if stored is not None:
+            await self.channel_layer.group_send(
+                user_group(user_id), {"type": "inbox.message", "message": inbox.payload(stored)}
+            )
+        await self.notify(await database_sync_to_async(outbox.delivered_here)(message))
+
     async def transmit(self, line, message_id=None):
-        """To every transmitter; with ``message_id``, each that sends it says so (``outbox.sent``)."""
-        for channel in self.transmitters:
-            await self.channel_layer.send(channel, {"type": "transmitter.send", "line": line, "id": message_id})
+        """To every aprs instance; with ``message_id``, each that sends it says so (``outbox.sent``)."""
+        await self.channel_layer.group_send(
+            TRANSMIT_GROUP, {"type": "transmitter.send", "line": line, "id": message_id}
+        )
 
     async def settle_unrouted(self):
         """A message no transmitter took within ``OUTBOX_ROUTE_WAIT``: ``no_route``, honestly."""

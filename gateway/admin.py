@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from gateway.models import Message, ModerationAction, OutboxMessage, Profile, Room, Sanction
+from gateway.models import InboxMessage, Message, ModerationAction, OutboxMessage, Profile, Room, Sanction
 
 
 @admin.register(Room)
@@ -49,3 +49,9 @@ class ModerationActionAdmin(admin.ModelAdmin):
 class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ["created_at", "user", "source", "destination", "text", "msgno", "state", "tries"]
     list_filter = ["state"]
+
+
+@admin.register(InboxMessage)
+class InboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "user", "source", "destination", "text", "msgno", "read_at"]
+    search_fields = ["source", "destination", "text"]

@@ -25,7 +25,7 @@ NEWS_GROUP = "aprs-news"
 UPLINK_GROUP = "aprs-uplink"
 """The application instance of the APRS-IS uplink: where locally gated packets go up (``uplink.gate``)."""
 TRANSMIT_GROUP = "aprs-transmitters"
-"""Every aprs application instance; the outbox asks who can transmit (``transmitter.query``)."""
+"""Every aprs application instance of the cluster: the outbox's messages go to all (``transmitter.send``)."""
 
 
 def room_group(room):

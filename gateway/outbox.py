@@ -106,6 +106,15 @@ def transmitted(message):
     return message.state in (OutboxMessage.QUEUED, OutboxMessage.SENT)
 
 
+def delivered_here(message):
+    """A message to another web user of this gateway: delivered, so acked, with one try."""
+    message.tries = 1
+    message.state = OutboxMessage.ACKED
+    message.updated_at = timezone.now()
+    message.save()
+    return message
+
+
 def routed(pk):
     """A transmitter sent the message: ``sent``. The message, or None if nothing changed."""
     changed = OutboxMessage.objects.filter(pk=pk, state=OutboxMessage.QUEUED).update(

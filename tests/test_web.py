@@ -13,7 +13,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import async_playwright, expect
 
-from tests.conftest import REPO, Daemons, free_port, replay_server, require
+from tests.conftest import REPO, Daemons, RedisServer, free_port, replay_server, require
+from tests.test_aprsis_clients import PEERS, aprsd_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -71,6 +72,38 @@ def site(tmp_path_factory):
     daemons.stop_all()
     replay.terminate()
     replay.wait(10)
+
+
+HAMS = (
+    "from django.contrib.auth.models import User; from gateway.models import Profile; "
+    "[Profile.objects.create(user=User.objects.create_user(name, password=f'{name}-secret-1'), "
+    "callsign=call, callsign_verified=True) for name, call in (('ann', 'N0ANN'), ('bob', 'N0BOB'))]"
+)
+
+
+@pytest.fixture(scope="module")
+def messaging_site(tmp_path_factory):
+    """Two nodes sharing Redis and the database; aprsd 4.2.4 (station N0APD-5) on the first's server port."""
+    require((PEERS / "aprsd").exists(), "aprsd in .venv-peers (make test installs it)")
+    workdir = tmp_path_factory.mktemp("messaging")
+    redis = RedisServer(workdir).start()
+    daemons = Daemons(workdir)
+    daemons.manage("shell", "-c", HAMS)
+    port = free_port()
+    env = {"REDIS_URL": redis.url, "MAP_TILE_URL": ""}
+    nodes = (daemons("--no-aprs", "--igate-port", str(port), env=env), daemons("--no-aprs", env=env))
+    config, log = aprsd_config(workdir, port)
+    aprsd = subprocess.Popen(
+        [str(PEERS / "aprsd"), "server", "-c", str(config), "--quiet"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    yield nodes
+    aprsd.terminate()
+    aprsd.wait(10)
+    daemons.stop_all()
+    redis.kill()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -311,3 +344,41 @@ async def test_chat_shows_a_lost_connection_and_comes_back(open_page, tmp_path):
         await expect(ann.locator("#messages")).to_contain_text("back again")
     finally:
         daemons.stop_all()
+
+
+async def test_messages_between_two_users_on_two_nodes_and_with_aprsd(open_page, messaging_site):
+    first, second = messaging_site
+    await first.started()
+    await second.started()
+    await first.until_log("aprs application started for igate N0APD-5", timeout=60)
+    ann = await open_page("ann", base_url=first.url)
+    bob = await open_page("bob", base_url=second.url)
+    await ann.goto("/messages/?to=N0BOB")
+    await bob.goto("/messages/")
+    await expect(ann.locator("#may-send")).to_contain_text("You write as N0ANN")
+    await ann.fill("#send-text", "hello bob")
+    await ann.click("#send-button")
+    await expect(ann.locator(".bubble.out").last).to_contain_text("acked")  # delivered on this gateway
+    await expect(bob.locator("#unread-count")).to_have_text("1")  # on the other node, live
+    await bob.click("#conversations a:has-text('N0ANN')")
+    await expect(bob.locator(".bubble.in")).to_contain_text("hello bob")
+    await expect(bob.locator("#unread-count")).to_be_hidden()
+    await bob.fill("#send-text", "hi ann")
+    await bob.click("#send-button")
+    await expect(ann.locator(".bubble.in").last).to_contain_text("hi ann")
+    # a real station: aprsd acks the ping and answers, its pong shows up in the thread
+    await ann.click("#new-station")
+    await ann.fill("#new-station", "n0apd-5")
+    await ann.press("#new-station", "Enter")
+    await expect(ann.locator("#thread-title")).to_have_text("N0APD-5")
+    await ann.fill("#send-text", "ping")
+    await ann.click("#send-button")
+    await expect(ann.locator(".bubble.out").last).to_contain_text("acked", timeout=30000)
+    await expect(ann.locator(".bubble.in").last).to_contain_text("Pong!", timeout=30000)
+    await ann.screenshot(path=ARTIFACTS / "messages.png", full_page=True)
+    # and a station nothing can reach: said so
+    await ann.fill("#new-station", "N9NONE")
+    await ann.press("#new-station", "Enter")
+    await ann.fill("#send-text", "anyone?")
+    await ann.click("#send-button")
+    await expect(ann.locator(".bubble.out").last).to_contain_text("not sent: no route", timeout=15000)

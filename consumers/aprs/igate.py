@@ -87,6 +87,9 @@ class IGateConsumer(Messaging, APRSConsumer):
                 self.heard = {call: at for call, at in self.heard.items() if now - at < HEARD_FOR}
         await super().aprs_packet(event)
 
+    def may_transmit(self):
+        return True  # a logged-in client gets messages for it, verified or not (aprsc)
+
     def transmit_line(self, line):
         """A web user's message: for this iGate only if it is for its login or a station it heard."""
         if self.wants_message((message_addressee(line) or "").upper()):

@@ -1,12 +1,14 @@
 """Messaging: how an ``aprs`` application works with the outbox worker (consumers/outbox.py).
 
-Each instance tells the outbox whether it can transmit (``outbox.transmitter``,
-again whenever asked with ``transmitter.query`` on ``TRANSMIT_GROUP``), sends
-what the outbox gives it (``transmitter.send``: ``transmit_line`` says how this
-source puts a web user's message on its part of the network, and ``outbox.sent``
-tells the outbox it did), and hands the messages it hears to the outbox: acks
-and rejects (``outbox.reply``), and the others (``outbox.incoming``: the
-outbox keeps those for web users).
+Every instance is a member of ``TRANSMIT_GROUP``. The outbox sends each web
+user's message (and each ack it sends for them) to the whole group as
+``transmitter.send``; an instance that may transmit and whose part of the
+network reaches the addressee (``transmit_line``) sends it and says so to the
+outbox (``outbox.sent``), the others let it pass. Every node's instances are
+in the group, so any worker of a cluster reaches all of them. Each instance
+hands the messages it hears to the outbox: acks and rejects
+(``outbox.reply``), and the others (``outbox.incoming``: the outbox keeps
+those for web users).
 """
 
 from gateway.layers import LAYER_ERRORS
@@ -16,31 +18,23 @@ from protocols.aprs.tnc2 import message_addressee, message_parts
 
 class Messaging:
     """Mixin for an ``APRSConsumer``: the hooks ``start_messaging``, ``stop_messaging``
-    and ``message_received``, and the ``transmitter.*`` events."""
+    and ``message_received``, and the ``transmitter.send`` event."""
 
     async def start_messaging(self):
         await self.channel_layer.group_add(TRANSMIT_GROUP, self.channel_name)
-        await self.announce(self.scope["verified"])
 
     async def stop_messaging(self):
-        await self.announce(False)
         await self.channel_layer.group_discard(TRANSMIT_GROUP, self.channel_name)
 
-    async def announce(self, can_send):
-        await self.channel_layer.send(
-            OUTBOX_CHANNEL, {"type": "outbox.transmitter", "can_send": can_send, "channel": self.channel_name}
-        )
-
-    async def transmitter_query(self, event):
-        try:
-            await self.announce(self.scope["verified"])
-        except LAYER_ERRORS as exc:
-            self.log_loss(f"channel layer unavailable ({exc}); not announced to the outbox")
+    def may_transmit(self):
+        """Whether the server carries out this connection's ``aprs.send`` (a verified login)."""
+        return self.scope["verified"]
 
     async def transmitter_send(self, event):
-        """A web user's message from the outbox: sent as this source sends it (or not at all)."""
-        line = self.transmit_line(event["line"])
-        if line is not None and self.scope["verified"]:  # the server refuses it unless allowed
+        """A web user's message (or an ack for one) from the outbox: sent as this source
+        sends it, or not at all."""
+        line = self.transmit_line(event["line"]) if self.may_transmit() else None
+        if line is not None:
             await self.send({"type": "aprs.send", "line": line})
             if event.get("id") is not None:
                 await self.to_outbox({"type": "outbox.sent", "id": event["id"]}, "a message's route")

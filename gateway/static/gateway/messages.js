@@ -90,7 +90,7 @@ function onFrame(frame) {
       if (station) open(station);
       canSend();
       break;
-    case "conversations": showConversations(frame.conversations); break;
+    case "conversations": showConversations(frame.conversations); setUnread(frame.unread); break;
     case "thread":
       if (frame.station !== station) break;
       thread.replaceChildren(...frame.messages.map(bubble));
