@@ -75,6 +75,8 @@ def _apply(station, event, row):
         station.symbol = packet["symbol_table"] + packet["symbol"]
     if packet.get("comment"):
         station.comment = packet["comment"][:300]
+    if packet.get("device"):
+        station.device = packet["device"][:80]
     if packet.get("format") == "status" and packet.get("status"):
         station.status = packet["status"][:300]
     if packet.get("weather"):

@@ -172,6 +172,7 @@ class Station(models.Model):
     weather = models.JSONField(null=True, blank=True)
     weather_at = models.DateTimeField(null=True, blank=True)
     last_path = models.CharField(max_length=200, blank=True, default="")
+    device = models.CharField(max_length=80, blank=True, default="", help_text="the radio or software it sends with")
 
     class Meta:
         indexes = [models.Index(fields=["latitude", "longitude"])]

@@ -121,7 +121,8 @@ def test_run_names_unapplied_migrations(tmp_path):
     database = tmp_path / "db.sqlite3"
     environment = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{database}"}
     assert cli("migrate", "--noinput", env=environment).returncode == 0
-    assert cli("migrate", "gateway", "0005", "--noinput", env=environment).returncode == 0  # one step back
+    *_, before_last, _ = sorted(path.name[:4] for path in (REPO / "gateway" / "migrations").glob("0*.py"))
+    assert cli("migrate", "gateway", before_last, "--noinput", env=environment).returncode == 0  # one step back
     refused = cli("run", "--port", str(free_port()), "--no-aprs", env=environment)
     assert refused.returncode == 2
     assert refused.stderr.strip() == (

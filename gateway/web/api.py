@@ -111,6 +111,7 @@ def station_json(station):
         "last_heard": station.last_heard,
         "packet_count": station.packet_count,
         "path": station.last_path,
+        "device": station.device,
     }
 
 

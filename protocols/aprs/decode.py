@@ -1,7 +1,8 @@
 """Turn one received line into the body of an ``aprs.packet`` event.
 
-aprslib decodes what it can; what it refuses goes to our own decoders
-(``protocols/aprs/parsing``: telemetry, items, NMEA, capabilities). A line
+aprslib decodes what it can, and ``corrections.py`` mends the fields it gets
+wrong; what it refuses goes to our own decoders (``protocols/aprs/parsing``:
+telemetry, items, NMEA, capabilities). A line
 neither can decode is still real traffic: it travels on with ``format:
 "unknown"``, the reason, and whatever of the TNC2 header (source,
 destination, path) could be read.
@@ -11,6 +12,7 @@ import logging
 
 import aprslib
 
+from .corrections import correct
 from .parsing import DECODERS, decode_extra
 from .tnc2 import header_fields, info_field
 
@@ -35,7 +37,7 @@ def decode_packet(raw):
     except Exception as exc:  # noqa: BLE001  (aprslib raises ParseError, UnknownFormat, and others on odd input)
         return _decode_extra(raw, f"{type(exc).__name__}: {exc}")
     packet.pop("raw", None)
-    return packet
+    return correct(packet, raw)
 
 
 def _decode_extra(raw, aprslib_error):

@@ -39,6 +39,7 @@ export function renderStation(container, station, { heading = "h2", link = true,
   if (typeof station.altitude === "number") facts.append(...row("Altitude", el("span", { text: altitude(station.altitude) })));
   if (station.comment) facts.append(...row("Comment", el("span", { class: "comment", text: station.comment })));
   if (station.status) facts.append(...row("Status", el("span", { text: station.status })));
+  if (station.device) facts.append(...row("Device", el("span", { text: station.device })));
   if (station.path?.length) facts.append(...row("Path", el("span", { class: "mono", text: station.path.join(",") })));
   if (station.lastHeard) facts.append(...row("Last heard", timeAgo(station.lastHeard)));
   const parts = [title, facts];

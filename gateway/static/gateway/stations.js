@@ -46,6 +46,7 @@ export class StationStore {
     }
     if (packet.comment) station.comment = packet.comment;
     if (packet.status) station.status = packet.status;
+    if (packet.device) station.device = packet.device;
     if (packet.weather && typeof packet.weather === "object") {
       station.weather = packet.weather;
       station.weatherAt = item.received;
@@ -62,7 +63,7 @@ export class StationStore {
       symbolTable: data.station.symbol?.[0], symbol: data.station.symbol?.[1],
       course: data.station.course, speed: data.station.speed, altitude: data.station.altitude,
       comment: data.station.comment, status: data.station.status, path: data.station.path,
-      weather: data.station.weather, weatherAt: data.station.weather_at,
+      device: data.station.device || undefined, weather: data.station.weather, weatherAt: data.station.weather_at,
       track: data.track.map((point) => [point.lat, point.lon]),
     };
     this.stations.set(station.name, station);
