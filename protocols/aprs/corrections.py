@@ -10,12 +10,14 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from . import devices
-from .tnc2 import info_field
+from .tnc2 import info_field, message_parts
 
 MPH_TO_MS = 0.44704
 KNOTS_TO_KMH = 1.852
 _DAY_HOUR_MINUTE = re.compile(r"^(\d{2})(\d{2})(\d{2})[z/]$")
+_MIC_E_ALTITUDE = re.compile(r"^([!-{]{3})\}")  # APRS101 ch. 10: metres above -10 km, base 91
 CLOCK_SKEW = timedelta(hours=12)  # a station's clock that runs ahead is not a month ago
+CLOCK_SKEW_TIME_OF_DAY = timedelta(minutes=10)  # ... nor a day ago
 
 
 def correct(packet, raw, now=None):
@@ -24,13 +26,20 @@ def correct(packet, raw, now=None):
         _weather_wind(packet)
         _weather_placeholders(packet)
         _comment_as_sent(packet, raw)
+    if "course" in packet and "speed" not in packet:
+        _zero_speed(packet, raw)
     if packet.get("format") == "mic-e":
-        _mic_e_device(packet)
+        _mic_e_device(packet, raw)
     elif packet.get("to"):
         device = devices.by_destination(packet["to"])
         if device:
             packet["device"] = device
+    if packet.get("format") == "message" and packet.get("message_text") is not None:
+        _message_text_as_sent(packet, raw)
     _day_of_month_timestamp(packet, now)
+    _time_of_day_timestamp(packet, now)
+    if packet.get("timestamp") == 0:  # aprslib's answer for a timestamp it cannot read
+        del packet["timestamp"]
     return packet
 
 
@@ -48,6 +57,21 @@ def _weather_wind(packet):
         weather.setdefault("wind_speed", round(speed / KNOTS_TO_KMH * MPH_TO_MS, 3))
 
 
+def _base91(text):
+    value = 0
+    for char in text:
+        value = value * 91 + ord(char) - 33
+    return value
+
+
+def _zero_speed(packet, raw):
+    """APRS101 ch. 7 (CSE/SPD): ``ddd/sss`` is course and speed in knots, and a speed
+    of 000 is standing still, not unknown; aprslib drops it:
+    ``SQ6NDL-9>APDR16,...:=5020.17N/01838.78E[318/000/A=000759 Grzegorz 73"``."""
+    if f"{packet['course']:03d}/000".encode() in info_field(raw):
+        packet["speed"] = 0.0
+
+
 def _weather_placeholders(packet):
     """APRS101 ch. 12: a field a station has no sensor for is sent as dots or spaces;
     many send zeros instead. A pressure of 0 hPa is that, not a reading:
@@ -63,27 +87,64 @@ def _comment_as_sent(packet, raw):
     comment = packet.get("comment")
     if not comment:
         return
-    info = info_field(raw)
-    try:
-        text = info.decode("utf-8")
-    except UnicodeDecodeError:  # as aprslib reads such a line
-        text = info.decode("latin-1")
+    text = _info_text(raw)
     at = text.lower().rfind(comment.lower())
     if at >= 0:
         packet["comment"] = text[at : at + len(comment)]
 
 
-def _mic_e_device(packet):
+def _mic_e_device(packet, raw):
     """APRS 1.2 Mic-E addendum / aprs-deviceid: a Mic-E comment carries the radio's mark
     (`` `...._% ``: Yaesu FTM-400DR; ``]...=``: Kenwood TM-D710): it is the device,
-    not text. ``SP9THC-3>UPUR58,...:`/^Ol*{-\\`"6z}_%`` has no comment at all."""
-    device, comment = devices.mic_e(packet.get("comment") or "")
+    not text. ``SP9THC-3>UPUR58,...:`/^Ol*{-\\`"6z}_%`` has no comment at all. The
+    mark is read from the line's end, which aprslib trims (``_ ``: Yaesu VX-8)."""
+    comment = packet.get("comment") or ""
+    mark = comment[:1] if comment[:1] in ("`", "'") else ""  # aprslib put the altitude's place before it
+    body = comment[len(mark) :].strip()
+    at = _info_text(raw).rfind(body) if body else -1
+    if at >= 0:
+        comment = mark + _info_text(raw)[at:]
+    device, comment = devices.mic_e(comment)
     if device:
         packet["device"] = device
+    altitude = _MIC_E_ALTITUDE.match(comment)
+    if altitude:  # behind a Kenwood mark aprslib reads it but leaves it in the comment
+        packet.setdefault("altitude", _base91(altitude.group(1)) - 10000)
+        comment = comment[altitude.end() :]
     if comment:
         packet["comment"] = comment
     else:
         packet.pop("comment", None)
+
+
+def _message_text_as_sent(packet, raw):
+    """APRS101 ch. 14 (Messages): the text is everything between the addressee's colon and
+    the ``{`` of the number, spaces included; aprslib trims them:
+    ``SR7EOP>APMI06,...::SR7EOP   : BITS.11111111,WX3in1Plus20 Telemetry``."""
+    parts = message_parts(raw)
+    if parts is not None and parts[0].strip() == packet["message_text"].strip():
+        packet["message_text"] = parts[0]
+
+
+def _info_text(raw):
+    """The info field as aprslib reads it: UTF-8, else Latin-1."""
+    info = info_field(raw)
+    try:
+        return info.decode("utf-8")
+    except UnicodeDecodeError:
+        return info.decode("latin-1")
+
+
+def _time_of_day_timestamp(packet, now):
+    """APRS101 ch. 6: ``HHMMSSh`` is a time of day (UTC), the most recent such moment;
+    aprslib dates it today, so a line sent at 23:59 read just after midnight is a day
+    ahead: ``OM6RU-1>APWW11,...:@184501h4911.92N/01915.05EyPHG3000APRS-IS for Win32``."""
+    stamp = packet.get("timestamp")
+    if not (packet.get("raw_timestamp") or "").endswith("h") or not isinstance(stamp, (int, float)) or not stamp:
+        return
+    now = now or datetime.now(timezone.utc)
+    if stamp > (now + CLOCK_SKEW_TIME_OF_DAY).timestamp():
+        packet["timestamp"] = int(stamp - 86400)
 
 
 def _day_of_month_timestamp(packet, now):

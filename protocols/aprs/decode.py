@@ -33,11 +33,28 @@ def decode_line(raw, received):
 def decode_packet(raw):
     """Decode with aprslib, then our decoders; failing both, describe the line as ``unknown``."""
     try:
-        packet = aprslib.parse(raw)
+        packet = _aprslib(raw)
     except Exception as exc:  # noqa: BLE001  (aprslib raises ParseError, UnknownFormat, and others on odd input)
         return _decode_extra(raw, f"{type(exc).__name__}: {exc}")
     packet.pop("raw", None)
     return correct(packet, raw)
+
+
+def _aprslib(raw):
+    """aprslib's decoding. A destination of 7 to 9 characters (``APRSNDS``) cannot come
+    from AX.25 but is valid on APRS-IS (aprsc passes up to 9): aprslib refuses the whole
+    line for it, so the info field is decoded under the first 6 and the real one put back."""
+    try:
+        return aprslib.parse(raw)
+    except aprslib.ParseError:
+        source, arrow, rest = raw.partition(b">")
+        dest, sep, tail = rest.partition(b",") if b"," in rest.split(b":", 1)[0] else rest.partition(b":")
+        mic_e = info_field(raw)[:1] in (b"`", b"'")  # its latitude is the destination: no guessing
+        if not arrow or not 6 < len(dest) <= 9 or mic_e:
+            raise
+        packet = aprslib.parse(source + b">" + dest[:6] + sep + tail)
+        packet["to"] = dest.decode("ascii", "replace")
+        return packet
 
 
 def _decode_extra(raw, aprslib_error):
