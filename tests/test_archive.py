@@ -49,6 +49,13 @@ def test_batch_stores_packets_and_folds_station_state():
     assert Station.objects.filter(callsign="N0DEMO-9").count() == 1
 
 
+def test_a_station_keeps_the_device_it_sends_with():
+    archive.store_batch(events([b'SP9THC-3>UPUR58,SR9KFZ*,WIDE1*:`/^Ol*{-\\`"6z}_%', CAR[0]]))
+    status, body = api("/api/stations/SP9THC-3/")
+    assert status == 200 and body["station"]["device"] == "Yaesu FTM-400DR"
+    assert api("/api/stations/N0DEMO-9/")[1]["station"]["device"] == ""  # APRS names no device
+
+
 def test_a_message_delivered_twice_is_stored_once():
     batch = events(CAR)
     for n, event in enumerate(batch):

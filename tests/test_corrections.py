@@ -68,3 +68,34 @@ def test_a_day_of_month_timestamp_is_the_most_recent_such_day(now, expected):
 
     packet = correct(decode_packet(b"N0X>APRS:@310922z4903.50N/07201.75W>"), b"", now=now)
     assert packet["timestamp"] == int(expected.timestamp())
+
+
+def spec(start):
+    (line,) = [line for line in corpus_lines("spec-examples.txt") if line.startswith(start)]
+    return decode_packet(line)
+
+
+def test_what_the_captures_lack_decodes_as_the_specification_says():
+    inner = spec(b"N0CALL>APRS,WIDE1-1:}")["subpacket"]
+    assert (inner["from"], inner["latitude"]) == ("KB2ZE-4", pytest.approx(49.058333, abs=1e-5))
+    nmea = spec(b"N0CALL>GPSLK")
+    assert (nmea["format"], nmea["latitude"], nmea["course"]) == ("nmea", pytest.approx(33.823837, abs=1e-5), 89)
+    positionless = spec(b"N0CALL>APRS:_")
+    assert positionless["weather"]["wind_direction"] == 220 and positionless["weather"]["humidity"] == 50
+    assert positionless["weather"]["wind_speed"] == pytest.approx(4 * 0.44704, abs=0.001)
+    item = spec(b"N0CALL>APRS:)")
+    assert (item["format"], item["item_name"]) == ("item", "AID #2")
+    reply_ack = spec(b"N0CALL>APRS::")
+    assert (reply_ack["message_text"], reply_ack["msgNo"], reply_ack["ackMsgNo"]) == ("Hello", "AB", "CD")
+    dao = spec(b"N0CALL>APRS:!")
+    assert dao["latitude"] == pytest.approx(49 + 3.503 / 60, abs=1e-6)  # !W35!: one more digit each way
+    compressed = spec(b"N0CALL>APRS:=/")
+    assert compressed["latitude"] == 49.5 and compressed["course"] == 88
+    assert compressed["speed"] == pytest.approx(36.2 * 1.852, abs=0.3)
+    assert compressed["altitude"] == pytest.approx(1234 * 0.3048)
+    assert spec(b"N0CALL>APRS:@092345z/")["altitude"] == pytest.approx(10004 * 0.3048, abs=1)
+    leader = spec(b"N0CALL>APRS:;")
+    assert (leader["object_name"].strip(), leader["course"]) == ("LEADER", 88)
+    assert leader["speed"] == pytest.approx(36 * 1.852)  # not a weather station: course and speed
+    complete = spec(b"N0CALL>APRS:@092345z4903")
+    assert "course" not in complete and complete["weather"]["wind_direction"] == 220

@@ -189,6 +189,9 @@ async def test_map_shows_stations_and_their_info(open_page):
     await page.keyboard.press("Enter")
     await expect(panel).to_contain_text("Temperature")
     await expect(panel).to_contain_text("Humidity")
+    await expect(panel).to_contain_text("Wind from180°")  # its 180/010 is wind, never a course and speed
+    await expect(panel).not_to_contain_text("Course")
+    await expect(panel).not_to_contain_text("Speed")
     await page.keyboard.press("Escape")
     await expect(panel).to_be_hidden()
     await expect(page.locator("path.track")).to_have_count(1)  # the car moved: its track
