@@ -15,6 +15,7 @@ F4BQH = (
     b"Station meteo de Marsac  (24)"
 )
 SP9THC = b'SP9THC-3>UPUR58,SR9KFZ*,WIDE1*:`/^Ol*{-\\`"6z}_%'
+SM0OEM = b"SM0OEM-1>APNW01,TCPIP*,qAS,SM0OEM:@310922z5914.17N/01754.85EIWX3IN1 SM0OEM IGATE RX  ONLY"
 SP9THC_COMMENT = b'SP9THC-3>UPUR59,SR9KFZ*,WIDE1*:`/^Nl>x-\\`"6W}145.550  Lukasz                        _%'
 
 
@@ -66,8 +67,16 @@ def test_the_destination_names_the_software():
 def test_a_day_of_month_timestamp_is_the_most_recent_such_day(now, expected):
     from protocols.aprs.corrections import correct
 
-    packet = correct(decode_packet(b"N0X>APRS:@310922z4903.50N/07201.75W>"), b"", now=now)
+    assert SM0OEM in CORPUS
+    packet = correct(decode_packet(SM0OEM), SM0OEM, now=now)
     assert packet["timestamp"] == int(expected.timestamp())
+
+
+def test_a_destination_of_seven_characters_still_has_its_position_read():
+    line = b"DB0BU-10>APRSNDS,TCPIP*,qAC,T2NUERNBG:=5319.50N/00952.79E`ECHOLINK E21 BUCHHOLZ 403020 {UIV32}"
+    assert line in CORPUS
+    packet = decode_packet(line)
+    assert (packet["to"], packet["latitude"], packet["symbol"]) == ("APRSNDS", pytest.approx(53.325), "`")
 
 
 def spec(start):
