@@ -183,6 +183,11 @@ async def test_map_shows_stations_and_their_info(open_page):
     await expect(page.locator("#status-link")).to_contain_text("connected", timeout=10000)
     await expect(page.locator("#status-clients")).not_to_have_text("0", timeout=10000)
     await expect(page.locator("#station-count")).to_have_text("(3)")  # VK2XYZ is out of view; two have no position
+    # no tile server (MAP_TILE_URL is empty, no network): land, borders and names all the same
+    assert await page.locator("path.basemap-land").count() > 150
+    label = page.locator('.aprs-marker[title="N0TEST-9"] .aprs-label')
+    await expect(label).to_have_text("N0TEST-9")
+    await expect(label).to_be_visible()  # callsigns beside the symbols
     await page.screenshot(path=ARTIFACTS / "map.png")
     # By keyboard: the weather station's entry in the list opens its readings.
     await page.locator(".station-button", has_text="N0TEST-5").focus()
@@ -385,3 +390,31 @@ async def test_messages_between_two_users_on_two_nodes_and_with_aprsd(open_page,
     await ann.fill("#send-text", "anyone?")
     await ann.click("#send-button")
     await expect(ann.locator(".bubble.out").last).to_contain_text("not sent: no route", timeout=15000)
+
+
+async def test_the_offline_basemap_darkens_with_the_page(open_page):
+    page = await open_page(color_scheme="dark")
+    await page.goto("/")
+    await expect(page.locator("path.basemap-land").first).to_be_attached(timeout=15000)
+    sea = await page.locator("#map").evaluate("node => getComputedStyle(node).backgroundColor")
+    land = await page.locator("path.basemap-land").first.evaluate("node => getComputedStyle(node).fill")
+    assert sea == "rgb(20, 32, 41)" and land == "rgb(42, 47, 43)", (sea, land)
+    for _ in range(5):  # to zoom 3: country names
+        await page.get_by_role("button", name="Zoom out").click()
+        await page.wait_for_timeout(400)  # Leaflet ignores zoom clicks while it animates
+    await expect(page.locator(".basemap-name", has_text="Canada")).to_be_visible()
+    for _ in range(4):  # back in, until the three stations are apart again
+        await page.get_by_role("button", name="Zoom in").click()
+        await page.wait_for_timeout(400)
+    await page.wait_for_timeout(1500)  # the labels are laid out once a second
+    shown = page.locator(".aprs-label:not(.aprs-label-hidden)")
+    boxes = [await shown.nth(n).bounding_box() for n in range(await shown.count())]
+    for n, one in enumerate(boxes):  # no two callsigns drawn over each other
+        for other in boxes[n + 1 :]:
+            assert (
+                one["x"] + one["width"] <= other["x"]
+                or other["x"] + other["width"] <= one["x"]
+                or one["y"] + one["height"] <= other["y"]
+                or other["y"] + other["height"] <= one["y"]
+            ), (one, other)
+    await page.screenshot(path=ARTIFACTS / "map-dark.png")

@@ -19,6 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import inbox
@@ -39,6 +40,7 @@ def page_settings(request):
             "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
             "center": settings.MAP_CENTER,
             "zoom": settings.MAP_ZOOM,
+            "atlasUrl": static("world-atlas/"),
         }
     }
     if request.user.is_authenticated:

@@ -4,7 +4,7 @@
 // with b/ so its panel stays live when it leaves the view.
 import { el, tickRelativeTimes, timeAgo } from "./common.js";
 import { FeedSocket } from "./feedsocket.js";
-import { createMap, stationIcon, stationMarker, trackLine } from "./mapview.js";
+import { createMap, declutterLabels, stationIcon, stationMarker, trackLine } from "./mapview.js";
 import { renderStation } from "./panel.js";
 import { StationStore } from "./stations.js";
 import { symbolElement } from "./symbols.js";
@@ -88,6 +88,7 @@ function showPanel() {
   const station = selected && store.get(selected);
   panel.hidden = !station;
   if (station) renderStation(panel, station, { close: closePanel });
+  declutter();  // the selected station's label is always shown
 }
 
 function received(items) {
@@ -129,9 +130,14 @@ function subscribe() {
   feed.subscribe(filter, RECENT);
 }
 
+function declutter() {
+  declutterLabels(map.getContainer(), selected && markers.get(selected)?.getElement());
+}
+
 function renderList() {
   if (!listDirty) return;
   listDirty = false;
+  declutter();
   const bounds = map.getBounds();
   const visible = [...store.stations.values()]
     .filter((station) => station.lat !== undefined && bounds.contains([station.lat, station.lon]))
@@ -149,6 +155,7 @@ const feed = new FeedSocket({
   onError: (reason) => { document.getElementById("socket-state").textContent = `error: ${reason}`; },
 });
 
+cluster.on("animationend", declutter);
 let resubscribeTimer = null;
 map.on("moveend", () => {
   listDirty = true;
