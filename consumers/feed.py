@@ -10,6 +10,7 @@ frame gets an ``error`` frame and the connection stays open; after
 """
 
 import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -96,7 +97,9 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         # first through the same buffer as live ones: in order, none twice,
         # under the same slow-client rule.
         hub.subscribe(self.subscription, recent)
-        await self.send_json({"type": "subscribed", "filter": packet_filter.text, "errors": packet_filter.errors})
+        await self.send_json(
+            {"type": "subscribed", "filter": packet_filter.text, "errors": packet_filter.errors, "at": time.time()}
+        )
 
     def unsubscribe(self):
         if self.subscription is not None:

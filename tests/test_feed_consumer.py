@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 import pytest
 from channels.layers import channel_layers
@@ -69,7 +70,9 @@ async def next_packets(client, timeout=2):
 async def test_filtered_packets_reach_the_client():
     client = await feed_client()
     await client.send_json_to({"type": "subscribe", "filter": "r/49.05/-72.03/20"})
-    assert await client.receive_json_from() == {"type": "subscribed", "filter": "r/49.05/-72.03/20", "errors": []}
+    subscribed = await client.receive_json_from()
+    assert subscribed.pop("at") == pytest.approx(time.time(), abs=5)
+    assert subscribed == {"type": "subscribed", "filter": "r/49.05/-72.03/20", "errors": []}
     news = await news_instance()
     await ingest(news, FAR, CAR)
     assert await next_packets(client) == [CAR.decode()]

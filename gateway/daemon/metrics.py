@@ -111,3 +111,15 @@ feed_batch_size = Histogram(
     "Packets per channel-layer message to the feed group",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
 )
+
+
+def people_online():
+    """Open websocket connections and SSE streams of this node: the pages people have open."""
+    return int(
+        sum(
+            sample.value
+            for gauge in (websocket_clients, stream_clients)
+            for family in gauge.collect()
+            for sample in family.samples
+        )
+    )

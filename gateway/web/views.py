@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import inbox
 from gateway.daemon import runtime
+from gateway.daemon.metrics import people_online
 from gateway.feed.hub import running_hub
 from gateway.models import LOBBY, Room
 from gateway.web.forms import RegistrationForm
@@ -177,4 +178,4 @@ async def status(request):
         "igate": runtime.igate_port.status() if runtime.igate_port else None,
         "tnc": runtime.tnc.status() if runtime.tnc else None,
     }
-    return JsonResponse({"link": link, "feed": feed, **local})
+    return JsonResponse({"link": link, "feed": feed, "online": people_online(), **local})

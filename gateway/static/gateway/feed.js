@@ -35,9 +35,11 @@ function show(items) {
   while (list.children.length > MAX_ROWS) list.lastChild.remove();
 }
 
+let liveSince = Infinity; // the server's time of the subscription: older packets are the held ones
+
 function received(items, dropped) {
   const now = Date.now() / 1000;
-  for (let i = 0; i < items.length; i += 1) arrivals.push(now);
+  for (const item of items) if (item.received >= liveSince) arrivals.push(now);  // packets/s: live ones only
   if (dropped) show([{ received: now, text: `(${dropped} packets dropped: this browser fell behind)`, packet: {} }]);
   if (paused) {
     held.push(...items);
@@ -74,7 +76,8 @@ function updateRate() {
 
 const feed = new FeedSocket({
   onPackets: received,
-  onSubscribed: (filter, errors) => {
+  onSubscribed: (filter, errors, at) => {
+    liveSince = at ?? 0;
     // The parts that could not be read are named; the others apply.
     errorBox.textContent = errors.length ? `ignored: ${errors.join("; ")}` : "";
     if (errors.length) input.setAttribute("aria-invalid", "true");

@@ -3,7 +3,7 @@
 import { Backoff, socketUrl } from "./common.js";
 
 export class FeedSocket {
-  // handlers: onPackets(items, dropped), onState(state), onError(reason, frame), onSubscribed(filter, errors)
+  // handlers: onPackets(items, dropped), onState(state), onError(reason, frame), onSubscribed(filter, errors, at)
   constructor(handlers) {
     this.handlers = handlers;
     this.filter = null;
@@ -42,7 +42,7 @@ export class FeedSocket {
 
   receive(frame) {
     if (frame.type === "packets") this.handlers.onPackets?.(frame.packets, frame.dropped);
-    else if (frame.type === "subscribed") this.handlers.onSubscribed?.(frame.filter, frame.errors || []);
+    else if (frame.type === "subscribed") this.handlers.onSubscribed?.(frame.filter, frame.errors || [], frame.at);
     else if (frame.type === "error") this.handlers.onError?.(frame.reason, frame);
   }
 

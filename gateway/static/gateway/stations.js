@@ -29,6 +29,8 @@ export class StationStore {
       this.stations.set(name, station);
     }
     station.lastHeard = Math.max(station.lastHeard, item.received);
+    // A packet seen again (the held ones come back with each new subscription) is listed once.
+    if (station.raw.some((known) => known.received === item.received && known.text === item.text)) return station;
     station.raw.unshift({ received: item.received, text: item.text, format: packet.format, error: packet.error });
     station.raw.length = Math.min(station.raw.length, RAW_KEPT);
     station.path = packet.path;

@@ -21,7 +21,7 @@ async function poll() {
     linkNode.textContent = linkState(status.link);
     linkNode.dataset.state = status.link.stale ? "stale" : status.link.state;
     document.getElementById("status-rate").textContent = (status.link.packets_per_second || 0).toFixed(1);
-    document.getElementById("status-clients").textContent = status.feed.clients;
+    document.getElementById("status-clients").textContent = status.online;  // every page open here
   } catch (error) {
     linkNode.textContent = "status unavailable";
     linkNode.dataset.state = "unknown";
