@@ -3,6 +3,7 @@
 which `make test` installs from tests/peers-requirements.txt)."""
 
 import asyncio
+import contextlib
 import subprocess
 import textwrap
 
@@ -130,16 +131,35 @@ def aprsd_config(folder, port):
     return config, log
 
 
-async def test_aprsd_gets_a_message_to_its_login_acks_it_and_its_pong_reaches_the_sender(daemon, peers, tmp_path):
-    gateway = await igate_daemon(daemon)
-    config, log = aprsd_config(tmp_path, gateway.igate_port)
+@contextlib.contextmanager
+def running_aprsd(folder, port):
+    """aprsd 4.2.4 as a daemon (aprsd_config) logging in to our server port; yields its log file."""
+    config, log = aprsd_config(folder, port)
     aprsd = subprocess.Popen(
-        [str(peers / "aprsd"), "server", "-c", str(config), "--loglevel", "DEBUG", "--quiet"],
-        cwd=tmp_path,
+        [str(PEERS / "aprsd"), "server", "-c", str(config), "--loglevel", "DEBUG", "--quiet"],
+        cwd=folder,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
     try:
+        yield log
+    finally:
+        aprsd.terminate()
+        try:
+            aprsd.wait(10)
+        except subprocess.TimeoutExpired:
+            aprsd.kill()
+
+
+def aprsd_packet_lines(log):
+    """aprsd's log lines about packets it received (RX) and sent (TX), as "time | what"."""
+    said = log.read_text(errors="replace").splitlines()
+    return [f"{line.split(' | ')[0]} | {line.split(' | ')[3]}" for line in said if "Packet:" in line]
+
+
+async def test_aprsd_gets_a_message_to_its_login_acks_it_and_its_pong_reaches_the_sender(daemon, peers, tmp_path):
+    gateway = await igate_daemon(daemon)
+    with running_aprsd(tmp_path, gateway.igate_port) as log:
         await gateway.until_log("(N0APD-5) logged in, verified, software Python-APRSD 4.2.4", timeout=60)
         await gateway.until_log("aprs application started for igate N0APD-5")
         sender, _ = await IGateClient.logged_in(gateway.igate_port, "N0SND")  # aprsd never beaconed
@@ -151,19 +171,12 @@ async def test_aprsd_gets_a_message_to_its_login_acks_it_and_its_pong_reaches_th
         msgno = pong.rsplit(b"{", 1)[1].decode()
         sender.send(f"N0SND>APRS,TCPIP*::N0APD-5  :ack{msgno}")
         for _ in range(100):
-            said = log.read_text(errors="replace")
-            if f"AckPacket:{msgno}" in said and "RX" in said.split(f"AckPacket:{msgno}")[0].rsplit("\n", 1)[-1]:
+            lines = aprsd_packet_lines(log)
+            if any("RX" in line and f"AckPacket:{msgno}" in line for line in lines):
                 break
             await asyncio.sleep(0.2)
-        lines = [line for line in said.splitlines() if "Packet:" in line and ("RX" in line or "TX" in line)]
-        print("\n".join(line.split(" | ")[0] + " | " + line.split(" | ")[3] for line in lines))
+        print("\n".join(lines))
         assert any("RX" in line and "MessagePacket:7 N0SND" in line and ": ping" in line for line in lines)
         assert any("TX" in line and "AckPacket:7" in line for line in lines)
         assert any("TX" in line and f"MessagePacket:{msgno}" in line and "Pong!" in line for line in lines)
         assert any("RX" in line and f"AckPacket:{msgno}" in line for line in lines)  # our ack reached aprsd
-    finally:
-        aprsd.terminate()
-        try:
-            aprsd.wait(10)
-        except subprocess.TimeoutExpired:
-            aprsd.kill()

@@ -97,6 +97,19 @@ def test_stations_in_bbox_and_one_station_with_track():
     assert api("/api/stations/NOBODY/") == (404, {"error": "no such station"})
 
 
+def test_stations_heard_in_the_last_hours():
+    archive.store_batch(events(CAR[:1], start=NOW - 3 * 3600) + events([WX], start=NOW - 3 * 86400))
+
+    def heard(hours):
+        found = api("/api/stations/", bbox="-73,48,-71,50", hours=hours)[1]["stations"]
+        return {station["callsign"] for station in found}
+
+    assert heard(1) == set() and heard(24) == {"N0DEMO-9"} and heard(168) == {"N0DEMO-9", "N0DEMO-5"}
+    for bad in ("0", "-1", "x", "10000"):
+        status, body = api("/api/stations/", bbox="-73,48,-71,50", hours=bad)
+        assert status == 400 and "hours" in body["error"]
+
+
 def test_packets_paging_filters_and_bad_packets():
     archive.store_batch(events(CAR + [BROKEN, LATIN1]))
     status, first = api("/api/packets/", callsign="N0DEMO-9", limit=3)

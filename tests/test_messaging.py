@@ -3,14 +3,13 @@ the Messages websocket, a scripted APRS-IS uplink, and aprsd 4.2.4 as a real sta
 
 import asyncio
 import json
-import subprocess
 
 import pytest
 import websockets
 
 from tests.conftest import free_port
 from tests.igateclient import IGateClient
-from tests.test_aprsis_clients import aprsd_config, peers  # noqa: F401  (a fixture)
+from tests.test_aprsis_clients import aprsd_packet_lines, peers, running_aprsd  # noqa: F401  (peers: a fixture)
 from tests.test_chat_daemon import log_in, next_of
 from tests.test_outbox import HAM
 
@@ -104,14 +103,7 @@ async def test_aprsd_answers_a_web_user_and_the_gateway_acks_its_pong(daemon, pe
     daemon.manage("shell", "-c", HAM.format(verified=True))
     port = free_port()
     gateway = await daemon("--no-aprs", "--igate-port", str(port)).started()
-    config, log = aprsd_config(tmp_path, port)
-    aprsd = subprocess.Popen(
-        [str(peers / "aprsd"), "server", "-c", str(config), "--loglevel", "DEBUG", "--quiet"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with running_aprsd(tmp_path, port) as log:
         await gateway.until_log("aprs application started for igate N0APD-5", timeout=60)
         socket, _ = await messages_socket(gateway)
         await socket.send(json.dumps({"type": "send", "to": "N0APD-5", "text": "ping"}))
@@ -121,8 +113,7 @@ async def test_aprsd_answers_a_web_user_and_the_gateway_acks_its_pong(daemon, pe
         pong = (await next_of(socket, "inbox", timeout=30))["message"]
         assert pong["from"] == "N0APD-5" and pong["text"].startswith("Pong! ")
         await asyncio.sleep(3)  # time for aprsd to log our ack, or to send its pong again
-        said = log.read_text(errors="replace")
-        lines = [line.split(" | ")[0] + " | " + line.split(" | ")[3] for line in said.splitlines() if "Packet:" in line]
+        lines = aprsd_packet_lines(log)
         print("\n".join(lines))
         assert any(
             "RX" in line and f"MessagePacket:{queued['msgno']} N0HAM" in line and ": ping" in line for line in lines
@@ -130,9 +121,3 @@ async def test_aprsd_answers_a_web_user_and_the_gateway_acks_its_pong(daemon, pe
         assert any("TX" in line and f"AckPacket:{queued['msgno']} (1 of" in line for line in lines)
         assert any("RX" in line and f"AckPacket:{pong['msgno']} N0HAM" in line for line in lines)  # our ack
         assert not any(f"MessagePacket:{pong['msgno']} (2 of" in line for line in lines)  # so no retry of the pong
-    finally:
-        aprsd.terminate()
-        try:
-            aprsd.wait(10)
-        except subprocess.TimeoutExpired:
-            aprsd.kill()

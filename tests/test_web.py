@@ -14,7 +14,7 @@ import pytest_asyncio
 from playwright.async_api import async_playwright, expect
 
 from tests.conftest import REPO, Daemons, RedisServer, free_port, replay_server, require
-from tests.test_aprsis_clients import PEERS, aprsd_config
+from tests.test_aprsis_clients import PEERS, running_aprsd
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -46,6 +46,12 @@ USERS = (
     "User.objects.create_user('bob', password='bob-secret-1'); "
     "User.objects.create_user('mod', password='mod-secret-1', is_staff=True)"
 )
+ARCHIVED = (  # stations only the archive knows: heard 3 hours and 3 days ago, in the map's view
+    "from datetime import timedelta; from django.utils import timezone; from gateway.models import Station; "
+    "[Station.objects.create(callsign=call, latitude=49.2, longitude=lon, symbol='/-', first_heard=when, "
+    "last_heard=when, position_at=when) for call, lon, when in (('N0OLD', -72.6, timezone.now() - timedelta(hours=3)), "
+    "('N0ANCIENT', -71.4, timezone.now() - timedelta(days=3)))]"
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +65,7 @@ def site(tmp_path_factory):
     daemons = Daemons(workdir)
     daemons.manage("migrate", "--noinput")
     daemons.manage("shell", "-c", USERS)
+    daemons.manage("shell", "-c", ARCHIVED)
     gateway = daemons(
         env={
             "APRS_SERVERS": f"127.0.0.1:{port}",
@@ -92,16 +99,8 @@ def messaging_site(tmp_path_factory):
     port = free_port()
     env = {"REDIS_URL": redis.url, "MAP_TILE_URL": ""}
     nodes = (daemons("--no-aprs", "--igate-port", str(port), env=env), daemons("--no-aprs", env=env))
-    config, log = aprsd_config(workdir, port)
-    aprsd = subprocess.Popen(
-        [str(PEERS / "aprsd"), "server", "-c", str(config), "--quiet"],
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    yield nodes
-    aprsd.terminate()
-    aprsd.wait(10)
+    with running_aprsd(workdir, port):
+        yield nodes
     daemons.stop_all()
     redis.kill()
 
@@ -182,7 +181,12 @@ async def test_map_shows_stations_and_their_info(open_page):
     await expect(panel).to_contain_text("41 mph")
     await expect(page.locator("#status-link")).to_contain_text("connected", timeout=10000)
     await expect(page.locator("#status-clients")).not_to_have_text("0", timeout=10000)
-    await expect(page.locator("#station-count")).to_have_text("(3)")  # VK2XYZ is out of view; two have no position
+    # VK2XYZ is out of view, two have no position; N0OLD only the archive knows (3 h ago: within 24 h)
+    await expect(page.locator("#station-count")).to_have_text("(4)")
+    await expect(page.locator('.aprs-marker[title="N0OLD"]')).to_be_visible()
+    await expect(page.locator('.aprs-marker[title="N0ANCIENT"]')).to_have_count(0)  # 3 days ago
+    await page.select_option("#since", "168")
+    await expect(page.locator('.aprs-marker[title="N0ANCIENT"]')).to_be_visible()
     # no tile server (MAP_TILE_URL is empty, no network): land, borders and names all the same
     assert await page.locator("path.basemap-land").count() > 150
     label = page.locator('.aprs-marker[title="N0TEST-9"] .aprs-label')
@@ -200,10 +204,10 @@ async def test_map_shows_stations_and_their_info(open_page):
     await page.keyboard.press("Escape")
     await expect(panel).to_be_hidden()
     await expect(page.locator("path.track")).to_have_count(1)  # the car moved: its track
-    for _ in range(4):  # zoomed out, the three stations in view become one cluster of 3
+    for _ in range(4):  # zoomed out, the five stations in view (three live, two archived) become one cluster
         await page.get_by_role("button", name="Zoom out").click()
         await page.wait_for_timeout(400)  # Leaflet ignores zoom clicks while it animates
-    await expect(page.locator(".marker-cluster", has_text="3")).to_be_visible()
+    await expect(page.locator(".marker-cluster", has_text="5")).to_be_visible()
 
 
 async def test_untrusted_comment_is_shown_as_text(open_page):

@@ -144,11 +144,31 @@ def page_of(request, found):
     return {"packets": page, "next_before": page[-1]["id"] if len(rows) > limit else None}
 
 
+MAX_HOURS = 24 * 31
+
+
+def parse_hours(request):
+    """``hours``: only stations heard in the last so many hours (None: all)."""
+    value = request.GET.get("hours")
+    if value is None:
+        return None
+    try:
+        hours = float(value)
+    except ValueError:
+        raise BadParameter(f"hours: a number of hours, 0 to {MAX_HOURS}") from None
+    if not 0 < hours <= MAX_HOURS:
+        raise BadParameter(f"hours: a number of hours, 0 to {MAX_HOURS}")
+    return hours
+
+
 @api_view
 def stations(request):
-    """Stations whose last position is inside bbox, most recently heard first."""
+    """Stations whose last position is inside bbox (heard in the last ``hours``), most recently heard first."""
     west, south, east, north = parse_bbox(request.GET.get("bbox"))
+    hours = parse_hours(request)
     found = Station.objects.filter(latitude__gte=south, latitude__lte=north)
+    if hours is not None:
+        found = found.filter(last_heard__gte=django_timezone.now() - timedelta(hours=hours))
     if west <= east:
         found = found.filter(longitude__gte=west, longitude__lte=east)
     else:  # across the antimeridian

@@ -13,6 +13,7 @@ const RESUBSCRIBE_AFTER = 400; // ms of stillness after a pan or zoom
 const RECENT = 500; // held packets asked for with each subscription
 const MAX_STATIONS = 3000;
 const LIST_SIZE = 50;
+const SINCE_KEY = "aprs-gateway.map-since";
 
 const map = createMap("map", { worldCopyJump: true });
 const cluster = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 14 });
@@ -128,7 +129,35 @@ function subscribe() {
   const filter = viewFilter();
   document.getElementById("map-filter").textContent = filter;
   feed.subscribe(filter, RECENT);
+  loadArchived();
 }
+
+// Every station the archive knows in the view, heard within the chosen time: the feed's held
+// packets only cover the last minutes. With the archive off the answer is empty: the feed is all.
+const since = document.getElementById("since");
+since.value = localStorage.getItem(SINCE_KEY) || since.value;
+async function loadArchived() {
+  const bounds = map.getBounds();
+  const wrap = (lon) => L.Util.wrapNum(lon, [-180, 180], true);
+  const wide = bounds.getEast() - bounds.getWest() >= 360;
+  const box = [wide ? -180 : wrap(bounds.getWest()), Math.max(-90, bounds.getSouth()),
+               wide ? 180 : wrap(bounds.getEast()), Math.min(90, bounds.getNorth())].map((v) => v.toFixed(4));
+  try {
+    const response = await fetch(`/api/stations/?bbox=${box.join(",")}&hours=${since.value}`);
+    if (!response.ok) return;
+    for (const row of (await response.json()).stations) {
+      const station = store.fromArchive(row);
+      if (station) place(station);
+    }
+    listDirty = true;
+  } catch {
+    // offline or the node is restarting: the live feed still fills the map
+  }
+}
+since.addEventListener("change", () => {
+  localStorage.setItem(SINCE_KEY, since.value);
+  loadArchived();
+});
 
 function declutter() {
   declutterLabels(map.getContainer(), selected && markers.get(selected)?.getElement());

@@ -56,6 +56,21 @@ export class StationStore {
     return station;
   }
 
+  // A station the archive knows (docs/api.md: STATION) and this page does not yet; null if it does.
+  fromArchive(row) {
+    if (this.stations.has(row.callsign) || typeof row.latitude !== "number") return null;
+    const station = {
+      name: row.callsign, from: row.callsign, raw: [], lat: row.latitude, lon: row.longitude,
+      positionAt: row.position_at, lastHeard: Date.parse(row.last_heard) / 1000,
+      symbolTable: row.symbol?.[0], symbol: row.symbol?.[1], course: row.course ?? undefined,
+      speed: row.speed ?? undefined, altitude: row.altitude ?? undefined, comment: row.comment, status: row.status,
+      path: row.path ? row.path.split(",") : [], device: row.device || undefined, weather: row.weather ?? undefined,
+      weatherAt: row.weather_at, track: [[row.latitude, row.longitude]],
+    };
+    this.stations.set(station.name, station);
+    return station;
+  }
+
   // Seed a station from the archive API (docs/api.md: station and track).
   seed(data) {
     const station = {
