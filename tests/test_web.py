@@ -6,6 +6,7 @@ Screenshots go to tests/artifacts/ for people to look at.
 """
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -187,6 +188,25 @@ async def test_map_shows_stations_and_their_info(open_page):
     await expect(page.locator('.aprs-marker[title="N0ANCIENT"]')).to_have_count(0)  # 3 days ago
     await page.select_option("#since", "168")
     await expect(page.locator('.aprs-marker[title="N0ANCIENT"]')).to_be_visible()
+    assert await page.locator(".leaflet-marker-icon[tabindex]").count() == 0  # the list is the keyboard path
+    # the list keeps its order while the pointer is on it (the car moves every 0.2 s)
+    buttons = page.locator("#station-list .station-button .call")
+    await expect(buttons).to_have_count(5)
+    await page.hover("#station-list")
+    before = await buttons.all_text_contents()
+    await page.wait_for_timeout(2500)
+    assert await buttons.all_text_contents() == before
+    await page.mouse.move(5, 400)
+    # search: a station only the archive knows is found, centred, its panel open
+    await page.fill("#search", "n0old")
+    await page.press("#search", "Enter")
+    await expect(page.locator("#panel .station-title")).to_contain_text("N0OLD")
+    await page.fill("#search", "N0TEST*")
+    await page.press("#search", "Enter")
+    await expect(page.locator("#search-matches li")).to_have_count(3)  # -1, -5, -9: the ones with a position here
+    await page.locator("#search-matches button", has_text="N0TEST-5").click()
+    await expect(page.locator("#panel .station-title")).to_contain_text("N0TEST-5")
+    await page.keyboard.press("Escape")
     # no tile server (MAP_TILE_URL is empty, no network): land, borders and names all the same
     assert await page.locator("path.basemap-land").count() > 150
     label = page.locator('.aprs-marker[title="N0TEST-9"] .aprs-label')
@@ -194,7 +214,7 @@ async def test_map_shows_stations_and_their_info(open_page):
     await expect(label).to_be_visible()  # callsigns beside the symbols
     await page.screenshot(path=ARTIFACTS / "map.png")
     # By keyboard: the weather station's entry in the list opens its readings.
-    await page.locator(".station-button", has_text="N0TEST-5").focus()
+    await page.locator("#station-list .station-button", has_text="N0TEST-5").focus()
     await page.keyboard.press("Enter")
     await expect(panel).to_contain_text("Temperature")
     await expect(panel).to_contain_text("Humidity")
@@ -232,6 +252,12 @@ async def test_feed_lists_packets_pauses_and_filters(open_page):
     await expect(page.locator("#packets .call").first).to_be_visible()
     await page.wait_for_timeout(1500)  # the 50 held packets came at once; the rate counts live ones only
     assert float(await page.locator("#feed-rate").text_content()) < 14  # the replay plays 10/s
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", await page.locator("#packets li time").first.text_content())  # compact
+    await page.select_option("#time-zone", "utc")  # hams log in UTC
+    await expect(page.locator("#packets li time").first).to_have_text(re.compile(r"^\d\d:\d\d:\d\d UTC$"))
+    await page.reload()
+    await expect(page.locator("#time-zone")).to_have_value("utc")  # remembered
+    await page.select_option("#time-zone", "local")
 
     await page.click("#pause")
     await expect(page.locator("#pause")).to_have_attribute("aria-pressed", "true")

@@ -61,14 +61,40 @@ export function rain(mm) {
 }
 
 // --- times -----------------------------------------------------------------
-// Times arrive as Unix seconds (the feed) or ISO 8601 (the API): shown in the
-// browser's own time zone.
+// Times arrive as Unix seconds (the feed) or ISO 8601 (the API): shown compact
+// (13:07:24, the date only when not today), 24-hour, in the browser's time zone
+// or in UTC, as the user chose in the header (hams log in UTC).
+const TIME_KEY = "aprs-gateway.time";
+
+export function timeZone() {
+  return localStorage.getItem(TIME_KEY) === "utc" ? "utc" : "local";
+}
+
+export function setTimeZone(value) {
+  localStorage.setItem(TIME_KEY, value === "utc" ? "utc" : "local");
+  document.dispatchEvent(new Event("timechange"));
+}
+
 export function toDate(value) {
   return typeof value === "number" ? new Date(value * 1000) : new Date(value);
 }
 
-export function localTime(value) {
-  return toDate(value).toLocaleString();
+function parts(date, utc) {
+  const format = new Intl.DateTimeFormat("en-CA", {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    hourCycle: "h23", ...(utc ? { timeZone: "UTC" } : {}),
+  });
+  return Object.fromEntries(format.formatToParts(date).map((part) => [part.type, part.value]));
+}
+
+export function localTime(value, now = new Date()) {
+  const utc = timeZone() === "utc";
+  const when = parts(toDate(value), utc);
+  const today = parts(now, utc);
+  const clock = `${when.hour}:${when.minute}:${when.second}`;
+  const day = when.year === today.year && when.month === today.month && when.day === today.day
+    ? "" : `${when.year}-${when.month}-${when.day} `;
+  return `${day}${clock}${utc ? " UTC" : ""}`;
 }
 
 export function relativeTime(value, now = Date.now()) {
@@ -82,7 +108,7 @@ export function relativeTime(value, now = Date.now()) {
 // A <time> that keeps saying how long ago it was (see tickRelativeTimes).
 export function timeAgo(value) {
   const date = toDate(value);
-  return el("time", { class: "ago", datetime: date.toISOString(), title: date.toLocaleString(),
+  return el("time", { class: "ago", datetime: date.toISOString(), title: localTime(value),
                       text: relativeTime(value) });
 }
 

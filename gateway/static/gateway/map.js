@@ -36,7 +36,8 @@ function place(station) {
   let marker = markers.get(station.name);
   const look = `${station.symbolTable}${station.symbol}${station.course}`;
   if (!marker) {
-    marker = stationMarker(station, icon(station), { keyboard: true, riseOnHover: true });
+    // The station list (and the search box) is the keyboard path: markers are no Tab stops.
+    marker = stationMarker(station, icon(station), { keyboard: false, riseOnHover: true });
     marker.look = look;
     marker.on("click", () => select(station.name));
     markers.set(station.name, marker);
@@ -77,6 +78,20 @@ function select(name) {
   selected = name;
   showPanel();
   if (changed) subscribe();
+}
+
+// Selected from the list or the search: centred, out of its cluster, the panel in sight.
+function goTo(name) {
+  const marker = markers.get(name);
+  const open = () => {
+    select(name);
+    if (window.matchMedia("(max-width: 48rem)").matches) panel.scrollIntoView({ block: "start" });
+  };
+  if (!marker) return open();
+  cluster.zoomToShowLayer(marker, () => {
+    map.panTo(marker.getLatLng());
+    open();
+  });
 }
 
 function closePanel() {
@@ -163,8 +178,13 @@ function declutter() {
   declutterLabels(map.getContainer(), selected && markers.get(selected)?.getElement());
 }
 
+const list = document.getElementById("station-list");
+let pointerOnList = false; // the list keeps its order while the pointer (or focus) is on it
+list.addEventListener("pointerenter", () => { pointerOnList = true; });
+list.addEventListener("pointerleave", () => { pointerOnList = false; });
+
 function renderList() {
-  if (!listDirty) return;
+  if (!listDirty || pointerOnList || list.contains(document.activeElement)) return;
   listDirty = false;
   declutter();
   const bounds = map.getBounds();
@@ -173,10 +193,39 @@ function renderList() {
     .sort((a, b) => b.lastHeard - a.lastHeard);
   document.getElementById("station-count").textContent = `(${visible.length})`;
   document.getElementById("station-list").replaceChildren(...visible.slice(0, LIST_SIZE).map((station) =>
-    el("li", {}, el("button", { type: "button", class: "station-button", onclick: () => { select(station.name); } },
+    el("li", {}, el("button", { type: "button", class: "station-button", onclick: () => { goTo(station.name); } },
       symbolElement(station.symbolTable, station.symbol),
       el("span", { class: "call", text: station.name }), " ", timeAgo(station.lastHeard)))));
 }
+
+// Search: a callsign (objects and items too) goes to the station, asking the archive when this
+// page has not seen it; SP9* lists the matches this page knows.
+const searchBox = document.getElementById("search");
+const matches = document.getElementById("search-matches");
+searchBox.addEventListener("input", () => {
+  const prefix = searchBox.value.trim().toUpperCase().replace(/\*$/, "");
+  const found = prefix ? [...store.stations.keys()].filter((name) => name.startsWith(prefix)).sort().slice(0, 20) : [];
+  document.getElementById("search-names").replaceChildren(...found.map((name) => el("option", { value: name })));
+});
+document.getElementById("search-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const wanted = searchBox.value.trim().toUpperCase();
+  matches.replaceChildren();
+  if (!wanted) return;
+  if (wanted.endsWith("*")) {
+    const found = [...store.stations.keys()].filter((name) => name.startsWith(wanted.slice(0, -1))).sort();
+    matches.replaceChildren(...found.slice(0, LIST_SIZE).map((name) => el("li", {},
+      el("button", { type: "button", class: "station-button", onclick: () => goTo(name), text: name }))));
+    if (!found.length) matches.append(el("li", { class: "muted", text: `nothing heard matches ${wanted}` }));
+    return;
+  }
+  if (!store.get(wanted)) {
+    const response = await fetch(`/api/stations/${encodeURIComponent(wanted)}/`).catch(() => null);
+    if (response?.ok) place(store.seed(await response.json()));
+  }
+  if (store.get(wanted)) goTo(wanted);
+  else matches.append(el("li", { class: "muted", text: `${wanted}: not heard` }));
+});
 
 const feed = new FeedSocket({
   onPackets: received,
@@ -192,6 +241,7 @@ map.on("moveend", () => {
   resubscribeTimer = setTimeout(subscribe, RESUBSCRIBE_AFTER);
 });
 document.addEventListener("unitschange", showPanel);
+document.addEventListener("timechange", showPanel);
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && selected) closePanel();
 });

@@ -1,5 +1,5 @@
-// The status bar on every page (APRS-IS link, packets/s, clients) and the units switch.
-import { setUnits, units } from "./common.js";
+// The status bar on every page (APRS-IS link, packets/s, clients) and the units and time switches.
+import { setTimeZone, setUnits, timeZone, units } from "./common.js";
 
 const POLL_EVERY = 5000;
 
@@ -31,5 +31,8 @@ async function poll() {
 const select = document.getElementById("units");
 select.value = units();
 select.addEventListener("change", () => setUnits(select.value));
+const zone = document.getElementById("time-zone");
+zone.value = timeZone();
+zone.addEventListener("change", () => setTimeZone(zone.value));
 poll();
 setInterval(poll, POLL_EVERY);
