@@ -53,6 +53,15 @@ ARCHIVED = (  # stations only the archive knows: heard 3 hours and 3 days ago, i
     "last_heard=when, position_at=when) for call, lon, when in (('N0OLD', -72.6, timezone.now() - timedelta(hours=3)), "
     "('N0ANCIENT', -71.4, timezone.now() - timedelta(days=3)))]"
 )
+WEATHER_ARCHIVE = (  # a weather station far from the map's view, with 12 readings over 6 hours
+    "from datetime import timedelta; from django.utils import timezone; from gateway.models import Packet, Station; "
+    "now = timezone.now(); Station.objects.create(callsign='N0WXA', latitude=10.0, longitude=10.0, symbol='/_', "
+    "first_heard=now - timedelta(hours=6), last_heard=now, position_at=now); "
+    "[Packet.objects.create(received_at=now - timedelta(minutes=30 * n), source='N0WXA', format='uncompressed', "
+    "raw=b'N0WXA>APRS:!1000.00N/01000.00E_', latitude=10.0, longitude=10.0, data={'weather': {'temperature': 20 + n, "
+    "'humidity': 60 - n, 'pressure': 1010 + n / 2, 'wind_speed': 3.0 + n / 4, 'wind_gust': 6.0, "
+    "'wind_direction': 180}}) for n in range(12)]"
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +76,7 @@ def site(tmp_path_factory):
     daemons.manage("migrate", "--noinput")
     daemons.manage("shell", "-c", USERS)
     daemons.manage("shell", "-c", ARCHIVED)
+    daemons.manage("shell", "-c", WEATHER_ARCHIVE)
     gateway = daemons(
         env={
             "APRS_SERVERS": f"127.0.0.1:{port}",
@@ -450,3 +460,19 @@ async def test_the_offline_basemap_darkens_with_the_page(open_page):
                 or other["y"] + other["height"] <= one["y"]
             ), (one, other)
     await page.screenshot(path=ARTIFACTS / "map-dark.png")
+
+
+async def test_a_weather_station_page_charts_its_archived_readings(open_page):
+    page = await open_page()
+    await page.goto("/station/N0WXA/")
+    charts = page.locator("#weather-charts .chart")
+    await expect(charts).to_have_count(4)  # temperature, wind, pressure, humidity (no rain reported)
+    await expect(charts.first.locator("canvas")).to_be_visible()
+    await expect(page.locator("#weather-charts")).to_contain_text("Temperature (°C)")
+    links = page.locator("#panel .lookups a")
+    assert await links.evaluate_all("nodes => nodes.map((node) => node.href)") == [
+        f"{page.url.split('/station/')[0]}/station/N0WXA/",
+        "https://aprs.fi/info/a/N0WXA",
+        "https://www.qrz.com/db/N0WXA",
+    ]
+    await page.screenshot(path=ARTIFACTS / "weather-charts.png", full_page=True)

@@ -43,10 +43,16 @@ export function renderStation(container, station, { heading = "h2", link = true,
   if (station.path?.length) facts.append(...row("Path", el("span", { class: "mono", text: station.path.join(",") })));
   if (station.lastHeard) facts.append(...row("Last heard", timeAgo(station.lastHeard)));
   const parts = [title, facts];
+  const call = encodeURIComponent(station.name);
+  const lookups = [el("a", { href: `/station/${call}/`, text: "its page here" }), " · ",
+    el("a", { href: `https://aprs.fi/info/a/${call}`, rel: "noopener", text: "aprs.fi" })];
   if (/^[A-Z0-9]{1,6}(-[A-Z0-9]{1,2})?$/i.test(station.name)) {  // a station, not an object: it can be written to
-    parts.push(el("p", {}, el("a", { class: "message-link", href: `/messages/?to=${encodeURIComponent(station.name)}`,
+    lookups.push(" · ", el("a", { href: `https://www.qrz.com/db/${encodeURIComponent(station.name.split("-")[0])}`,
+                                  rel: "noopener", text: "QRZ" }));
+    parts.push(el("p", {}, el("a", { class: "message-link", href: `/messages/?to=${call}`,
                                      text: `Send ${station.name} an APRS message` })));
   }
+  parts.push(el("p", { class: "lookups" }, ...lookups));
   if (station.weather) {
     const weather = el("dl", { class: "facts weather" });
     for (const [key, label, format] of WEATHER) {

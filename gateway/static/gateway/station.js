@@ -2,6 +2,7 @@
 // packets from the feed (the node's held packets first).
 import { jsonData, tickRelativeTimes } from "./common.js";
 import { FeedSocket } from "./feedsocket.js";
+import { weatherCharts } from "./charts.js";
 import { createMap, stationIcon, stationMarker, trackLine } from "./mapview.js";
 import { renderStation, rawList } from "./panel.js";
 import { StationStore } from "./stations.js";
@@ -10,6 +11,9 @@ const callsign = jsonData("station-callsign");
 const store = new StationStore();
 const panel = document.getElementById("panel");
 const history = document.getElementById("history");
+const HISTORY_KEPT = 200; // rows: the page can stay open for days
+const charts = document.getElementById("weather-charts");
+const chartHours = document.getElementById("chart-hours");
 const map = createMap("map", { zoom: 11 });
 let marker = null;
 let track = null;
@@ -46,8 +50,10 @@ async function fromArchive() {
     document.getElementById("history-source").textContent = "(from the archive)";
   }
   draw();
+  weatherCharts(charts, callsign, Number(chartHours.value));
   return true;
 }
+chartHours.addEventListener("change", () => weatherCharts(charts, callsign, Number(chartHours.value)));
 
 function received(items) {
   let mine = false;
@@ -55,6 +61,7 @@ function received(items) {
     if (store.add(item)?.name === callsign) mine = true;
     history.prepend(...rawList([{ received: item.received, text: item.text, error: item.packet?.error }]).children);
   }
+  while (history.children.length > HISTORY_KEPT) history.lastChild.remove();
   if (mine) draw();
 }
 
