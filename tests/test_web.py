@@ -211,6 +211,17 @@ async def test_map_shows_stations_and_their_info(open_page):
     await page.fill("#search", "n0old")
     await page.press("#search", "Enter")
     await expect(page.locator("#panel .station-title")).to_contain_text("N0OLD")
+    # distance and bearing from a home the user sets (here: the map's centre)
+    await page.click("#home-centre")
+    await expect(page.locator("#panel")).to_contain_text(re.compile(r"From home\s*[\d.]+ (km|mi), \d+° [NESW]+"))
+    measured = await page.evaluate(
+        """async () => {
+            localStorage.setItem("aprs-gateway.units", "metric");
+            const { distanceAndBearing } = await import("/static/gateway/common.js");
+            return [distanceAndBearing({ lat: 0, lon: 0 }, 0, 1), distanceAndBearing({ lat: 50, lon: 20 }, 51, 20)];
+        }"""
+    )
+    assert measured == ["111.2 km, 90° E", "111.2 km, 0° N"]
     await page.fill("#search", "N0TEST*")
     await page.press("#search", "Enter")
     await expect(page.locator("#search-matches li")).to_have_count(3)  # -1, -5, -9: the ones with a position here

@@ -119,6 +119,38 @@ export function tickRelativeTimes() {
 }
 
 // --- places ----------------------------------------------------------------
+// Where the user is (the browser's location, or a point they chose), remembered by the page.
+const HOME_KEY = "aprs-gateway.home";
+
+export function home() {
+  try {
+    const value = JSON.parse(localStorage.getItem(HOME_KEY));
+    return typeof value?.lat === "number" && typeof value?.lon === "number" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export function setHome(lat, lon) {
+  localStorage.setItem(HOME_KEY, JSON.stringify({ lat, lon }));
+  document.dispatchEvent(new Event("homechange"));
+}
+
+const COMPASS = ["N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"];
+
+// Great-circle distance and initial bearing from ``from`` to (lat, lon), as text in the user's units.
+export function distanceAndBearing(from, lat, lon) {
+  const rad = Math.PI / 180;
+  const [p1, p2, dl] = [from.lat * rad, lat * rad, (lon - from.lon) * rad];
+  const a = Math.sin((p2 - p1) / 2) ** 2 + Math.cos(p1) * Math.cos(p2) * Math.sin(dl / 2) ** 2;
+  const km = 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(a)));
+  const y = Math.sin(dl) * Math.cos(p2);
+  const x = Math.cos(p1) * Math.sin(p2) - Math.sin(p1) * Math.cos(p2) * Math.cos(dl);
+  const bearing = (Math.atan2(y, x) / rad + 360) % 360;
+  const distance = units() === "metric" ? `${round(km, 1)} km` : `${round(km / 1.609344, 1)} mi`;
+  return `${distance}, ${Math.round(bearing)}° ${COMPASS[Math.round(bearing / 22.5) % 16]}`;
+}
+
 export function maidenhead(lat, lon) {
   let x = lon + 180;
   let y = lat + 90;

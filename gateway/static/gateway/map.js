@@ -2,7 +2,7 @@
 // Subscribes to the feed with an a/ (box) filter for what is in view, and
 // again (debounced) after every pan or zoom; the selected station is added
 // with b/ so its panel stays live when it leaves the view.
-import { el, tickRelativeTimes, timeAgo } from "./common.js";
+import { el, home, latLon, setHome, tickRelativeTimes, timeAgo } from "./common.js";
 import { FeedSocket } from "./feedsocket.js";
 import { createMap, declutterLabels, stationIcon, stationMarker, trackLine } from "./mapview.js";
 import { renderStation } from "./panel.js";
@@ -242,6 +242,23 @@ map.on("moveend", () => {
 });
 document.addEventListener("unitschange", showPanel);
 document.addEventListener("timechange", showPanel);
+document.addEventListener("homechange", showPanel);
+// Home: asked of the browser only on this button (a permission prompt), or the map's centre.
+const homeState = document.getElementById("home-state");
+const showHome = () => { const at = home(); homeState.textContent = at ? latLon(at.lat, at.lon) : "not set"; };
+document.addEventListener("homechange", showHome);
+showHome();
+document.getElementById("home-centre").addEventListener("click", () => {
+  const centre = map.getCenter();
+  setHome(centre.lat, L.Util.wrapNum(centre.lng, [-180, 180], true));
+});
+document.getElementById("home-here").addEventListener("click", () => {
+  if (!navigator.geolocation) { homeState.textContent = "this browser cannot tell its location"; return; }
+  navigator.geolocation.getCurrentPosition(
+    (position) => setHome(position.coords.latitude, position.coords.longitude),
+    (error) => { homeState.textContent = `location unavailable: ${error.message}`; },
+  );
+});
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && selected) closePanel();
 });

@@ -1,6 +1,6 @@
 // A station's info panel: used beside the map and on the station page.
 import {
-  altitude, el, latLon, localTime, maidenhead, rain, speed, temperature, timeAgo, windSpeed,
+  altitude, distanceAndBearing, el, home, latLon, localTime, maidenhead, rain, speed, temperature, timeAgo, windSpeed,
 } from "./common.js";
 import { symbolElement } from "./symbols.js";
 
@@ -33,6 +33,8 @@ export function renderStation(container, station, { heading = "h2", link = true,
     facts.append(...row("Position", el("span", { text: latLon(station.lat, station.lon) }),
                         " ", el("span", { class: "locator", text: maidenhead(station.lat, station.lon) })));
     if (station.positionAt) facts.append(...row("Position at", el("span", { text: localTime(station.positionAt) })));
+    const from = home();
+    if (from) facts.append(...row("From home", el("span", { text: distanceAndBearing(from, station.lat, station.lon) })));
   }
   if (typeof station.course === "number") facts.append(...row("Course", el("span", { text: `${station.course}°` })));
   if (typeof station.speed === "number") facts.append(...row("Speed", el("span", { text: speed(station.speed) })));
