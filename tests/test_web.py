@@ -460,15 +460,16 @@ async def test_the_offline_basemap_darkens_with_the_page(open_page):
         await page.get_by_role("button", name="Zoom in").click()
         await page.wait_for_timeout(400)
     await page.wait_for_timeout(1500)  # the labels are laid out once a second
-    shown = page.locator(".aprs-label:not(.aprs-label-hidden)")
-    boxes = [await shown.nth(n).bounding_box() for n in range(await shown.count())]
+    boxes = await page.locator(".aprs-label:not(.aprs-label-hidden)").evaluate_all(
+        "labels => labels.map((label) => label.getBoundingClientRect().toJSON())"
+    )  # all at once: markers come and go as packets arrive
     for n, one in enumerate(boxes):  # no two callsigns drawn over each other
         for other in boxes[n + 1 :]:
             assert (
-                one["x"] + one["width"] <= other["x"]
-                or other["x"] + other["width"] <= one["x"]
-                or one["y"] + one["height"] <= other["y"]
-                or other["y"] + other["height"] <= one["y"]
+                one["right"] <= other["left"]
+                or other["right"] <= one["left"]
+                or one["bottom"] <= other["top"]
+                or other["bottom"] <= one["top"]
             ), (one, other)
     await page.screenshot(path=ARTIFACTS / "map-dark.png")
 
