@@ -60,7 +60,12 @@ WEATHER_ARCHIVE = (  # a weather station far from the map's view, with 12 readin
     "[Packet.objects.create(received_at=now - timedelta(minutes=30 * n), source='N0WXA', format='uncompressed', "
     "raw=b'N0WXA>APRS:!1000.00N/01000.00E_', latitude=10.0, longitude=10.0, data={'weather': {'temperature': 20 + n, "
     "'humidity': 60 - n, 'pressure': 1010 + n / 2, 'wind_speed': 3.0 + n / 4, 'wind_gust': 6.0, "
-    "'wind_direction': 180}}) for n in range(12)]"
+    "'wind_direction': 180}}) for n in range(12)]; "
+    "Station.objects.create(callsign='N0MOVE', latitude=20.0, longitude=20.0, symbol='/>', "
+    "first_heard=now - timedelta(hours=6), last_heard=now, position_at=now); "
+    "[Packet.objects.create(received_at=now - timedelta(minutes=25 * n), source='N0MOVE', format='uncompressed', "
+    "raw=b'N0MOVE>APRS:!2000.00N/02000.00E>', latitude=20.0 + n / 100, longitude=20.0 + n % 2 / 100, data={}) "
+    "for n in range(12)]"
 )
 
 
@@ -488,3 +493,18 @@ async def test_a_weather_station_page_charts_its_archived_readings(open_page):
         "https://www.qrz.com/db/N0WXA",
     ]
     await page.screenshot(path=ARTIFACTS / "weather-charts.png", full_page=True)
+    await page.select_option("#chart-hours", "1")  # the last hour: 3 readings (0, 30 and 60 min ago at most)
+    await expect(charts.first.locator("canvas")).to_be_visible()
+    await expect(page.locator("#weather-charts")).to_be_visible()
+
+
+async def test_a_station_page_draws_its_track_over_the_chosen_range(open_page):
+    page = await open_page()
+    await page.goto("/station/N0MOVE/")
+    track = page.locator("path.track")
+    await expect(track).to_have_count(1)
+    segments = lambda: track.evaluate("node => (node.getAttribute('d').match(/L/g) || []).length")  # noqa: E731
+    api = await page.evaluate("fetch('/api/stations/N0MOVE/').then((r) => r.json()).then((b) => b.track.length)")
+    assert (api, await segments()) == (12, 11)  # 12 positions in the last 24 hours
+    await page.select_option("#chart-hours", "1")
+    await expect(track).to_have_attribute("d", re.compile(r"^M[^L]*(L[^L]*){2}$"))  # 3 in the last hour

@@ -31,8 +31,9 @@ function draw() {
     if (track) track.setLatLngs(station.track);
     else track = trackLine(station.track).addTo(map);
   }
-  if (!centred) {
-    map.setView([station.lat, station.lon], 12);
+  if (!centred) {  // the whole track in view, or the station
+    if (station.track.length > 1) map.fitBounds(L.latLngBounds(station.track), { maxZoom: 14, padding: [20, 20] });
+    else map.setView([station.lat, station.lon], 12);
     centred = true;
   }
 }
@@ -53,7 +54,18 @@ async function fromArchive() {
   weatherCharts(charts, callsign, Number(chartHours.value));
   return true;
 }
-chartHours.addEventListener("change", () => weatherCharts(charts, callsign, Number(chartHours.value)));
+// The range chosen applies to the track as well as to the charts.
+chartHours.addEventListener("change", async () => {
+  weatherCharts(charts, callsign, Number(chartHours.value));
+  const since = new Date(Date.now() - Number(chartHours.value) * 3600 * 1000).toISOString();
+  const response = await fetch(`/api/stations/${encodeURIComponent(callsign)}/?since=${since}`);
+  const station = store.get(callsign);
+  if (!response.ok || !station) return;
+  station.track = (await response.json()).track.map((point) => [point.lat, point.lon]);
+  if (track) track.setLatLngs(station.track);
+  else if (station.track.length > 1) track = trackLine(station.track).addTo(map);
+  if (station.track.length > 1) map.fitBounds(L.latLngBounds(station.track), { maxZoom: 14, padding: [20, 20] });
+});
 
 function received(items) {
   let mine = false;
