@@ -212,6 +212,9 @@ async def test_map_shows_stations_and_their_info(open_page):
     await page.wait_for_timeout(2500)
     assert await buttons.all_text_contents() == before
     await page.mouse.move(5, 400)
+    await page.select_option("#list-order", "call")  # sortable: by callsign
+    await expect(buttons).to_have_text(["N0ANCIENT", "N0OLD", "N0TEST-1", "N0TEST-5", "N0TEST-9"])
+    await page.select_option("#list-order", "heard")
     # search: a station only the archive knows is found, centred, its panel open
     await page.fill("#search", "n0old")
     await page.press("#search", "Enter")

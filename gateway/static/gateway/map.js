@@ -179,6 +179,25 @@ function declutter() {
 }
 
 const list = document.getElementById("station-list");
+const listOrder = document.getElementById("list-order");
+const ORDER_KEY = "aprs-gateway.list-order";
+const kilometres = (station) => {  // from home, for ordering only (equirectangular is plenty)
+  const at = home();
+  if (!at) return 0;
+  const x = (station.lon - at.lon) * Math.cos(((station.lat + at.lat) / 2) * Math.PI / 180);
+  return Math.hypot(x, station.lat - at.lat);
+};
+const ORDERS = {
+  heard: (a, b) => b.lastHeard - a.lastHeard || a.name.localeCompare(b.name),
+  call: (a, b) => a.name.localeCompare(b.name),
+  distance: (a, b) => kilometres(a) - kilometres(b) || a.name.localeCompare(b.name),
+};
+listOrder.value = localStorage.getItem(ORDER_KEY) || "heard";
+listOrder.addEventListener("change", () => {
+  localStorage.setItem(ORDER_KEY, listOrder.value);
+  listDirty = true;
+  renderList();
+});
 let pointerOnList = false; // the list keeps its order while the pointer (or focus) is on it
 list.addEventListener("pointerenter", () => { pointerOnList = true; });
 list.addEventListener("pointerleave", () => { pointerOnList = false; });
@@ -190,7 +209,7 @@ function renderList() {
   const bounds = map.getBounds();
   const visible = [...store.stations.values()]
     .filter((station) => station.lat !== undefined && bounds.contains([station.lat, station.lon]))
-    .sort((a, b) => b.lastHeard - a.lastHeard);
+    .sort(ORDERS[listOrder.value] || ORDERS.heard);
   document.getElementById("station-count").textContent = `(${visible.length})`;
   document.getElementById("station-list").replaceChildren(...visible.slice(0, LIST_SIZE).map((station) =>
     el("li", {}, el("button", { type: "button", class: "station-button", onclick: () => { goTo(station.name); } },
