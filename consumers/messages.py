@@ -14,7 +14,6 @@ import itertools
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from consumers.dispatch import NoDatabaseEvents
 from consumers.frames import BadFrames, FrameError, close_for_policy, dumps, parse_frame
@@ -33,18 +32,6 @@ async def queue_aprs_message(consumer, user, to, text):
     message = await database_sync_to_async(outbox.submit)(user, to, text)
     await consumer.send_json({"type": "outbox", "message": outbox.state_payload(message)})
     await consumer.channel_layer.send(OUTBOX_CHANNEL, {"type": "outbox.wake"})
-
-
-def may_send(user):
-    """(whether the user may send APRS messages, why not)."""
-    if not settings.APRS_MESSAGING:
-        return False, "APRS messaging is off on this gateway (its operator sets APRS_MESSAGING)"
-    profile = getattr(user, "profile", None)
-    if profile is None or not profile.callsign:
-        return False, "add your callsign to your profile to send APRS messages"
-    if not profile.callsign_verified:
-        return False, "staff has not verified your callsign yet"
-    return True, ""
 
 
 class MessagesConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
@@ -67,15 +54,14 @@ class MessagesConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
         await self.send_json(await database_sync_to_async(self.hello)())
 
     def hello(self):
-        allowed, why_not = may_send(self.user)
+        refused = outbox.refusal(self.user)
         profile = getattr(self.user, "profile", None)
         return {
+            **self.conversations(),
             "type": "hello",
             "you": profile.callsign if profile else "",
-            "may_send": allowed,
-            "reason": why_not,
-            "conversations": inbox.conversations(self.user),
-            "unread": inbox.unread(self.user),
+            "may_send": refused is None,
+            "reason": refused.reason if refused else "",
         }
 
     async def disconnect(self, code):

@@ -84,7 +84,7 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
         if event.get("reply_ack"):  # APRS 1.1: "{MM}AA" acks our message AA as well
             reply = {"source": event["destination"], "destination": event["source"], "msgno": event["reply_ack"]}
             await self.outbox_reply({**reply, "accepted": True})
-        stored = await database_sync_to_async(inbox.receive)(
+        await self.keep_for(
             user_id,
             event["source"],
             event["destination"],
@@ -92,6 +92,10 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
             event["msgno"],
             event.get("reply_acks", False),
         )
+
+    async def keep_for(self, user_id, *message):
+        """Store a message for a user (gateway/inbox.py) and show it, unless it is a repeat."""
+        stored = await database_sync_to_async(inbox.receive)(user_id, *message)
         if stored is not None:
             await self.channel_layer.group_send(
                 user_group(user_id), {"type": "inbox.message", "message": inbox.payload(stored)}
@@ -129,8 +133,8 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
                 self.layer_down = True
 
     async def send_due(self):
+        await self.refresh_recipients()
         for message in await database_sync_to_async(outbox.due)():
-            await self.refresh_recipients()
             if message.destination in self.recipients:
                 await self.deliver_here(message)
                 continue
@@ -143,13 +147,7 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
     async def deliver_here(self, message):
         """A message from one web user to another: delivered (and acked) on this gateway."""
         user_id = self.recipients[message.destination]
-        stored = await database_sync_to_async(inbox.receive)(
-            user_id, message.source, message.destination, message.text, message.msgno, False
-        )
-        if stored is not None:
-            await self.channel_layer.group_send(
-                user_group(user_id), {"type": "inbox.message", "message": inbox.payload(stored)}
-            )
+        await self.keep_for(user_id, message.source, message.destination, message.text, message.msgno, False)
         await self.notify(await database_sync_to_async(outbox.delivered_here)(message))
 
     async def transmit(self, line, message_id=None):

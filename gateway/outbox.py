@@ -41,15 +41,24 @@ def state_payload(message):
     }
 
 
-def submit(user, destination, text):
-    """Queue a message from a verified user; raise ChatError saying why not."""
+def refusal(user):
+    """Why ``user`` may not send APRS messages (a ChatError), or None if they may."""
     if not settings.APRS_MESSAGING:
-        raise ChatError("messaging_off", "APRS messaging is off on this gateway (its operator sets APRS_MESSAGING)")
+        return ChatError("messaging_off", "APRS messaging is off on this gateway (its operator sets APRS_MESSAGING)")
     profile = getattr(user, "profile", None) if user and user.is_authenticated else None
     if profile is None or not profile.callsign:
-        raise ChatError("no_callsign", "log in with a callsign on your profile to send APRS messages")
+        return ChatError("no_callsign", "log in with a callsign on your profile to send APRS messages")
     if not profile.callsign_verified:
-        raise ChatError("callsign_unverified", "staff has not verified your callsign yet")
+        return ChatError("callsign_unverified", "staff has not verified your callsign yet")
+    return None
+
+
+def submit(user, destination, text):
+    """Queue a message from a verified user; raise ChatError saying why not."""
+    refused = refusal(user)
+    if refused is not None:
+        raise refused
+    profile = user.profile
     try:
         destination = validate_callsign(str(destination or ""))
     except LoginError:

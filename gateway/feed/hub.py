@@ -83,7 +83,7 @@ class FeedHub(Known):
         self.flush_handle = None
         self.flush_now = False
         self.joined = asyncio.Event()  # set while the hub is a member of the feed group
-        self.task = None
+        self.task = self.remembering = None
         self.packets = 0
         # The last packets with a node-local number each, for long-polling clients.
         self.recent = collections.deque(maxlen=settings.LONGPOLL_BUFFER)
@@ -104,7 +104,7 @@ class FeedHub(Known):
 
     def start(self):
         self.task = asyncio.ensure_future(self._run())
-        asyncio.ensure_future(self._remember())
+        self.remembering = asyncio.ensure_future(self._remember())  # kept: the loop holds tasks weakly
 
     async def _remember(self):
         self.remembered = await positions.load()

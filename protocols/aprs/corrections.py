@@ -14,7 +14,7 @@ from .tnc2 import info_field, message_parts
 
 MPH_TO_MS = 0.44704
 KNOTS_TO_KMH = 1.852
-_DAY_HOUR_MINUTE = re.compile(r"^(\d{2})(\d{2})(\d{2})[z/]$")
+_DAY_HOUR_MINUTE_UTC = re.compile(r"^(\d{2})(\d{2})(\d{2})z$")
 _MIC_E_ALTITUDE = re.compile(r"^([!-{]{3})\}")  # APRS101 ch. 10: metres above -10 km, base 91
 CLOCK_SKEW = timedelta(hours=12)  # a station's clock that runs ahead is not a month ago
 CLOCK_SKEW_TIME_OF_DAY = timedelta(minutes=10)  # ... nor a day ago
@@ -101,9 +101,10 @@ def _mic_e_device(packet, raw):
     comment = packet.get("comment") or ""
     mark = comment[:1] if comment[:1] in ("`", "'") else ""  # aprslib put the altitude's place before it
     body = comment[len(mark) :].strip()
-    at = _info_text(raw).rfind(body) if body else -1
+    text = _info_text(raw)
+    at = text.rfind(body) if body else -1
     if at >= 0:
-        comment = mark + _info_text(raw)[at:]
+        comment = mark + text[at:]
     device, comment = devices.mic_e(comment)
     if device:
         packet["device"] = device
@@ -153,9 +154,8 @@ def _day_of_month_timestamp(packet, now):
     running a little ahead). aprslib puts it
     in the current month, so ``@310922z`` becomes 0 in a month without a 31st and a
     date in the future on the 1st of a month (the line of yesterday evening)."""
-    raw_stamp = packet.get("raw_timestamp") or ""
-    found = _DAY_HOUR_MINUTE.match(raw_stamp)
-    if not found or not raw_stamp.endswith("z"):
+    found = _DAY_HOUR_MINUTE_UTC.match(packet.get("raw_timestamp") or "")
+    if not found:
         return
     day, hour, minute = map(int, found.groups())
     if not (1 <= day <= 31 and hour < 24 and minute < 60):

@@ -14,7 +14,7 @@ import aprslib
 
 from .corrections import correct
 from .parsing import DECODERS, decode_extra
-from .tnc2 import header_fields, info_field
+from .tnc2 import HeaderError, header_fields, info_field, join_header, split_header
 
 # aprslib logs every failure at DEBUG/ERROR on its own loggers; we report them.
 logging.getLogger("aprslib").setLevel(logging.CRITICAL)
@@ -46,13 +46,15 @@ def _aprslib(raw):
     line for it, so the info field is decoded under the first 6 and the real one put back."""
     try:
         return aprslib.parse(raw)
-    except aprslib.ParseError:
-        source, arrow, rest = raw.partition(b">")
-        dest, sep, tail = rest.partition(b",") if b"," in rest.split(b":", 1)[0] else rest.partition(b":")
-        mic_e = info_field(raw)[:1] in (b"`", b"'")  # its latitude is the destination: no guessing
-        if not arrow or not 6 < len(dest) <= 9 or mic_e:
+    except aprslib.ParseError as refused:
+        try:
+            source, dest, path, info = split_header(raw)
+        except HeaderError:
+            raise refused from None
+        mic_e = info[:1] in (b"`", b"'")  # its latitude is the destination: no guessing
+        if not 6 < len(dest) <= 9 or mic_e:
             raise
-        packet = aprslib.parse(source + b">" + dest[:6] + sep + tail)
+        packet = aprslib.parse(join_header(source, dest[:6], path, info))
         packet["to"] = dest.decode("ascii", "replace")
         return packet
 

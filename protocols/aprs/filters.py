@@ -225,7 +225,7 @@ def _budlist(part, args, known, login):
 
 
 def _prefix(part, args, known, login):
-    if not args or not all(re.fullmatch(r"[A-Za-z0-9-]{1,9}", a) for a in args):
+    if not args or not all(re.fullmatch(rf"[A-Za-z0-9-]{{1,{MAX_CALL_PATTERN}}}", a) for a in args):
         raise FilterError(f"{part!r}: expected prefixes such as p/OH/N0")
     prefixes = tuple(a.upper() for a in args)
     return lambda f: f["from"].startswith(prefixes)

@@ -366,12 +366,14 @@ class IGatePort(Link):
         """A message to SERVER is for us, and only from the client's own callsign (aprsc)."""
         if tnc2.header_fields(line).get("from", "").upper() != client.login.callsign:
             return self.refused(client, "message to SERVER from another station")
-        body = tnc2.info_field(line)[11:].decode("ascii", "replace")
-        text, _, msgid = body.partition("{")
+        parts = tnc2.message_parts(line)
+        if parts is None:  # no colon after the addressee's nine characters
+            return self.refused(client, "malformed message to SERVER")
+        text, msgid, _, _ = parts
         if text.startswith(("ack", "rej")) and not msgid:
             return None  # an ack of one of our answers
         self.counters["server commands"] += 1
-        client.server_message(text, msgid.strip()[:5])
+        client.server_message(text, msgid)
         return None
 
     def refused(self, client, reason, count=1):

@@ -119,22 +119,23 @@ function received(items) {
   listDirty = true;
 }
 
+// The visible box, longitudes wrapped to -180..180 (west > east across the antimeridian),
+// to four decimals: the same for the feed's filter and the archive's query.
+function viewBox() {
+  const bounds = map.getBounds();
+  const wide = bounds.getEast() - bounds.getWest() >= 360;
+  const wrap = (lon) => L.Util.wrapNum(lon, [-180, 180], true);
+  const f = (value) => Number(value.toFixed(4));
+  return {
+    north: f(Math.min(90, bounds.getNorth())), south: f(Math.max(-90, bounds.getSouth())),
+    west: f(wide ? -180 : wrap(bounds.getWest())), east: f(wide ? 180 : wrap(bounds.getEast())),
+  };
+}
+
 // The visible box as an a/latN/lonW/latS/lonE filter (docs/feed.md).
 function viewFilter() {
-  const bounds = map.getBounds();
-  const north = Math.min(90, bounds.getNorth());
-  const south = Math.max(-90, bounds.getSouth());
-  let west = bounds.getWest();
-  let east = bounds.getEast();
-  if (east - west >= 360) {
-    west = -180;
-    east = 180;
-  } else {
-    west = L.Util.wrapNum(west, [-180, 180], true);
-    east = L.Util.wrapNum(east, [-180, 180], true);
-  }
-  const f = (value) => Number(value.toFixed(4));
-  let filter = `a/${f(north)}/${f(west)}/${f(south)}/${f(east)}`;
+  const { north, west, south, east } = viewBox();
+  let filter = `a/${north}/${west}/${south}/${east}`;
   const station = selected && store.get(selected);
   if (station?.from && /^[A-Z0-9-]{1,9}$/.test(station.from)) filter += ` b/${station.from}`;
   return filter;
@@ -152,13 +153,9 @@ function subscribe() {
 const since = document.getElementById("since");
 since.value = localStorage.getItem(SINCE_KEY) || since.value;
 async function loadArchived() {
-  const bounds = map.getBounds();
-  const wrap = (lon) => L.Util.wrapNum(lon, [-180, 180], true);
-  const wide = bounds.getEast() - bounds.getWest() >= 360;
-  const box = [wide ? -180 : wrap(bounds.getWest()), Math.max(-90, bounds.getSouth()),
-               wide ? 180 : wrap(bounds.getEast()), Math.min(90, bounds.getNorth())].map((v) => v.toFixed(4));
+  const { north, west, south, east } = viewBox();
   try {
-    const response = await fetch(`/api/stations/?bbox=${box.join(",")}&hours=${since.value}`);
+    const response = await fetch(`/api/stations/?bbox=${west},${south},${east},${north}&hours=${since.value}`);
     if (!response.ok) return;
     for (const row of (await response.json()).stations) {
       const station = store.fromArchive(row);
