@@ -34,11 +34,17 @@ def info(raw):
 
 def comparable(field, value, raw=b""):
     if field == "timestamp" and value is not None:  # both date it against "now": compare what was sent
-        sent = "%H:%M:%S" if b"h" in info(raw)[1:9] else "%d %H:%M:%S"
+        sent = "%H:%M:%S" if sent_stamp(raw).endswith(b"h") else "%d %H:%M:%S"
         return datetime.fromtimestamp(value, timezone.utc).strftime(sent)
     if field in ("comment", "object_name") and isinstance(value, str):
         return value.strip() or None
     return value
+
+
+def sent_stamp(raw):
+    """The seven characters of a timestamp as sent: after an object's name, else after the type."""
+    body = info(raw)
+    return body[11:18] if body[:1] == b";" else body[1:8]
 
 
 def raw_stamp(packet):
