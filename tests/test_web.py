@@ -241,6 +241,36 @@ async def test_map_shows_stations_and_their_info(open_page):
     label = page.locator('.aprs-marker[title="N0TEST-9"] .aprs-label')
     await expect(label).to_have_text("N0TEST-9")
     await expect(label).to_be_visible()  # callsigns beside the symbols
+    await expect(page.locator('.aprs-marker[title="N0TEST-5"] img.aprs-symbol')).to_have_attribute("data-symbol", "/_")
+    symbols = await page.evaluate(
+        """async () => {
+            const { symbolElement, symbolsReady } = await import("/static/gateway/symbols.js");
+            await symbolsReady;
+            const pixels = async (table, code, course) => {
+                const image = symbolElement(table, code, course);
+                await new Promise((resolve) => { const wait = () => image.src ? image.decode().then(resolve) : setTimeout(wait, 10); wait(); });
+                const context = Object.assign(document.createElement("canvas"), { width: 40, height: 40 }).getContext("2d");
+                context.drawImage(image, 0, 0);
+                return [...context.getImageData(0, 0, 40, 40).data];
+            };
+            const opaque = (data) => data.filter((value, at) => at % 4 === 3 && value > 0).length;
+            const mirrored = (data) => data.map((_, at) => {
+                const pixel = at >> 2, row = Math.floor(pixel / 40), x = pixel % 40;
+                return data[(row * 40 + 39 - x) * 4 + (at % 4)];
+            });
+            const [west, east, digi, overlaid, unknown, dot] = await Promise.all([
+                pixels("/", ">", 270), pixels("/", ">", 90), pixels("\\\\", "#"), pixels("S", "#"),
+                pixels("/", "\\x7f"), pixels("/", "/")]);
+            return {
+                drawn: [west, digi, overlaid].map(opaque),
+                turned: JSON.stringify(mirrored(west)) === JSON.stringify(east),
+                overlay: JSON.stringify(digi) !== JSON.stringify(overlaid),
+                unknownIsTheDot: JSON.stringify(unknown) === JSON.stringify(dot),
+            };
+        }"""
+    )
+    assert min(symbols.pop("drawn")) > 100, symbols  # 4 canvas pixels per symbol pixel
+    assert symbols == {"turned": True, "overlay": True, "unknownIsTheDot": True}
     await page.screenshot(path=ARTIFACTS / "map.png")
     # By keyboard: the weather station's entry in the list opens its readings.
     await page.locator("#station-list .station-button", has_text="N0TEST-5").focus()

@@ -71,12 +71,12 @@ function addBasemap(map, url) {
   }).catch(() => { map.getContainer().classList.add("basemap-missing"); });
 }
 
-// The station's symbol as a marker icon, its callsign beside it; ``course`` draws a heading tick.
+// The station's symbol as a marker icon, its callsign beside it; ``course`` turns a vehicle to it.
 export function stationIcon(station, course) {
   const html = document.createElement("div");
   html.append(symbolElement(station.symbolTable, station.symbol, course),
               Object.assign(document.createElement("span"), { className: "aprs-label", textContent: station.name }));
-  return L.divIcon({ html, className: "aprs-marker", iconSize: [32, 32], iconAnchor: [16, 16] });
+  return L.divIcon({ html, className: "aprs-marker", iconSize: [30, 30], iconAnchor: [15, 15] });
 }
 
 // Callsign labels that would overlap one drawn before them are hidden: ``first`` (the

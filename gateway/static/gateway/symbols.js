@@ -1,93 +1,94 @@
-// APRS symbols drawn by us (no sprite sheets): each symbol code falls in a
-// class with its own shape and colour, and carries a short glyph, so a car,
-// a house, a digipeater or a weather station is told apart at a glance.
-// Alternate-table symbols with an overlay character show that character.
+// The standard APRS symbols, from Xastir's symbol set (symbols/symbols.dat, GPL-2.0-or-later:
+// see symbols/README.md): a 20×20 drawing for every symbol of the primary (/) and alternate (\)
+// tables and for the overlay characters. Each look (symbol, overlay, heading) is drawn once
+// into an image that every marker showing it shares.
 
-const SVG = "http://www.w3.org/2000/svg";
+const SIZE = 20;
+const SCALE = 2; // drawn at twice the size, so it stays sharp on high-density screens
 
-// class: [shape, colour]
-const CLASSES = {
-  vehicle: ["rounded", "#1f6feb"],
-  fixed: ["house", "#2da44e"],
-  relay: ["diamond", "#8250df"],
-  weather: ["circle", "#0a9396"],
-  air: ["triangle", "#d97706"],
-  water: ["circle", "#0969da"],
-  person: ["circle", "#bf3989"],
-  emergency: ["octagon", "#cf222e"],
-  radio: ["square", "#57606a"],
-  other: ["circle", "#6e7781"],
+// Xastir's palette: read_symbol_from_file() in its src/draw_symbols.c. "." is transparent.
+const PALETTE = {
+  q: "#000000", m: "#ffffff", c: "#cccccc", j: "#ee0000", h: "#00bfff", l: "#0000cd", k: "#00cd00",
+  g: "#00008b", "#": "#ffff00", p: "#454545", i: "#006400", n: "#878787", a: "#cd6500", o: "#5a5a5a",
+  f: "#cd3333", b: "#a020f0", e: "#ff4040", d: "#cd0000", r: "#32cd32",
 };
 
-// Primary table (/): code -> [class, glyph]
-const PRIMARY = {
-  ">": ["vehicle", "Car"], "<": ["vehicle", "Mc"], "=": ["vehicle", "Tr"], "U": ["vehicle", "Bus"],
-  "j": ["vehicle", "4x4"], "k": ["vehicle", "Trk"], "u": ["vehicle", "Trk"], "v": ["vehicle", "Van"],
-  "R": ["vehicle", "RV"], "b": ["vehicle", "Bk"], "p": ["vehicle", "Rvr"], "!": ["emergency", "Pol"],
-  "a": ["emergency", "Amb"], "f": ["emergency", "Fire"], "o": ["emergency", "EOC"], "+": ["emergency", "RC"],
-  "-": ["fixed", "QTH"], "y": ["fixed", "Yagi"], ";": ["fixed", "Camp"], "h": ["fixed", "Hosp"],
-  "K": ["fixed", "Sch"], "r": ["radio", "Rpt"], "#": ["relay", "Digi"], "&": ["relay", "GW"],
-  "I": ["relay", "IP"], "n": ["relay", "Node"], "_": ["weather", "WX"], "W": ["weather", "NWS"],
-  "^": ["air", "Air"], "'": ["air", "Pln"], "X": ["air", "Heli"], "O": ["air", "Bln"], "g": ["air", "Gld"],
-  "s": ["water", "Boat"], "Y": ["water", "Yht"], "C": ["water", "Cnoe"], "[": ["person", "Hkr"],
-  "e": ["person", "Hrs"], "$": ["radio", "Tel"], "l": ["radio", "PC"], "/": ["other", "•"],
-};
+const UNKNOWN = ["/", "/"]; // the red dot, for a symbol no table has
 
-// Alternate table (\ or an overlay character): code -> [class, glyph]
-const ALTERNATE = {
-  "#": ["relay", "Digi"], "&": ["relay", "GW"], "_": ["weather", "WX"], "-": ["fixed", "QTH"],
-  ">": ["vehicle", "Car"], "k": ["vehicle", "Trk"], "u": ["vehicle", "Trk"], "v": ["vehicle", "Van"],
-  "^": ["air", "Air"], "s": ["water", "Ship"], "a": ["emergency", "ARRL"], "!": ["emergency", "!"],
-  "'": ["emergency", "Crsh"], "n": ["emergency", "Tri"], "r": ["radio", "Rst"], "m": ["radio", "Mic"],
-};
+// table -> code -> { rows: 20 strings, facesLeft }
+const drawings = { "/": {}, "\\": {}, "#": {} };
+const images = new Map(); // look -> data URL
 
-export function symbolClass(table, code) {
-  const known = (table === "/" ? PRIMARY : ALTERNATE)[code];
-  const [klass, glyph] = known || ["other", code || "?"];
-  const overlay = table && table !== "/" && table !== "\\" ? table : "";
-  return { klass, glyph: overlay || glyph, overlay };
-}
-
-const SHAPES = {
-  circle: () => shape("circle", { cx: 16, cy: 16, r: 13 }),
-  rounded: () => shape("rect", { x: 3, y: 6, width: 26, height: 20, rx: 6 }),
-  square: () => shape("rect", { x: 4, y: 4, width: 24, height: 24, rx: 2 }),
-  diamond: () => shape("polygon", { points: "16,2 30,16 16,30 2,16" }),
-  triangle: () => shape("polygon", { points: "16,2 30,29 2,29" }),
-  house: () => shape("polygon", { points: "16,2 30,14 27,14 27,30 5,30 5,14 2,14" }),
-  octagon: () => shape("polygon", { points: "10,2 22,2 30,10 30,22 22,30 10,30 2,22 2,10" }),
-};
-
-function shape(tag, attributes) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-  return node;
-}
-
-// An SVG element for a symbol; `course` (degrees) adds a heading tick.
-export function symbolElement(table, code, course) {
-  const { klass, glyph } = symbolClass(table, code);
-  const [shapeName, colour] = CLASSES[klass];
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 32 32");
-  svg.setAttribute("width", "32");
-  svg.setAttribute("height", "32");
-  svg.setAttribute("class", `aprs-symbol aprs-${klass}`);
-  svg.setAttribute("aria-hidden", "true");
-  const body = SHAPES[shapeName]();
-  body.setAttribute("fill", colour);
-  body.setAttribute("stroke", "#fff");
-  body.setAttribute("stroke-width", "2");
-  svg.append(body);
-  if (typeof course === "number" && course > 0) {
-    const tick = shape("line", { x1: 16, y1: 16, x2: 16, y2: 0, stroke: "#111", "stroke-width": 3,
-                                 transform: `rotate(${course % 360} 16 16)` });
-    svg.prepend(tick);
+function parse(text) {
+  const lines = text.split("\n");
+  let table = null;
+  for (let at = 0; at < lines.length; at += 1) {
+    const line = lines[at];
+    if (line.startsWith("TABLE ")) table = drawings[line[6]] ?? null;
+    else if (line.startsWith("APRS ") && table) {
+      table[line[5]] = { rows: lines.slice(at + 1, at + 1 + SIZE), facesLeft: line[19] === "l" };
+      at += SIZE;
+    }
   }
-  const label = shape("text", { x: 16, y: 20.5, "text-anchor": "middle", fill: "#fff",
-                                "font-size": glyph.length > 3 ? 8 : glyph.length > 2 ? 9 : 11,
-                                "font-weight": "700", "font-family": "system-ui, sans-serif" });
-  label.textContent = glyph;
-  svg.append(label);
-  return svg;
+}
+
+export const symbolsReady = fetch(new URL("symbols/symbols.dat", import.meta.url))
+  .then((response) => (response.ok ? response.text() : Promise.reject(new Error(response.statusText))))
+  .then(parse);
+
+// Xastir turns a symbol drawn facing left to one of four headings (symbol_orient()): up within
+// 30° of north, right up to 150°, down up to 210°, left otherwise.
+function heading(course) {
+  if (!(course > 0)) return "left";
+  if (course < 30 || course > 330) return "up";
+  if (course < 150) return "right";
+  if (course < 210) return "down";
+  return "left";
+}
+
+// Where pixel (x, y) of a left-facing drawing is read from, turned to ``to`` (insert_symbol()).
+const TURN = {
+  left: (x, y) => [x, y],
+  right: (x, y) => [SIZE - 1 - x, y],
+  up: (x, y) => [y, SIZE - 1 - x],
+  down: (x, y) => [SIZE - 1 - y, SIZE - 1 - x],
+};
+
+function paint(context, drawing, turn) {
+  for (let y = 0; y < SIZE; y += 1) {
+    for (let x = 0; x < SIZE; x += 1) {
+      const [column, row] = turn(x, y);
+      const colour = PALETTE[drawing.rows[row]?.[column]];
+      if (!colour) continue;
+      context.fillStyle = colour;
+      context.fillRect(x * SCALE, y * SCALE, SCALE, SCALE);
+    }
+  }
+}
+
+// The drawing for a station's symbol: ``table`` is "/", "\" or an overlay character (which
+// stands for the alternate table with that character drawn over it).
+function imageOf(table, code, course) {
+  const overlay = table && table !== "/" && table !== "\\" ? table : "";
+  const base = drawings[overlay ? "\\" : table]?.[code] ?? drawings[UNKNOWN[0]][UNKNOWN[1]];
+  const turned = base?.facesLeft ? heading(course) : "left";
+  const look = `${overlay ? "\\" : table}${code}${overlay}${turned}`;
+  if (!images.has(look)) {
+    const canvas = Object.assign(document.createElement("canvas"), { width: SIZE * SCALE, height: SIZE * SCALE });
+    const context = canvas.getContext("2d");
+    if (base) paint(context, base, TURN[turned]);
+    if (overlay && drawings["#"][overlay]) paint(context, drawings["#"][overlay], TURN.left);
+    images.set(look, canvas.toDataURL());
+  }
+  return images.get(look);
+}
+
+// An image of the symbol, filled in as soon as the symbol set has loaded; ``course``
+// (degrees) turns vehicles to their heading.
+export function symbolElement(table, code, course) {
+  const image = Object.assign(document.createElement("img"), { className: "aprs-symbol", alt: "" });
+  image.setAttribute("aria-hidden", "true");
+  image.dataset.symbol = `${table ?? ""}${code ?? ""}`;
+  symbolsReady.then(() => { image.src = imageOf(table, code, course); }, () => image.classList.add("aprs-symbol-missing"));
+  return image;
 }
