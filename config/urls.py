@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/stations/", api.stations, name="api-stations"),
     path("api/stations/<str:callsign>/", api.station, name="api-station"),
     path("api/stations/<str:callsign>/weather/", api.weather, name="api-weather"),
+    path("api/stations/<str:callsign>/telemetry/", api.telemetry, name="api-telemetry"),
     path("api/packets/", api.packets, name="api-packets"),
     path("api/bad-packets/", api.bad_packets, name="api-bad-packets"),
     path("accounts/register/", views.register, name="register"),

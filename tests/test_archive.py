@@ -134,6 +134,24 @@ def test_weather_series():
     assert [round(w["temperature"], 1) for w in body["weather"]] == [7.2, 10.0]
 
 
+def test_telemetry_comes_with_its_names_units_and_equations(corpus):
+    """SP9UVG-13's reports and definitions as heard on APRS-IS (tests/data)."""
+    lines = [line for line in corpus["sp8ebc_aprsis_lines.txt"] if line.startswith(b"SP9UVG-13>")]
+    reports = [line for line in lines if b":T#" in line]
+    archive.store_batch(events(lines, step=0.01))
+    status, body = api("/api/stations/SP9UVG-13/telemetry/")
+    assert status == 200 and len(body["telemetry"]) == len(reports) > 100
+    assert body["telemetry"][0] == {"t": body["telemetry"][0]["t"], "sequence": "219",
+                                    "analog": [163.0, 66.0, 19.0, 81.0, 79.0], "bits": "00000000"}
+    assert body["names"][:5] == ["Vin", "Rx1h", "Dg1h", "Eff1h", "Effog"]
+    assert body["units"][:5] == ["Volt", "Pkt", "Pkt", "Pcnt", "Pcnt"]
+    assert body["equations"][0] == [0, 0.079, 0] and body["equations"][4] == [0, 10, 0]
+    assert (body["bits"], body["project"]) == ("11111111", "Wx3in1Plus2.0Telemetry")
+    archive.store_batch(events([b"N0TLM>APRS:T#001,1,2,3,4,5,10101010"]))
+    status, bare = api("/api/stations/N0TLM/telemetry/")  # no definitions: raw values, default equations
+    assert (bare["names"], bare["equations"], bare["bits"]) == ([], [[0, 1, 0]] * 5, "11111111")
+
+
 @pytest.mark.parametrize(
     "path, params, reason",
     [

@@ -68,6 +68,15 @@ WEATHER_ARCHIVE = (  # a weather station far from the map's view, with 12 readin
     "for n in range(12)]"
 )
 
+TELEMETRY_ARCHIVE = (  # SP9UVG-13's definitions and 12 reports as heard on APRS-IS, in the last 6 hours
+    "import time; from gateway.archive import store_batch; from protocols.aprs.decode import decode_line; "
+    "from tests.data import corpus_lines; "
+    "lines = [line for line in corpus_lines('sp8ebc_aprsis_lines.txt') if line.startswith(b'SP9UVG-13>')]; "
+    "kept = [next(line for line in lines if kind in line) for kind in (b':PARM.', b':UNIT.', b':EQNS.', b':BITS.')] "
+    "+ [line for line in lines if b':T#' in line][:12]; "
+    "store_batch([decode_line(line, time.time() - 1800 * (len(kept) - n)) for n, line in enumerate(kept)])"
+)
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
@@ -82,6 +91,7 @@ def site(tmp_path_factory):
     daemons.manage("shell", "-c", USERS)
     daemons.manage("shell", "-c", ARCHIVED)
     daemons.manage("shell", "-c", WEATHER_ARCHIVE)
+    daemons.manage("shell", "-c", TELEMETRY_ARCHIVE)
     gateway = daemons(
         env={
             "APRS_SERVERS": f"127.0.0.1:{port}",
@@ -529,6 +539,24 @@ async def test_a_weather_station_page_charts_its_archived_readings(open_page):
     await page.select_option("#chart-hours", "1")  # the last hour: 3 readings (0, 30 and 60 min ago at most)
     await expect(charts.first.locator("canvas")).to_be_visible()
     await expect(page.locator("#weather-charts")).to_be_visible()
+
+
+async def test_a_telemetry_station_page_charts_its_channels_by_their_definitions(open_page):
+    page = await open_page()
+    await page.goto("/station/SP9UVG-13/")
+    section = page.locator("#telemetry-charts")
+    await expect(section.locator(".chart")).to_have_count(5)
+    await expect(section).to_contain_text("Vin (Volt)")  # PARM and UNIT name the channels
+    await expect(section).to_contain_text("Effog (Pcnt)")
+    await expect(section.locator(".telemetry-bits")).to_contain_text("Wx3in1Plus2.0Telemetry: O1 off")  # BITS
+    # EQNS 0,0.079,0 applied: the first report's Vin 163 is 12.877 V, inside the chart's axis
+    scaled = await page.evaluate(
+        "fetch('/api/stations/SP9UVG-13/telemetry/').then((r) => r.json())"
+        ".then((b) => b.telemetry.map((row) => b.equations[0][1] * row.analog[0]))"
+    )
+    assert len(scaled) == 12 and all(10 < volts < 15 for volts in scaled)
+    await expect(page.locator("#weather-charts")).to_be_hidden()
+    await page.screenshot(path=ARTIFACTS / "telemetry-charts.png", full_page=True)
 
 
 async def test_a_station_page_draws_its_track_over_the_chosen_range(open_page):

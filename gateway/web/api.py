@@ -1,6 +1,6 @@
-"""The REST API: stations, tracks, packets, weather and bad packets, as JSON.
+"""The REST API: stations, tracks, packets, weather, telemetry and bad packets, as JSON.
 
-Plain Django views: five read-only endpoints with simple parameters do not
+Plain Django views: read-only endpoints with simple parameters do not
 need a framework. Every parameter is validated; a bad one gets a 400 with
 ``{"error": ...}`` naming it. Times are ISO 8601 (UTC if no offset) or Unix
 seconds. docs/api.md is the reference.
@@ -213,6 +213,36 @@ def weather(request, callsign):
     rows = packets_in_range.values_list("received_at", "data")[: MAX_LIMIT * 10]
     series = [{"t": t, **data["weather"]} for t, data in rows if isinstance(data.get("weather"), dict)]
     return {"callsign": found.callsign, "weather": series}
+
+
+# A telemetry station's PARM/UNIT/EQNS/BITS messages (addressed to itself, APRS101 ch. 13) as
+# aprslib decodes them: the field each fills in the answer.
+TELEMETRY_DEFINITIONS = {"tPARM": "names", "tUNIT": "units", "tEQNS": "equations", "tBITS": "bits"}
+
+
+def telemetry_definitions(callsign):
+    """The latest of each definition message addressed to ``callsign``, whoever sent it."""
+    sent = Packet.objects.filter(format="telemetry-message", data__addresse=callsign).order_by("-received_at")
+    found = {"names": [], "units": [], "equations": [[0, 1, 0]] * 5, "bits": "11111111", "project": ""}
+    for key, field in TELEMETRY_DEFINITIONS.items():
+        latest = sent.filter(data__has_key=key).values_list("data", flat=True).first()
+        if latest:
+            found[field] = latest[key]
+            if key == "tBITS":
+                found["project"] = latest.get("title") or ""
+    return found
+
+
+@api_view
+def telemetry(request, callsign):
+    """A station's telemetry reports over since..until, oldest first, and how to read them."""
+    found, packets_in_range = station_packets(request, callsign)
+    rows = packets_in_range.filter(format="telemetry").values_list("received_at", "data")[: MAX_LIMIT * 10]
+    reports = [
+        {"t": t, "sequence": data.get("sequence"), "analog": data.get("analog") or [], "bits": data.get("bits")}
+        for t, data in rows
+    ]
+    return {"callsign": found.callsign, "telemetry": reports, **telemetry_definitions(found.callsign)}
 
 
 @api_view

@@ -1,37 +1,78 @@
-// Weather charts on a station's page, from the archive (docs/api.md: the weather series),
-// drawn with uPlot (pinned in package.json, served from here: no CDN, works offline).
+// Weather and telemetry charts on a station's page, from the archive (docs/api.md: the weather
+// and telemetry series), drawn with uPlot (pinned in package.json, served from here: no CDN,
+// works offline).
 import { el } from "./common.js";
 
-const CHARTS = [
+const WEATHER = [
   ["Temperature", "°C", [["temperature", "temperature", "#c62828"]]],
   ["Wind", "m/s", [["wind_speed", "wind", "#1565c0"], ["wind_gust", "gusts", "#90caf9"]]],
   ["Pressure", "hPa", [["pressure", "pressure", "#6a1b9a"]]],
   ["Humidity", "%", [["humidity", "humidity", "#00838f"]]],
   ["Rain", "mm", [["rain_1h", "last hour", "#2e7d32"], ["rain_24h", "24 h", "#81c784"]]],
 ];
+const CHANNEL_COLOURS = ["#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00"];
 
-// Draw the charts of ``callsign``'s readings over the last ``hours`` into ``container``
-// (hidden when the archive has none).
-export async function weatherCharts(container, callsign, hours) {
+async function series(callsign, kind, hours) {
   const since = new Date(Date.now() - hours * 3600 * 1000).toISOString();
-  const response = await fetch(`/api/stations/${encodeURIComponent(callsign)}/weather/?since=${since}`);
-  const rows = response.ok ? (await response.json()).weather : [];
+  const response = await fetch(`/api/stations/${encodeURIComponent(callsign)}/${kind}/?since=${since}`);
+  return response.ok ? response.json() : null;
+}
+
+// One chart per entry of ``charts`` ([title, [[label, colour, values]...]]) that has a value,
+// over ``times`` (Unix seconds); the container is hidden when none has.
+function drawCharts(container, times, charts) {
   const area = container.querySelector(".charts");
   area.replaceChildren();
-  container.hidden = rows.length === 0;
-  if (!rows.length) return;
-  const times = rows.map((row) => Date.parse(row.t) / 1000);
+  const drawn = charts.filter(([, lines]) => lines.some(([, , values]) => values.some((value) => value !== null)));
+  container.hidden = drawn.length === 0;
   const width = Math.max(280, Math.min(area.clientWidth || 600, 900));
-  for (const [title, unit, lines] of CHARTS) {
-    const values = lines.map(([key]) => rows.map((row) => (typeof row[key] === "number" ? row[key] : null)));
-    if (!values.some((series) => series.some((value) => value !== null))) continue;
+  for (const [title, lines] of drawn) {
     const box = el("figure", { class: "chart" });
     area.append(box);
     // eslint-disable-next-line no-new
     new uPlot({
-      title: `${title} (${unit})`, width, height: 180,
-      series: [{}, ...lines.map(([, label, stroke]) => ({ label, stroke, width: 2, spanGaps: true }))],
+      title, width, height: 180,
+      series: [{}, ...lines.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps: true }))],
       axes: [{}, { size: 60 }],
-    }, [times, ...values], box);
+    }, [times, ...lines.map(([, , values]) => values)], box);
   }
+}
+
+const timesOf = (rows) => rows.map((row) => Date.parse(row.t) / 1000);
+
+// ``callsign``'s weather readings over the last ``hours``.
+export async function weatherCharts(container, callsign, hours) {
+  const rows = (await series(callsign, "weather", hours))?.weather ?? [];
+  drawCharts(container, timesOf(rows), WEATHER.map(([title, unit, lines]) => [
+    `${title} (${unit})`,
+    lines.map(([key, label, colour]) => [label, colour, rows.map((row) => (typeof row[key] === "number" ? row[key] : null))]),
+  ]));
+}
+
+// ``callsign``'s telemetry over the last ``hours``: each analog channel scaled by its equation
+// (a·x² + b·x + c) under its name and unit, and the bits of the last report by their names.
+export async function telemetryCharts(container, callsign, hours) {
+  const answer = await series(callsign, "telemetry", hours);
+  const rows = answer?.telemetry ?? [];
+  if (!rows.length) {
+    container.hidden = true;
+    return;
+  }
+  const channels = [0, 1, 2, 3, 4].map((channel) => {
+    const [a, b, c] = answer.equations[channel] ?? [0, 1, 0];
+    const name = answer.names[channel] || `Channel ${channel + 1}`;
+    const unit = answer.units[channel];
+    const values = rows.map(({ analog }) => (typeof analog[channel] === "number" ? a * analog[channel] ** 2 + b * analog[channel] + c : null));
+    return [unit ? `${name} (${unit})` : name, [[name, CHANNEL_COLOURS[channel], values]]];
+  });
+  drawCharts(container, timesOf(rows), channels);
+  const bits = container.querySelector(".telemetry-bits");
+  const last = rows.at(-1)?.bits;
+  bits.hidden = !last;
+  if (!last) return;
+  bits.replaceChildren(`${answer.project || "Bits"}: `, ...[...last].flatMap((bit, at) => {
+    const on = bit === (answer.bits[at] ?? "1");
+    const name = answer.names[5 + at] || `B${at + 1}`;
+    return [el("span", { class: on ? "bit-on" : "bit-off" }, `${name} ${on ? "on" : "off"}`), " "];
+  }));
 }

@@ -2,7 +2,7 @@
 // packets from the feed (the node's held packets first).
 import { jsonData, tickRelativeTimes } from "./common.js";
 import { FeedSocket } from "./feedsocket.js";
-import { weatherCharts } from "./charts.js";
+import { telemetryCharts, weatherCharts } from "./charts.js";
 import { createMap, stationIcon, stationMarker, trackLine } from "./mapview.js";
 import { renderStation, rawList } from "./panel.js";
 import { StationStore } from "./stations.js";
@@ -13,6 +13,7 @@ const panel = document.getElementById("panel");
 const history = document.getElementById("history");
 const HISTORY_KEPT = 200; // rows: the page can stay open for days
 const charts = document.getElementById("weather-charts");
+const telemetry = document.getElementById("telemetry-charts");
 const chartHours = document.getElementById("chart-hours");
 const map = createMap("map", { zoom: 11 });
 let marker = null;
@@ -51,12 +52,16 @@ async function fromArchive() {
     document.getElementById("history-source").textContent = "(from the archive)";
   }
   draw();
-  weatherCharts(charts, callsign, Number(chartHours.value));
+  drawCharts();
   return true;
 }
 // The range chosen applies to the track as well as to the charts.
-chartHours.addEventListener("change", async () => {
+function drawCharts() {
   weatherCharts(charts, callsign, Number(chartHours.value));
+  telemetryCharts(telemetry, callsign, Number(chartHours.value));
+}
+chartHours.addEventListener("change", async () => {
+  drawCharts();
   const since = new Date(Date.now() - Number(chartHours.value) * 3600 * 1000).toISOString();
   const response = await fetch(`/api/stations/${encodeURIComponent(callsign)}/?since=${since}`);
   const station = store.get(callsign);

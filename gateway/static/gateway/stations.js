@@ -59,31 +59,27 @@ export class StationStore {
   // A station the archive knows (docs/api.md: STATION) and this page does not yet; null if it does.
   fromArchive(row) {
     if (this.stations.has(row.callsign) || typeof row.latitude !== "number") return null;
-    const station = {
-      name: row.callsign, from: row.callsign, raw: [], lat: row.latitude, lon: row.longitude,
-      positionAt: row.position_at, lastHeard: Date.parse(row.last_heard) / 1000,
-      symbolTable: row.symbol?.[0], symbol: row.symbol?.[1], course: row.course ?? undefined,
-      speed: row.speed ?? undefined, altitude: row.altitude ?? undefined, comment: row.comment, status: row.status,
-      path: row.path ? row.path.split(",") : [], device: row.device || undefined, weather: row.weather ?? undefined,
-      weatherAt: row.weather_at, track: [[row.latitude, row.longitude]],
-    };
+    const station = { ...archived(row), track: [[row.latitude, row.longitude]] };
     this.stations.set(station.name, station);
     return station;
   }
 
   // Seed a station from the archive API (docs/api.md: station and track).
   seed(data) {
-    const station = {
-      name: data.station.callsign, from: data.station.callsign, raw: [],
-      lat: data.station.latitude ?? undefined, lon: data.station.longitude ?? undefined,
-      positionAt: data.station.position_at, lastHeard: Date.parse(data.station.last_heard) / 1000,
-      symbolTable: data.station.symbol?.[0], symbol: data.station.symbol?.[1],
-      course: data.station.course, speed: data.station.speed, altitude: data.station.altitude,
-      comment: data.station.comment, status: data.station.status, path: data.station.path,
-      device: data.station.device || undefined, weather: data.station.weather, weatherAt: data.station.weather_at,
-      track: data.track.map((point) => [point.lat, point.lon]),
-    };
+    const station = { ...archived(data.station), track: data.track.map((point) => [point.lat, point.lon]) };
     this.stations.set(station.name, station);
     return station;
   }
+}
+
+// The page's form of an archived station (docs/api.md: STATION), its track aside.
+function archived(row) {
+  return {
+    name: row.callsign, from: row.callsign, raw: [], lat: row.latitude ?? undefined, lon: row.longitude ?? undefined,
+    positionAt: row.position_at, lastHeard: Date.parse(row.last_heard) / 1000,
+    symbolTable: row.symbol?.[0], symbol: row.symbol?.[1], course: row.course ?? undefined,
+    speed: row.speed ?? undefined, altitude: row.altitude ?? undefined, comment: row.comment, status: row.status,
+    path: row.path ? row.path.split(",") : [], device: row.device || undefined, weather: row.weather ?? undefined,
+    weatherAt: row.weather_at,
+  };
 }
