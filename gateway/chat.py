@@ -189,7 +189,7 @@ def check_may_speak(identity):
         raise ChatError("banned", "you are banned from this chat")
     mute = sanction_of(identity, Sanction.MUTE)
     if mute:
-        raise ChatError("muted", f"you are muted until {mute.until.isoformat()}", until=mute.until.isoformat())
+        raise ChatError("muted", "you are muted", until=mute.until.isoformat())  # the page shows till when
 
 
 def post_message(room, identity, text, client_id=None):

@@ -141,8 +141,12 @@ def test_telemetry_comes_with_its_names_units_and_equations(corpus):
     archive.store_batch(events(lines, step=0.01))
     status, body = api("/api/stations/SP9UVG-13/telemetry/")
     assert status == 200 and len(body["telemetry"]) == len(reports) > 100
-    assert body["telemetry"][0] == {"t": body["telemetry"][0]["t"], "sequence": "219",
-                                    "analog": [163.0, 66.0, 19.0, 81.0, 79.0], "bits": "00000000"}
+    assert body["telemetry"][0] == {
+        "t": body["telemetry"][0]["t"],
+        "sequence": "219",
+        "analog": [163.0, 66.0, 19.0, 81.0, 79.0],
+        "bits": "00000000",
+    }
     assert body["names"][:5] == ["Vin", "Rx1h", "Dg1h", "Eff1h", "Effog"]
     assert body["units"][:5] == ["Volt", "Pkt", "Pkt", "Pcnt", "Pcnt"]
     assert body["equations"][0] == [0, 0.079, 0] and body["equations"][4] == [0, 10, 0]

@@ -556,6 +556,9 @@ async def test_a_telemetry_station_page_charts_its_channels_by_their_definitions
     )
     assert len(scaled) == 12 and all(10 < volts < 15 for volts in scaled)
     await expect(page.locator("#weather-charts")).to_be_hidden()
+    await section.locator(".chart .u-over").first.hover()  # the legend shows the time under the pointer
+    legend_time = await section.locator(".chart .u-legend .u-series .u-value").first.inner_text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", legend_time), legend_time  # ISO date, 24-hour clock
     await page.screenshot(path=ARTIFACTS / "telemetry-charts.png", full_page=True)
 
 

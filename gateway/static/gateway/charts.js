@@ -1,7 +1,7 @@
 // Weather and telemetry charts on a station's page, from the archive (docs/api.md: the weather
 // and telemetry series), drawn with uPlot (pinned in package.json, served from here: no CDN,
 // works offline).
-import { el } from "./common.js";
+import { el, timeZone } from "./common.js";
 
 const WEATHER = [
   ["Temperature", "°C", [["temperature", "temperature", "#c62828"]]],
@@ -31,7 +31,7 @@ function drawCharts(container, times, charts) {
     area.append(box);
     // eslint-disable-next-line no-new
     new uPlot({
-      title, width, height: 180,
+      title, width, height: 180, ...timeOptions(),
       series: [{}, ...lines.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps: true }))],
       axes: [{}, { size: 60 }],
     }, [times, ...lines.map(([, , values]) => values)], box);
@@ -39,6 +39,19 @@ function drawCharts(container, times, charts) {
 }
 
 const timesOf = (rows) => rows.map((row) => Date.parse(row.t) / 1000);
+
+// uPlot's axis labels in the page's own time format: a 24-hour clock, ISO dates, in the time
+// zone the user chose (local or UTC), instead of its US defaults (3:30pm, 11/28/26).
+const TEMPLATES = [
+  [/\{h\}:\{mm\}:\{ss\}\{aa\}/g, "{HH}:{mm}:{ss}"], [/\{h\}:\{mm\}\{aa\}/g, "{HH}:{mm}"], [/\{h\}\{aa\}/g, "{HH}:00"],
+  [/\{M\}\/\{D\}\/\{YY\}/g, "{YYYY}-{MM}-{DD}"], [/\{M\}\/\{D\}/g, "{MM}-{DD}"],
+];
+function timeOptions() {
+  return {
+    fmtDate: (template) => uPlot.fmtDate(TEMPLATES.reduce((text, [from, to]) => text.replace(from, to), template)),
+    tzDate: (seconds) => (timeZone() === "utc" ? uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC") : new Date(seconds * 1000)),
+  };
+}
 
 // ``callsign``'s weather readings over the last ``hours``.
 export async function weatherCharts(container, callsign, hours) {
