@@ -258,8 +258,12 @@ async def test_map_shows_stations_and_their_info(open_page):
             await symbolsReady;
             const pixels = async (table, code, course) => {
                 const image = symbolElement(table, code, course);
-                await new Promise((resolve) => { const wait = () => image.src ? image.decode().then(resolve) : setTimeout(wait, 10); wait(); });
-                const context = Object.assign(document.createElement("canvas"), { width: 40, height: 40 }).getContext("2d");
+                await new Promise((resolve) => {
+                    const wait = () => (image.src ? image.decode().then(resolve) : setTimeout(wait, 10));
+                    wait();
+                });
+                const canvas = Object.assign(document.createElement("canvas"), { width: 40, height: 40 });
+                const context = canvas.getContext("2d");
                 context.drawImage(image, 0, 0);
                 return [...context.getImageData(0, 0, 40, 40).data];
             };
