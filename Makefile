@@ -7,16 +7,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WEB := node_modules/.package-lock.json
 PEERS := .venv-peers/.installed-$(shell cat tests/peers-requirements.txt | sha1sum | cut -c1-12)
-.PHONY: run test lint fuzz bench system-deps venv web peers clean
+.PHONY: run test lint fuzz bench system-deps venv web peers messages clean
 
 # A secret set in the environment wins; otherwise one is made once in var/.
-run: venv web var/secret_key
+run: venv web messages var/secret_key
 	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/python manage.py migrate --noinput
 	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/aprs-gateway run
 
 # The whole suite on SQLite, then the database-bound tests again on PostgreSQL.
 PG_TEST_URL ?= postgres:///aprs_gateway?host=/var/run/postgresql
-test: venv web system-deps peers lint
+test: venv web messages system-deps peers lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	DATABASE_URL='$(PG_TEST_URL)' $(BIN)/python -m pytest tests/test_archive.py tests/test_chat.py
 
@@ -47,6 +47,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,bench,postgres]'
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# The Vietnamese catalogues (gateway/locale/*/LC_MESSAGES/*.po) compiled to .mo,
+# which are not committed; compilemessages needs GNU gettext's msgfmt.
+PO := $(wildcard gateway/locale/*/LC_MESSAGES/*.po)
+messages: $(PO:.po=.mo)
+
+gateway/locale/%.mo: gateway/locale/%.po | venv
+	@command -v msgfmt >/dev/null || scripts/apt-install gettext
+	cd gateway && ../$(BIN)/django-admin compilemessages --ignore node_modules
 
 # aprsd and aioaprs, real APRS-IS clients the tests run against our server port.
 peers: $(PEERS)

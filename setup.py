@@ -1,6 +1,7 @@
 """Build hook: a wheel carries the pages' browser libraries (package.json's "staticDirs"),
 taken from the pinned npm packages at build time, so that an installed gateway needs no
-node or npm. Everything else about the package is in pyproject.toml."""
+node or npm; and the translations (gateway/locale), compiled by GNU gettext's msgfmt, so
+that it speaks Vietnamese. Everything else about the package is in pyproject.toml."""
 
 import json
 import shutil
@@ -26,6 +27,10 @@ class BuildWithPageLibraries(build_py):
             )
         for name, source in static_dirs.items():
             shutil.copytree(modules / source, Path(self.build_lib) / "gateway" / "static" / name, dirs_exist_ok=True)
+        for catalogue in (ROOT / "gateway" / "locale").glob("*/LC_MESSAGES/*.po"):
+            compiled = Path(self.build_lib) / catalogue.relative_to(ROOT).with_suffix(".mo")
+            compiled.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(catalogue)], check=True)
 
 
 setup(cmdclass={"build_py": BuildWithPageLibraries})

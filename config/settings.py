@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -207,7 +208,13 @@ if REDIS:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "gateway.layers.InMemoryChannelLayer", "CONFIG": _LAYER_CONFIG}}
 
-LANGUAGE_CODE = "en-us"
+# Vietnamese and English: the browser's Accept-Language chooses until the user picks one
+# (the switcher on every page, remembered in the django_language cookie). English when
+# the browser asks for neither. Catalogues: gateway/locale/ (docs/i18n.md).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "gateway" / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

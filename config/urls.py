@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from gateway.web import api, views
 from gateway.web.throttle import AdminLoginForm, LoginForm
@@ -29,4 +30,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the switcher on every page
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["gateway"]), name="javascript-catalog"),
 ]

@@ -13,9 +13,11 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from django.conf import settings
+from django.utils.translation import gettext
 
 from consumers.dispatch import NoDatabaseEvents
 from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, close_for_policy, dumps, parse_frame
+from consumers.language import InTheirLanguage
 from consumers.messages import queue_aprs_message
 from gateway import chat
 from gateway.daemon import metrics
@@ -35,7 +37,7 @@ def client_address(scope):
     return client[0] if client else None
 
 
-class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
+class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsumer):
     """A member of one room.
 
     Async, because what it mostly does is pass group events (messages,
@@ -65,7 +67,7 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
         try:
             self.room = await database_sync_to_async(chat.get_room)(room_name)
             if await database_sync_to_async(chat.sanction_of)(self.identity, Sanction.BAN):
-                raise chat.ChatError("banned", "you are banned from this chat")
+                raise chat.ChatError("banned", gettext("you are banned from this chat"))
         except chat.ChatError as exc:
             await self.send_json(exc.frame())
             return await self.close(CLOSE_BANNED if exc.code == "banned" else CLOSE_UNKNOWN_ROOM)
@@ -137,7 +139,7 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
         if wait:
             raise chat.ChatError(
                 "rate_limited",
-                f"too many messages; retry in {wait:.1f} s",
+                gettext("too many messages; retry in %(s)s s") % {"s": f"{wait:.1f}"},
                 retry_after=round(wait, 1),
                 id=frame.get("id"),
             )
@@ -195,14 +197,14 @@ class PublicChatConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
         await self.send_json({"type": "muted", "until": event["until"]})
 
     async def chat_banned(self, event):
-        await self.send_json({"type": "error", "code": "banned", "reason": "you are banned from this chat"})
+        await self.send_json({"type": "error", "code": "banned", "reason": gettext("you are banned from this chat")})
         await self.close(CLOSE_BANNED)
 
     async def send_json(self, content):
         await self.send(text_data=dumps(content))
 
 
-class AdminChatConsumer(WebsocketConsumer):
+class AdminChatConsumer(InTheirLanguage, WebsocketConsumer):
     """Staff moderation: announce, delete, mute, ban, unban, who is online.
 
     Synchronous, because every command is database work (find the target,

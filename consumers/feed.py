@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils.translation import gettext
 
 from consumers.frames import (
     MAX_FRAME,
@@ -25,6 +26,7 @@ from consumers.frames import (
     dumps,
     parse_frame,
 )
+from consumers.language import InTheirLanguage
 from gateway.daemon import metrics
 from gateway.feed.hub import get_hub
 from gateway.feed.subscriptions import Subscription
@@ -36,7 +38,7 @@ logger = logging.getLogger("gateway.feed")
 FRAME_TYPES = {"subscribe", "unsubscribe"}
 
 
-class APRSFeedConsumer(AsyncWebsocketConsumer):
+class APRSFeedConsumer(InTheirLanguage, AsyncWebsocketConsumer):
     # Packets come from the process's hub, never from the channel layer: no
     # per-client inbox, no Redis connection per client, and a Redis restart
     # does not cut feed clients off.
@@ -63,7 +65,7 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         try:
             message = parse_frame(text_data, bytes_data, FRAME_TYPES)
         except FrameError as exc:
-            return await self.refuse(str(exc))
+            return await self.refuse("bad_frame", str(exc))
         if message["type"] == "subscribe":
             await self.subscribe(message.get("filter", ""), message.get("recent", 0))
         else:
@@ -77,12 +79,14 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         hub = get_hub()
         try:
             packet_filter = parse_filter(text, known=hub, lenient=True)
-            if packet_filter.errors and not packet_filter.text:
-                raise FilterError("; ".join(packet_filter.errors))
         except FilterError as exc:
-            return await self.refuse(f"invalid filter: {exc}", filter=text)
+            return await self.refuse("invalid_filter", invalid(said(exc)), filter=text)
+        if packet_filter.errors and not packet_filter.text:
+            reasons = "; ".join(said(error) for error in packet_filter.errors)
+            return await self.refuse("invalid_filter", invalid(reasons), filter=text)
         if type(recent) is not int or not 0 <= recent <= settings.FEED_CLIENT_BUFFER:
-            return await self.refuse(f"recent: a whole number from 0 to {settings.FEED_CLIENT_BUFFER}")
+            reason = gettext("recent: a whole number from 0 to %(most)s") % {"most": settings.FEED_CLIENT_BUFFER}
+            return await self.refuse("bad_recent", reason)
         self.unsubscribe()
         extensions = self.scope.get("extensions", {})
         self.subscription = Subscription(
@@ -98,7 +102,12 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
         # under the same slow-client rule.
         hub.subscribe(self.subscription, recent)
         await self.send_json(
-            {"type": "subscribed", "filter": packet_filter.text, "errors": packet_filter.errors, "at": time.time()}
+            {
+                "type": "subscribed",
+                "filter": packet_filter.text,
+                "errors": [said(error) for error in packet_filter.errors],
+                "at": time.time(),
+            }
         )
 
     def unsubscribe(self):
@@ -106,8 +115,8 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
             get_hub().unsubscribe(self.subscription)
             self.subscription = None
 
-    async def refuse(self, reason, **extra):
-        await self.send_json({"type": "error", "reason": reason, **extra})
+    async def refuse(self, code, reason, **extra):
+        await self.send_json({"type": "error", "code": code, "reason": reason, **extra})
         if self.bad_frames.refused():
             logger.warning("closing a feed client after %d bad frames", self.bad_frames.count)
             if not close_for_policy(self.scope):
@@ -115,3 +124,12 @@ class APRSFeedConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, content):
         await self.send(text_data=dumps(content))
+
+
+def said(error):
+    """A filter error in the client's language: protocols/ marks its words for our catalogues (FilterError)."""
+    return gettext(error.template) % error.params
+
+
+def invalid(reasons):
+    return gettext("invalid filter: %(reason)s") % {"reason": reasons}

@@ -7,6 +7,8 @@ with a reason for the client. ``BadFrames`` counts refusals: after
 
 import json
 
+from django.utils.translation import gettext
+
 from gateway.names import CLOSE_EXTENSION
 
 MAX_FRAME = 4096
@@ -21,19 +23,22 @@ class FrameError(ValueError):
 def parse_frame(text_data, bytes_data, types):
     """The frame as a dict whose ``type`` is one of ``types``."""
     if text_data is None:
-        raise FrameError("binary frames are not accepted; send JSON text")
+        raise FrameError(gettext("binary frames are not accepted; send JSON text"))
     if len(text_data.encode("utf-8")) > MAX_FRAME:
-        raise FrameError(f"frame larger than {MAX_FRAME} bytes")
+        raise FrameError(gettext("frame larger than %(bytes)s bytes") % {"bytes": MAX_FRAME})
     try:
         frame = json.loads(text_data)
     except ValueError as exc:
-        raise FrameError(f"bad JSON: {exc}") from None
+        raise FrameError(gettext("bad JSON: %(reason)s") % {"reason": exc}) from None
     if not isinstance(frame, dict):
-        raise FrameError("a frame must be a JSON object with a 'type'")
+        raise FrameError(gettext("a frame must be a JSON object with a 'type'"))
     if not _valid_text(frame):
-        raise FrameError("text must be valid Unicode (a lone surrogate such as \\ud800 is not)")
+        raise FrameError(gettext("text must be valid Unicode (a lone surrogate such as \\ud800 is not)"))
     if frame.get("type") not in types:
-        raise FrameError(f"unknown type {frame.get('type')!r}; expected one of {', '.join(sorted(types))}")
+        raise FrameError(
+            gettext("unknown type %(type)r; expected one of %(types)s")
+            % {"type": frame.get("type"), "types": ", ".join(sorted(types))}
+        )
     return frame
 
 

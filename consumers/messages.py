@@ -14,9 +14,11 @@ import itertools
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils.translation import gettext
 
 from consumers.dispatch import NoDatabaseEvents
 from consumers.frames import BadFrames, FrameError, close_for_policy, dumps, parse_frame
+from consumers.language import InTheirLanguage
 from gateway import chat, inbox, outbox
 from gateway.daemon import metrics
 from gateway.feed.hub import get_hub
@@ -34,7 +36,7 @@ async def queue_aprs_message(consumer, user, to, text):
     await consumer.channel_layer.send(OUTBOX_CHANNEL, {"type": "outbox.wake"})
 
 
-class MessagesConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
+class MessagesConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsumer):
     NO_DATABASE = frozenset({"outbox.state", "inbox.message"})
     FRAME_TYPES = {"send", "thread", "conversations", "complete"}
     COMPLETIONS = 20
@@ -44,7 +46,9 @@ class MessagesConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
-            await self.send_json({"type": "error", "code": "login_required", "reason": "log in to see your messages"})
+            await self.send_json(
+                {"type": "error", "code": "login_required", "reason": gettext("log in to see your messages")}
+            )
             return await self.close(CLOSE_LOGIN_REQUIRED)
         self.bad_frames = BadFrames()
         self.counted = metrics.websocket_clients.labels("messages")
@@ -104,7 +108,7 @@ class MessagesConsumer(NoDatabaseEvents, AsyncWebsocketConsumer):
         try:
             station = validate_callsign(str(station or ""))
         except LoginError:
-            raise chat.ChatError("bad_station", f"{station!r} is not a callsign") from None
+            raise chat.ChatError("bad_station", gettext("%(call)r is not a callsign") % {"call": station}) from None
         inbox.mark_read(self.user, station)
         return {
             "type": "thread",

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from gateway.models import ROOM_NAME, Message, ModerationAction, Presence, Profile, Room, Sanction
 from gateway.names import guest_group, user_group
@@ -88,11 +89,11 @@ def identity_of(user, address=None, connection=""):
 
 def get_room(name):
     if not ROOM_NAME.match(name or ""):
-        raise ChatError("bad_room", f"{name!r} is not a room name")
+        raise ChatError("bad_room", gettext("%(name)r is not a room name") % {"name": name})
     try:
         return Room.objects.get(name=name)
     except Room.DoesNotExist:
-        raise ChatError("unknown_room", f"there is no room {name!r}", room=name) from None
+        raise ChatError("unknown_room", gettext("there is no room %(name)r") % {"name": name}, room=name) from None
 
 
 def message_payload(message):
@@ -122,15 +123,18 @@ def history(room):
 
 def clean_text(text):
     if not isinstance(text, str):
-        raise ChatError("bad_text", "'text' must be a string")
+        raise ChatError("bad_text", gettext("'text' must be a string"))
     if not text.strip():
-        raise ChatError("bad_text", "empty message")
+        raise ChatError("bad_text", gettext("empty message"))
     if len(text) > MAX_TEXT:
-        raise ChatError("bad_text", f"message longer than {MAX_TEXT} characters ({len(text)})")
+        raise ChatError(
+            "bad_text",
+            gettext("message longer than %(most)s characters (%(length)s)") % {"most": MAX_TEXT, "length": len(text)},
+        )
     if any(unicodedata.category(c) == "Cc" for c in text):
-        raise ChatError("bad_text", "control characters are not allowed")
+        raise ChatError("bad_text", gettext("control characters are not allowed"))
     if INVISIBLE & set(text):
-        raise ChatError("bad_text", "direction overrides and invisible characters are not allowed")
+        raise ChatError("bad_text", gettext("direction overrides and invisible characters are not allowed"))
     return text
 
 
@@ -138,28 +142,30 @@ def clean_client_id(client_id):
     if client_id is None:
         return None
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
-        raise ChatError("bad_id", "'id' must be a string of 1 to 64 characters")
+        raise ChatError("bad_id", gettext("'id' must be a string of 1 to 64 characters"))
     return client_id
 
 
 def choose_nick(identity, nick):
     """Give a guest a nick that cannot pass for a registered user or callsign."""
     if not identity.guest:
-        raise ChatError("not_guest", "you speak under your username")
+        raise ChatError("not_guest", gettext("you speak under your username"))
     if not settings.CHAT_ALLOW_GUESTS:
-        raise ChatError("guests_off", "guests may read but not speak here; log in to chat")
+        raise ChatError("guests_off", gettext("guests may read but not speak here; log in to chat"))
     if not isinstance(nick, str) or not GUEST_NICK.match(nick):
-        raise ChatError("bad_nick", "a nick is 2-20 characters of letters, digits, '_' and '-'")
+        raise ChatError("bad_nick", gettext("a nick is 2-20 characters of letters, digits, '_' and '-'"))
     taken = (
         get_user_model().objects.filter(username__iexact=nick).exists()
         or Profile.objects.filter(callsign__iexact=nick.split("-")[0]).exists()
     )
     if taken or _is_callsign_like(nick):
-        raise ChatError("nick_taken", f"{nick!r} belongs to a registered user or looks like a callsign")
+        raise ChatError(
+            "nick_taken", gettext("%(nick)r belongs to a registered user or looks like a callsign") % {"nick": nick}
+        )
     identity.name = nick
     if sanction_of(identity, Sanction.BAN):
         identity.name = ""
-        raise ChatError("banned", "you are banned from this chat")
+        raise ChatError("banned", gettext("you are banned from this chat"))
     return identity
 
 
@@ -184,12 +190,12 @@ def sanction_of(identity, kind):
 
 def check_may_speak(identity):
     if not identity.name:
-        raise ChatError("no_nick", 'choose a nick first: {"type": "nick", "nick": "..."}')
+        raise ChatError("no_nick", gettext('choose a nick first: {"type": "nick", "nick": "..."}'))
     if sanction_of(identity, Sanction.BAN):
-        raise ChatError("banned", "you are banned from this chat")
+        raise ChatError("banned", gettext("you are banned from this chat"))
     mute = sanction_of(identity, Sanction.MUTE)
     if mute:
-        raise ChatError("muted", "you are muted", until=mute.until.isoformat())  # the page shows till when
+        raise ChatError("muted", gettext("you are muted"), until=mute.until.isoformat())  # the page shows till when
 
 
 def post_message(room, identity, text, client_id=None):
@@ -275,7 +281,7 @@ def delete_message(actor, message_id):
     try:
         message = Message.objects.select_related("room").get(pk=int(message_id), deleted_at=None)
     except (Message.DoesNotExist, TypeError, ValueError):
-        raise ChatError("unknown_message", f"no message {message_id!r} to delete") from None
+        raise ChatError("unknown_message", gettext("no message %(id)r to delete") % {"id": message_id}) from None
     message.deleted_at = timezone.now()
     message.deleted_by = actor
     message.save(update_fields=["deleted_at", "deleted_by"])
@@ -286,13 +292,13 @@ def delete_message(actor, message_id):
 def _target(name):
     """A registered user by name, or ("guest", nick) for ``guest:NICK``."""
     if not isinstance(name, str) or not name:
-        raise ChatError("bad_target", "name a user, or guest:NICK for a guest")
+        raise ChatError("bad_target", gettext("name a user, or guest:NICK for a guest"))
     if name.lower().startswith("guest:"):
         return None, name[6:].lower()
     try:
         return get_user_model().objects.get(username__iexact=name), None
     except get_user_model().DoesNotExist:
-        raise ChatError("unknown_user", f"no user {name!r}") from None
+        raise ChatError("unknown_user", gettext("no user %(name)r") % {"name": name}) from None
 
 
 def _target_group(user, nick):
@@ -301,7 +307,7 @@ def _target_group(user, nick):
 
 def mute(actor, name, minutes):
     if not isinstance(minutes, (int, float)) or not 0 < minutes <= 7 * 24 * 60:
-        raise ChatError("bad_minutes", "'minutes' must be a number from 1 to 10080")
+        raise ChatError("bad_minutes", gettext("'minutes' must be a number from 1 to 10080"))
     user, nick = _target(name)
     until = timezone.now() + timedelta(minutes=minutes)
     Sanction.objects.create(kind=Sanction.MUTE, user=user, guest_nick=nick or "", until=until, created_by=actor)
@@ -326,7 +332,7 @@ def unban(actor, name):
     bans = bans.filter(user=user) if user else bans.filter(guest_nick=nick)
     lifted = bans.update(lifted_at=timezone.now())
     if not lifted:
-        raise ChatError("not_banned", f"{name!r} is not banned")
+        raise ChatError("not_banned", gettext("%(name)r is not banned") % {"name": name})
     _log(actor, "unban", target=name)
 
 

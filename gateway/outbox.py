@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from gateway.chat import ChatError, RateLimit
 from gateway.models import InboxMessage, OutboxMessage
@@ -44,12 +45,14 @@ def state_payload(message):
 def refusal(user):
     """Why ``user`` may not send APRS messages (a ChatError), or None if they may."""
     if not settings.APRS_MESSAGING:
-        return ChatError("messaging_off", "APRS messaging is off on this gateway (its operator sets APRS_MESSAGING)")
+        return ChatError(
+            "messaging_off", gettext("APRS messaging is off on this gateway (its operator sets APRS_MESSAGING)")
+        )
     profile = getattr(user, "profile", None) if user and user.is_authenticated else None
     if profile is None or not profile.callsign:
-        return ChatError("no_callsign", "log in with a callsign on your profile to send APRS messages")
+        return ChatError("no_callsign", gettext("log in with a callsign on your profile to send APRS messages"))
     if not profile.callsign_verified:
-        return ChatError("callsign_unverified", "staff has not verified your callsign yet")
+        return ChatError("callsign_unverified", gettext("staff has not verified your callsign yet"))
     return None
 
 
@@ -62,12 +65,16 @@ def submit(user, destination, text):
     try:
         destination = validate_callsign(str(destination or ""))
     except LoginError:
-        raise ChatError("bad_destination", f"{destination!r} is not a callsign") from None
+        raise ChatError("bad_destination", gettext("%(call)r is not a callsign") % {"call": destination}) from None
     if not isinstance(text, str) or not TEXT.match(text) or FORBIDDEN & set(text):
-        raise ChatError("bad_text", "APRS message text: 1-67 printable ASCII characters, without | ~ {")
+        raise ChatError("bad_text", gettext("APRS message text: 1-67 printable ASCII characters, without | ~ {"))
     wait = per_user.retry_after(user.pk) or everyone.retry_after("all")
     if wait:
-        raise ChatError("rate_limited", f"too many APRS messages; retry in {wait:.0f} s", retry_after=round(wait, 1))
+        raise ChatError(
+            "rate_limited",
+            gettext("too many APRS messages; retry in %(s)s s") % {"s": f"{wait:.0f}"},
+            retry_after=round(wait, 1),
+        )
     with transaction.atomic():
         count = OutboxMessage.objects.select_for_update().filter(source=profile.callsign).count()
         reply_ack = reply_ack_for(user, destination)

@@ -177,7 +177,7 @@ async def open_page(browser, site):
             await page.page.goto("/accounts/login/")
             await page.page.fill("#id_username", user)
             await page.page.fill("#id_password", f"{user}-secret-1")
-            await page.page.click("button[type=submit]")
+            await page.page.click("main button[type=submit]")
             await page.page.wait_for_url(f"{base_url}/")
         return page.page
 

@@ -2,7 +2,7 @@
 (the wheel carrying the pages' browser libraries, built from the pinned npm
 packages), the wheel goes into a fresh venv, and with no node or npm on PATH
 ``aprs-gateway migrate`` and ``aprs-gateway run`` serve the map, which Chromium
-loads with its scripts and styles."""
+loads with its scripts and styles, in Vietnamese for a browser that asks for it."""
 
 import shutil
 import subprocess
@@ -44,6 +44,9 @@ def test_wheel_carries_the_page_libraries(wheel):
         "gateway/templates/gateway/map.html",
         "gateway/migrations/0001_initial.py",
         "gateway/demo/demo.txt",
+        "gateway/static/gateway/symbols/symbols.dat",
+        "gateway/locale/vi/LC_MESSAGES/django.mo",  # compiled at build time: .mo files are not committed
+        "gateway/locale/vi/LC_MESSAGES/djangojs.mo",
     ):
         assert needed in names, needed
     assert not any("node_modules" in name for name in names)
@@ -85,7 +88,7 @@ async def test_installed_wheel_serves_the_map_without_node(wheel, tmp_path):
         require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM}")
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = await browser.new_page()
+            page = await browser.new_page(locale="vi-VN")  # Accept-Language: vi-VN
             failed = []
             page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
             errors = []
@@ -97,6 +100,9 @@ async def test_installed_wheel_serves_the_map_without_node(wheel, tmp_path):
             position = await page.evaluate("getComputedStyle(document.querySelector('.leaflet-container')).position")
             assert position == "relative"  # leaflet.css applied
             await page.wait_for_selector(".leaflet-marker-icon, .marker-cluster", timeout=20_000)  # the demo feed
+            assert await page.get_attribute("html", "lang") == "vi"
+            assert await page.inner_text("nav a[aria-current=page]") == "Bản đồ"  # from the wheel's catalogue
+            assert await page.get_attribute(".leaflet-control-zoom-in", "title") == "Phóng to"  # and its script catalogue
             await browser.close()
         assert failed == [] and errors == []
     finally:

@@ -2,6 +2,7 @@ import unicodedata
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext, gettext_lazy
 
 from gateway.models import Profile
 from protocols.aprs.login import LoginError, validate_callsign
@@ -10,12 +11,16 @@ from protocols.aprs.login import LoginError, validate_callsign
 class RegistrationForm(UserCreationForm):
     """Django's sign-up form plus an optional callsign, unique across users."""
 
-    callsign = forms.CharField(max_length=9, required=False, help_text="optional, without SSID")
+    callsign = forms.CharField(
+        label=gettext_lazy("Callsign"), max_length=9, required=False, help_text=gettext_lazy("optional, without SSID")
+    )
 
     def clean_username(self):
         username = super().clean_username()
         if any(unicodedata.category(c) in ("Cf", "Cc") for c in username):
-            raise forms.ValidationError("invisible and direction-changing characters are not allowed in a username")
+            raise forms.ValidationError(
+                gettext("invisible and direction-changing characters are not allowed in a username")
+            )
         return username
 
     def clean_callsign(self):
@@ -25,11 +30,11 @@ class RegistrationForm(UserCreationForm):
         try:
             callsign = validate_callsign(callsign)
         except LoginError:
-            raise forms.ValidationError("not a callsign") from None
+            raise forms.ValidationError(gettext("not a callsign")) from None
         if "-" in callsign:
-            raise forms.ValidationError("give the callsign without SSID")
+            raise forms.ValidationError(gettext("give the callsign without SSID"))
         if Profile.objects.filter(callsign=callsign).exists():
-            raise forms.ValidationError("this callsign is registered already")
+            raise forms.ValidationError(gettext("this callsign is registered already"))
         return callsign
 
     def save(self, commit=True):

@@ -16,6 +16,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
+from django.utils.translation import ngettext
 
 
 def _keys(username, request):
@@ -56,9 +57,14 @@ class ThrottledLogin:
     def clean(self):
         wait = wait_seconds(self.data.get("username"), self.request)
         if wait:
+            minutes = max(1, round(wait / 60))
             raise ValidationError(
-                f"Too many failed logins for this account or from this address; try again in "
-                f"{max(1, round(wait / 60))} minutes.",
+                ngettext(
+                    "Too many failed logins for this account or from this address; try again in %(minutes)d minute.",
+                    "Too many failed logins for this account or from this address; try again in %(minutes)d minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes},
                 code="throttled",
             )
         return super().clean()

@@ -20,6 +20,7 @@ from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.translation import gettext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import inbox
@@ -83,7 +84,9 @@ def chat_admin_page(request):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not request.user.is_staff:
-        return render(request, "gateway/forbidden.html", {"reason": "The admin chat is for staff only."}, status=403)
+        return render(
+            request, "gateway/forbidden.html", {"reason": gettext("The admin chat is for staff only.")}, status=403
+        )
     rooms = list(Room.objects.order_by("name").values_list("name", flat=True))
     return render(request, "gateway/chat_admin.html", {"rooms": rooms})
 

@@ -44,8 +44,20 @@ _EARTH_RADIUS_KM = 6371.0
 KM_PER_DEGREE = math.pi * _EARTH_RADIUS_KM / 180  # along a meridian
 
 
+def gettext_noop(message):
+    """Marks a message for the application's translation catalogues (Django's makemessages
+    finds it by this name); protocols/ knows nothing of Django, so here it stays English."""
+    return message
+
+
 class FilterError(ValueError):
-    """A filter the user must correct; the message says which part and why."""
+    """A filter the user must correct; the message says which part and why. ``template``
+    and ``params`` let an application say it in its user's language:
+    ``gettext(error.template) % error.params``."""
+
+    def __init__(self, template, **params):
+        self.template, self.params = template, params
+        super().__init__(template % params)
 
 
 class Known:
@@ -114,38 +126,40 @@ def distance_km(lat1, lon1, lat2, lon2):
 
 def _numbers(part, args, count, names):
     if len(args) != count:
-        raise FilterError(f"{part!r}: expected {'/'.join(names)}")
+        raise FilterError(gettext_noop("%(part)r: expected %(fields)s"), part=part, fields="/".join(names))
     try:
         values = [float(a) for a in args]
     except ValueError:
-        raise FilterError(f"{part!r}: {'/'.join(names)} must be numbers") from None
+        raise FilterError(
+            gettext_noop("%(part)r: %(fields)s must be numbers"), part=part, fields="/".join(names)
+        ) from None
     if not all(math.isfinite(v) for v in values):
-        raise FilterError(f"{part!r}: numbers must be finite")
+        raise FilterError(gettext_noop("%(part)r: numbers must be finite"), part=part)
     return values
 
 
 def _check_lat_lon(part, lat, lon):
     if not -90 <= lat <= 90:
-        raise FilterError(f"{part!r}: latitude {lat} out of range -90..90")
+        raise FilterError(gettext_noop("%(part)r: latitude %(lat)s out of range -90..90"), part=part, lat=lat)
     if not -180 <= lon <= 180:
-        raise FilterError(f"{part!r}: longitude {lon} out of range -180..180")
+        raise FilterError(gettext_noop("%(part)r: longitude %(lon)s out of range -180..180"), part=part, lon=lon)
 
 
 def _distance(part, value):
     if value < MIN_DISTANCE_KM:
-        raise FilterError(f"{part!r}: distance must be at least {MIN_DISTANCE_KM:g} km")
+        raise FilterError(gettext_noop("%(part)r: distance must be at least %(km)g km"), part=part, km=MIN_DISTANCE_KM)
     return value
 
 
 def _calls(part, args, wildcards=True):
     if not args or not all(args):
-        raise FilterError(f"{part!r}: expected at least one callsign")
+        raise FilterError(gettext_noop("%(part)r: expected at least one callsign"), part=part)
     patterns = []
     for arg in args:
         if not re.fullmatch(rf"[A-Za-z0-9*?-]{{1,{MAX_CALL_PATTERN}}}", arg):
-            raise FilterError(f"{part!r}: {arg!r} is not a callsign pattern")
+            raise FilterError(gettext_noop("%(part)r: %(arg)r is not a callsign pattern"), part=part, arg=arg)
         if not wildcards and ("*" in arg or "?" in arg):
-            raise FilterError(f"{part!r}: wildcards are not allowed here")
+            raise FilterError(gettext_noop("%(part)r: wildcards are not allowed here"), part=part)
         patterns.append(arg.upper())
     return _pattern_matcher(patterns)
 
@@ -191,14 +205,14 @@ def _my_range(part, args, known, login):
     (km,) = _numbers(part, args, 1, ["km"])
     _distance(part, km)
     if not login:
-        raise FilterError(f"{part!r}: m/ needs a logged-in callsign")
+        raise FilterError(gettext_noop("%(part)r: m/ needs a logged-in callsign"), part=part)
     call = login.upper()
     return _within(lambda: known.position(call), km)
 
 
 def _friend_range(part, args, known, login):
     if len(args) != 2 or not re.fullmatch(rf"[A-Za-z0-9-]{{1,{MAX_CALL_PATTERN}}}", args[0]):
-        raise FilterError(f"{part!r}: expected f/call/km")
+        raise FilterError(gettext_noop("%(part)r: expected f/call/km"), part=part)
     (km,) = _numbers(part, args[1:], 1, ["km"])
     _distance(part, km)
     call = args[0].upper()
@@ -210,7 +224,7 @@ def _area(part, args, known, login):
     _check_lat_lon(part, north, west)
     _check_lat_lon(part, south, east)
     if south > north:
-        raise FilterError(f"{part!r}: latS must not be north of latN")
+        raise FilterError(gettext_noop("%(part)r: latS must not be north of latN"), part=part)
     if west <= east:
         match = lambda f: "lat" in f and south <= f["lat"] <= north and west <= f["lon"] <= east  # noqa: E731
     else:  # a box across the antimeridian
@@ -226,24 +240,28 @@ def _budlist(part, args, known, login):
 
 def _prefix(part, args, known, login):
     if not args or not all(re.fullmatch(rf"[A-Za-z0-9-]{{1,{MAX_CALL_PATTERN}}}", a) for a in args):
-        raise FilterError(f"{part!r}: expected prefixes such as p/OH/N0")
+        raise FilterError(gettext_noop("%(part)r: expected prefixes such as p/OH/N0"), part=part)
     prefixes = tuple(a.upper() for a in args)
     return lambda f: f["from"].startswith(prefixes)
 
 
 def _object(part, args, known, login):
     if not args or not all(args):
-        raise FilterError(f"{part!r}: expected at least one object name")
+        raise FilterError(gettext_noop("%(part)r: expected at least one object name"), part=part)
     match = _pattern_matcher([a.upper() for a in args])
     return lambda f: bool(f["object"]) and match(f["object"])
 
 
 def _type(part, args, known, login):
     if len(args) not in (1, 3):
-        raise FilterError(f"{part!r}: expected t/{TYPE_LETTERS} or t/{TYPE_LETTERS}/call/km")
+        raise FilterError(
+            gettext_noop("%(part)r: expected t/%(letters)s or t/%(letters)s/call/km"), part=part, letters=TYPE_LETTERS
+        )
     letters = args[0].lower()
     if not letters or any(c not in TYPE_LETTERS for c in letters):
-        raise FilterError(f"{part!r}: type letters must be from {TYPE_LETTERS!r}")
+        raise FilterError(
+            gettext_noop("%(part)r: type letters must be from %(letters)r"), part=part, letters=TYPE_LETTERS
+        )
     wanted = set(letters)
     if "*" in wanted:  # everything but CWOP (unless c is asked for too), as aprsc
         cwop_too = "c" in wanted
@@ -268,10 +286,14 @@ def _group(part, args, known, login):
 
 def _q_construct(part, args, known, login):
     if not 1 <= len(args) <= 2 or any(c not in Q_LETTERS for c in args[0]):
-        raise FilterError(f"{part!r}: expected q/letters[/I], letters from {Q_LETTERS!r} (case counts)")
+        raise FilterError(
+            gettext_noop("%(part)r: expected q/letters[/I], letters from %(letters)r (case counts)"),
+            part=part,
+            letters=Q_LETTERS,
+        )
     analytic = len(args) == 2 and args[1] in ("i", "I")
     if len(args) == 2 and not analytic:
-        raise FilterError(f"{part!r}: the second field may only be I")
+        raise FilterError(gettext_noop("%(part)r: the second field may only be I"), part=part)
     wanted = set(args[0])
     if not analytic:
         return lambda f: f.get("q") in wanted
@@ -280,7 +302,7 @@ def _q_construct(part, args, known, login):
 
 def _symbol(part, args, known, login):
     if not 1 <= len(args) <= 3:
-        raise FilterError(f"{part!r}: expected s/primary[/alternate[/overlay]]")
+        raise FilterError(gettext_noop("%(part)r: expected s/primary[/alternate[/overlay]]"), part=part)
     primary, alternate, overlays = (args + ["", ""])[:3]
 
     def match(f):
@@ -369,9 +391,9 @@ def parse_filter(text, login="", known=NOTHING_KNOWN, lenient=False):
     the good parts, list the bad ones in ``errors``; nothing good is a filter that
     passes nothing."""
     if not isinstance(text, str):
-        raise FilterError("filter must be a string")
+        raise FilterError(gettext_noop("filter must be a string"))
     if len(text) > 512:
-        raise FilterError("filter longer than 512 characters")
+        raise FilterError(gettext_noop("filter longer than 512 characters"))
     parts = text.split()
     if not parts:
         return PassAll()
@@ -383,15 +405,19 @@ def parse_filter(text, login="", known=NOTHING_KNOWN, lenient=False):
         parser = _PARSERS.get(kind.lower())
         try:
             if parser is None or not slash:
-                raise FilterError(f"{part!r}: unknown filter type (supported: {', '.join(SUPPORTED)})")
+                raise FilterError(
+                    gettext_noop("%(part)r: unknown filter type (supported: %(types)s)"),
+                    part=part,
+                    types=", ".join(SUPPORTED),
+                )
             match = parser(part, rest.split("/"), known, login)
         except FilterError as exc:
             if not lenient:
                 raise
-            errors.append(str(exc))
+            errors.append(exc)
             continue
         (exclude if negative else include).append(match)
         kept.append(part)
     if not include and not lenient:
-        raise FilterError("a filter needs at least one part that is not an exclusion")
+        raise FilterError(gettext_noop("a filter needs at least one part that is not an exclusion"))
     return Filter(" ".join(kept), include, exclude, errors)

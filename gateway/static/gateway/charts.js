@@ -4,11 +4,11 @@
 import { el, timeZone } from "./common.js";
 
 const WEATHER = [
-  ["Temperature", "°C", [["temperature", "temperature", "#c62828"]]],
-  ["Wind", "m/s", [["wind_speed", "wind", "#1565c0"], ["wind_gust", "gusts", "#90caf9"]]],
-  ["Pressure", "hPa", [["pressure", "pressure", "#6a1b9a"]]],
-  ["Humidity", "%", [["humidity", "humidity", "#00838f"]]],
-  ["Rain", "mm", [["rain_1h", "last hour", "#2e7d32"], ["rain_24h", "24 h", "#81c784"]]],
+  [gettext("Temperature"), "°C", [["temperature", gettext("temperature"), "#c62828"]]],
+  [gettext("Wind"), "m/s", [["wind_speed", gettext("wind"), "#1565c0"], ["wind_gust", gettext("gusts"), "#90caf9"]]],
+  [gettext("Pressure"), "hPa", [["pressure", gettext("pressure"), "#6a1b9a"]]],
+  [gettext("Humidity"), "%", [["humidity", gettext("humidity"), "#00838f"]]],
+  [gettext("Rain"), "mm", [["rain_1h", gettext("last hour"), "#2e7d32"], ["rain_24h", gettext("24 h"), "#81c784"]]],
 ];
 const CHANNEL_COLOURS = ["#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00"];
 
@@ -73,7 +73,7 @@ export async function telemetryCharts(container, callsign, hours) {
   }
   const channels = [0, 1, 2, 3, 4].map((channel) => {
     const [a, b, c] = answer.equations[channel] ?? [0, 1, 0];
-    const name = answer.names[channel] || `Channel ${channel + 1}`;
+    const name = answer.names[channel] || interpolate(gettext("Channel %(n)s"), { n: channel + 1 }, true);
     const unit = answer.units[channel];
     const values = rows.map(({ analog }) => (typeof analog[channel] === "number" ? a * analog[channel] ** 2 + b * analog[channel] + c : null));
     return [unit ? `${name} (${unit})` : name, [[name, CHANNEL_COLOURS[channel], values]]];
@@ -83,9 +83,10 @@ export async function telemetryCharts(container, callsign, hours) {
   const last = rows.at(-1)?.bits;
   bits.hidden = !last;
   if (!last) return;
-  bits.replaceChildren(`${answer.project || "Bits"}: `, ...[...last].flatMap((bit, at) => {
+  bits.replaceChildren(`${answer.project || gettext("Bits")}: `, ...[...last].flatMap((bit, at) => {
     const on = bit === (answer.bits[at] ?? "1");
     const name = answer.names[5 + at] || `B${at + 1}`;
-    return [el("span", { class: on ? "bit-on" : "bit-off" }, `${name} ${on ? "on" : "off"}`), " "];
+    const text = interpolate(on ? gettext("%(name)s on") : gettext("%(name)s off"), { name }, true);
+    return [el("span", { class: on ? "bit-on" : "bit-off" }, text), " "];
   }));
 }

@@ -20,21 +20,27 @@ function who(person) {
   return person.callsign && person.callsign !== person.name ? `${person.name} (${person.callsign})` : person.name;
 }
 
+const guest = (person) => (person.guest ? ` (${gettext("guest")})` : "");
+
 function showError(frame) {
-  errorBox.textContent = frame.until ? `${frame.reason} (until ${localTime(frame.until)})` : frame.reason;
+  errorBox.textContent = frame.until
+    ? interpolate(gettext("%(reason)s (until %(time)s)"), { reason: frame.reason, time: localTime(frame.until) }, true)
+    : frame.reason;
 }
 
 function messageRow(message) {
   const row = el("li", { class: message.announcement ? "announcement" : "", "data-id": message.id },
     el("time", { datetime: message.created, text: localTime(message.created) }), " ",
-    el("b", { class: "name", text: who(message) + (message.guest ? " (guest)" : "") }), " ",
+    el("b", { class: "name", text: who(message) + guest(message) }), " ",
     el("span", { class: "text", text: message.text }));
   if (staff) {
     row.append(" ", el("span", { class: "moderation" },
-      el("button", { type: "button", text: "Delete", "aria-label": `Delete message ${message.id}`,
+      el("button", { type: "button", text: gettext("Delete"),
+                     "aria-label": interpolate(gettext("Delete message %(id)s"), { id: message.id }, true),
                      onclick: () => moderate({ type: "delete", id: message.id }) }),
       message.announcement ? null : el("button", {
-        type: "button", text: "Mute 10 min", "aria-label": `Mute ${message.name} for 10 minutes`,
+        type: "button", text: gettext("Mute 10 min"),
+        "aria-label": interpolate(gettext("Mute %(name)s for 10 minutes"), { name: message.name }, true),
         onclick: () => moderate({ type: "mute", user: message.guest ? `guest:${message.name}` : message.name, minutes: 10 }),
       })));
   }
@@ -50,13 +56,13 @@ function addMessage(message) {
 function setPresence(people) {
   const names = new Map(people.map((person) => [person.name, person]));
   presence.replaceChildren(...[...names.values()].map((person) =>
-    el("li", { "data-name": person.name, text: who(person) + (person.guest ? " (guest)" : "") })));
+    el("li", { "data-name": person.name, text: who(person) + guest(person) })));
 }
 
 function presenceEvent(frame) {
   const people = [...presence.children].map((node) => ({ name: node.dataset.name, label: node.textContent }));
   const others = people.filter((person) => person.name !== frame.who.name);
-  if (frame.event === "join") others.push({ name: frame.who.name, label: who(frame.who) + (frame.who.guest ? " (guest)" : "") });
+  if (frame.event === "join") others.push({ name: frame.who.name, label: who(frame.who) + guest(frame.who) });
   presence.replaceChildren(...others.map((person) => el("li", { "data-name": person.name, text: person.label })));
 }
 
@@ -65,8 +71,8 @@ function canSpeak(joined) {
   input.disabled = sendButton.disabled = !named;
   nickForm.hidden = named || !joined.may_speak;
   document.getElementById("may-speak").textContent = named
-    ? `You speak as ${who(joined.you)}.`
-    : joined.may_speak ? "Choose a guest nick to speak, or log in." : "Log in to speak; anyone may read.";
+    ? interpolate(gettext("You speak as %(name)s."), { name: who(joined.you) }, true)
+    : joined.may_speak ? gettext("Choose a guest nick to speak, or log in.") : gettext("Log in to speak; anyone may read.");
 }
 
 function onFrame(frame) {
@@ -82,7 +88,7 @@ function onFrame(frame) {
     case "deleted": list.querySelector(`li[data-id="${Number(frame.id)}"]`)?.remove(); break;
     case "presence": presenceEvent(frame); break;
     case "nick": canSpeak({ you: frame.you, may_speak: true }); errorBox.textContent = ""; break;
-    case "muted": showError({ reason: "A moderator muted you", until: frame.until }); break;
+    case "muted": showError({ reason: gettext("A moderator muted you"), until: frame.until }); break;
     case "error":
       if (frame.id && pending.has(frame.id)) {
         if (!input.value) input.value = pending.get(frame.id);
@@ -127,7 +133,7 @@ function moderate(frame) {
     onOpen: flushAdmin,
     onFrame: (reply) => {
       if (reply.type === "error") showError(reply);
-      else if (reply.type === "done") errorBox.textContent = `done: ${reply.action}`;
+      else if (reply.type === "done") errorBox.textContent = interpolate(gettext("done: %(action)s"), { action: reply.action }, true);
     },
   });
   adminQueue.push(frame);

@@ -12,16 +12,20 @@ function note(text) {
 function onFrame(frame) {
   if (frame.type === "error") {
     errorBox.textContent = frame.reason;
-    note(`refused: ${frame.reason}`);
+    note(interpolate(gettext("refused: %(reason)s"), { reason: frame.reason }, true));
   } else if (frame.type === "done") {
     errorBox.textContent = "";
     if (frame.action === "online") {
       document.getElementById("online-list").replaceChildren(...frame.online.map((person) =>
-        el("li", { text: `${person.name}${person.callsign ? ` (${person.callsign})` : ""} in ${person.room}${person.guest ? ", guest" : ""}` })));
+        el("li", { text: interpolate(person.guest ? gettext("%(name)s in %(room)s, guest") : gettext("%(name)s in %(room)s"), {
+          name: person.callsign ? `${person.name} (${person.callsign})` : person.name, room: person.room,
+        }, true) })));
     }
-    note(`done: ${frame.action} ${frame.user ?? frame.id ?? frame.message_id ?? ""}`);
+    note(interpolate(gettext("done: %(action)s %(target)s"), {
+      action: frame.action, target: frame.user ?? frame.id ?? frame.message_id ?? "",
+    }, true));
   } else if (frame.type === "admin") {
-    note(`moderating as ${frame.you}; rooms: ${frame.rooms.join(", ")}`);
+    note(interpolate(gettext("moderating as %(name)s; rooms: %(rooms)s"), { name: frame.you, rooms: frame.rooms.join(", ") }, true));
   }
 }
 

@@ -4,11 +4,13 @@
 import { Backoff, socketUrl } from "./common.js";
 
 const FINAL_CLOSES = {
-  4003: "banned", 4401: "log in first", 4404: "no such room", 1008: "closed after too many refused frames",
+  4003: gettext("banned"), 4401: gettext("log in first"), 4404: gettext("no such room"),
+  1008: gettext("closed after too many refused frames"),
 };
 
 export class ChatSocket {
-  // handlers: onFrame(frame), onOpen(), onState(state, final)
+  // handlers: onFrame(frame), onOpen(), onState(state, text): state is connecting, connected,
+  // disconnected (retrying) or closed (for good), text says it in the page's language
   constructor(path, handlers) {
     this.path = path;
     this.handlers = handlers;
@@ -17,22 +19,23 @@ export class ChatSocket {
   }
 
   connect() {
-    this.handlers.onState?.("connecting");
+    this.handlers.onState?.("connecting", gettext("connecting"));
     this.socket = new WebSocket(socketUrl(this.path));
     this.socket.onopen = () => {
       this.backoff.reset();
-      this.handlers.onState?.("connected");
+      this.handlers.onState?.("connected", gettext("connected"));
       this.handlers.onOpen?.();
     };
     this.socket.onmessage = (event) => this.handlers.onFrame(JSON.parse(event.data));
     this.socket.onclose = (event) => {
       const final = FINAL_CLOSES[event.code];
       if (final) {
-        this.handlers.onState?.(`closed: ${final}`, true);
+        this.handlers.onState?.("closed", interpolate(gettext("closed: %(reason)s"), { reason: final }, true));
         return;
       }
       const delay = this.backoff.next();
-      this.handlers.onState?.(`disconnected, retrying in ${Math.ceil(delay / 1000)} s`);
+      const text = interpolate(gettext("disconnected, retrying in %(s)s s"), { s: Math.ceil(delay / 1000) }, true);
+      this.handlers.onState?.("disconnected", text);
       setTimeout(() => this.connect(), delay);
     };
   }
@@ -44,8 +47,8 @@ export class ChatSocket {
   }
 }
 
-export function showState(state, final, id = "chat-state") {
+export function showState(state, text, id = "chat-state") {
   const node = document.getElementById(id);
-  node.textContent = state;
-  node.dataset.state = final ? "closed" : state.split(/[ ,]/)[0];
+  node.textContent = text;
+  node.dataset.state = state;
 }

@@ -24,13 +24,27 @@ export function jsonData(id) {
   return JSON.parse(document.getElementById(id).textContent);
 }
 
+// --- language ------------------------------------------------------------
+// The page's language (<html lang>, chosen by Django from the cookie or Accept-Language);
+// words come from Django's JavaScript catalogue (/jsi18n/: gettext, ngettext, interpolate),
+// numbers and dates from Intl in the same language (vi: 12,5 with a decimal comma).
+export const language = document.documentElement.lang || "en";
+
+const numberFormats = new Map();
+export function number(value, digits = 0) {
+  if (!numberFormats.has(digits)) {
+    numberFormats.set(digits, new Intl.NumberFormat(language, { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+  }
+  return numberFormats.get(digits).format(value);
+}
+
 // --- units ---------------------------------------------------------------
 const UNITS_KEY = "aprs-gateway.units";
 
 export function units() {
   const chosen = localStorage.getItem(UNITS_KEY);
   if (chosen === "metric" || chosen === "imperial") return chosen;
-  return navigator.language === "en-US" ? "imperial" : "metric";
+  return language === "en" && navigator.language === "en-US" ? "imperial" : "metric";
 }
 
 export function setUnits(value) {
@@ -38,26 +52,24 @@ export function setUnits(value) {
   document.dispatchEvent(new CustomEvent("unitschange", { detail: value }));
 }
 
-const round = (value, digits = 0) => Number(value).toFixed(digits);
-
 export function speed(kmh) {
-  return units() === "metric" ? `${round(kmh)} km/h` : `${round(kmh / 1.609344)} mph`;
+  return units() === "metric" ? `${number(kmh)} km/h` : `${number(kmh / 1.609344)} mph`;
 }
 
 export function altitude(metres) {
-  return units() === "metric" ? `${round(metres)} m` : `${round(metres / 0.3048)} ft`;
+  return units() === "metric" ? `${number(metres)} m` : `${number(metres / 0.3048)} ft`;
 }
 
 export function temperature(celsius) {
-  return units() === "metric" ? `${round(celsius, 1)} °C` : `${round(celsius * 9 / 5 + 32, 1)} °F`;
+  return units() === "metric" ? `${number(celsius, 1)} °C` : `${number(celsius * 9 / 5 + 32, 1)} °F`;
 }
 
 export function windSpeed(metresPerSecond) {
-  return units() === "metric" ? `${round(metresPerSecond * 3.6)} km/h` : `${round(metresPerSecond * 2.236936)} mph`;
+  return units() === "metric" ? `${number(metresPerSecond * 3.6)} km/h` : `${number(metresPerSecond * 2.236936)} mph`;
 }
 
 export function rain(mm) {
-  return units() === "metric" ? `${round(mm, 1)} mm` : `${round(mm / 25.4, 2)} in`;
+  return units() === "metric" ? `${number(mm, 1)} mm` : `${number(mm / 25.4, 2)} in`;
 }
 
 // --- times -----------------------------------------------------------------
@@ -99,10 +111,13 @@ export function localTime(value, now = new Date()) {
 
 export function relativeTime(value, now = Date.now()) {
   const seconds = Math.max(0, Math.round((now - toDate(value).getTime()) / 1000));
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ${Math.floor(seconds % 3600 / 60)} min ago`;
-  return `${Math.floor(seconds / 86400)} d ago`;
+  const ago = (text, values) => interpolate(text, values, true);
+  if (seconds < 60) return ago(gettext("%(s)s s ago"), { s: seconds });
+  if (seconds < 3600) return ago(gettext("%(min)s min ago"), { min: Math.floor(seconds / 60) });
+  if (seconds < 86400) {
+    return ago(gettext("%(h)s h %(min)s min ago"), { h: Math.floor(seconds / 3600), min: Math.floor(seconds % 3600 / 60) });
+  }
+  return ago(gettext("%(d)s d ago"), { d: Math.floor(seconds / 86400) });
 }
 
 // A <time> that keeps saying how long ago it was (see tickRelativeTimes).
@@ -147,7 +162,7 @@ export function distanceAndBearing(from, lat, lon) {
   const y = Math.sin(dl) * Math.cos(p2);
   const x = Math.cos(p1) * Math.sin(p2) - Math.sin(p1) * Math.cos(p2) * Math.cos(dl);
   const bearing = (Math.atan2(y, x) / rad + 360) % 360;
-  const distance = units() === "metric" ? `${round(km, 1)} km` : `${round(km / 1.609344, 1)} mi`;
+  const distance = units() === "metric" ? `${number(km, 1)} km` : `${number(km / 1.609344, 1)} mi`;
   return `${distance}, ${Math.round(bearing)}° ${COMPASS[Math.round(bearing / 22.5) % 16]}`;
 }
 
@@ -166,7 +181,7 @@ export function maidenhead(lat, lon) {
 export function latLon(lat, lon) {
   const ns = lat >= 0 ? "N" : "S";
   const ew = lon >= 0 ? "E" : "W";
-  return `${Math.abs(lat).toFixed(4)}° ${ns} ${Math.abs(lon).toFixed(4)}° ${ew}`;
+  return `${number(Math.abs(lat), 4)}° ${ns} ${number(Math.abs(lon), 4)}° ${ew}`;
 }
 
 // Retry delays for a dropped websocket: 1, 2, 4 ... 30 s, with jitter so a

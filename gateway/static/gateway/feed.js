@@ -1,5 +1,5 @@
 // The packet feed page: raw packets as they arrive, filterable and pausable.
-import { el, localTime } from "./common.js";
+import { el, localTime, number } from "./common.js";
 import { FeedSocket } from "./feedsocket.js";
 
 const MAX_ROWS = 500;
@@ -40,38 +40,49 @@ let liveSince = Infinity; // the server's time of the subscription: older packet
 function received(items, dropped) {
   const now = Date.now() / 1000;
   for (const item of items) if (item.received >= liveSince) arrivals.push(now);  // packets/s: live ones only
-  if (dropped) show([{ received: now, text: `(${dropped} packets dropped: this browser fell behind)`, packet: {} }]);
+  if (dropped) {
+    const text = interpolate(ngettext("(%(n)s packet dropped: this browser fell behind)",
+                                      "(%(n)s packets dropped: this browser fell behind)", dropped), { n: dropped }, true);
+    show([{ received: now, text, packet: {} }]);
+  }
   if (paused) {
     held.push(...items);
     if (held.length > MAX_HELD) {
       heldDropped += held.length - MAX_HELD;
       held = held.slice(-MAX_HELD);
     }
-    pausedCount.textContent = `paused: ${held.length} new packets waiting` +
-      (heldDropped ? ` (${heldDropped} older ones let go)` : "");
+    showHeld();
   } else {
     show(items);
   }
 }
 
+function showHeld() {
+  const waiting = interpolate(ngettext("paused: %(n)s new packet waiting", "paused: %(n)s new packets waiting", held.length),
+                              { n: held.length }, true);
+  const letGo = interpolate(ngettext("(%(n)s older one let go)", "(%(n)s older ones let go)", heldDropped),
+                            { n: heldDropped }, true);
+  pausedCount.textContent = heldDropped ? `${waiting} ${letGo}` : waiting;
+}
+
 function setPaused(value) {
   paused = value;
   pauseButton.setAttribute("aria-pressed", String(paused));
-  pauseButton.textContent = paused ? "Resume" : "Pause";
+  pauseButton.textContent = paused ? gettext("Resume") : gettext("Pause");
   if (!paused) {
     show(held);
     held = [];
     heldDropped = 0;
     pausedCount.textContent = "";
   } else {
-    pausedCount.textContent = "paused: 0 new packets waiting";
+    showHeld();
   }
 }
 
 function updateRate() {
   const since = Date.now() / 1000 - RATE_WINDOW;
   while (arrivals.length && arrivals[0] < since) arrivals.shift();
-  document.getElementById("feed-rate").textContent = (arrivals.length / RATE_WINDOW).toFixed(1);
+  document.getElementById("feed-rate").textContent = number(arrivals.length / RATE_WINDOW, 1);
 }
 
 const feed = new FeedSocket({
@@ -79,7 +90,7 @@ const feed = new FeedSocket({
   onSubscribed: (filter, errors, at) => {
     liveSince = at ?? 0;
     // The parts that could not be read are named; the others apply.
-    errorBox.textContent = errors.length ? `ignored: ${errors.join("; ")}` : "";
+    errorBox.textContent = errors.length ? interpolate(gettext("ignored: %(errors)s"), { errors: errors.join("; ") }, true) : "";
     if (errors.length) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
     list.replaceChildren();

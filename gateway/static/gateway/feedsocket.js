@@ -25,17 +25,17 @@ export class FeedSocket {
   }
 
   connect() {
-    this.state("connecting");
+    this.state(gettext("connecting"));
     this.socket = new WebSocket(socketUrl("/ws/aprs/"));
     this.socket.onopen = () => {
       this.backoff.reset();
-      this.state("live");
+      this.state(gettext("live"));
       this.sendSubscription();
     };
     this.socket.onmessage = (event) => this.receive(JSON.parse(event.data));
     this.socket.onclose = () => {
       const delay = this.backoff.next();
-      this.state(`reconnecting in ${Math.ceil(delay / 1000)} s`);
+      this.state(interpolate(gettext("reconnecting in %(s)s s"), { s: Math.ceil(delay / 1000) }, true));
       setTimeout(() => this.connect(), delay);
     };
   }

@@ -232,7 +232,7 @@ document.getElementById("search-form").addEventListener("submit", async (event) 
     const found = [...store.stations.keys()].filter((name) => name.startsWith(wanted.slice(0, -1))).sort();
     matches.replaceChildren(...found.slice(0, LIST_SIZE).map((name) => el("li", {},
       el("button", { type: "button", class: "station-button", onclick: () => goTo(name), text: name }))));
-    if (!found.length) matches.append(el("li", { class: "muted", text: `nothing heard matches ${wanted}` }));
+    if (!found.length) matches.append(el("li", { class: "muted", text: interpolate(gettext("nothing heard matches %(pattern)s"), { pattern: wanted }, true) }));
     return;
   }
   if (!store.get(wanted)) {
@@ -240,13 +240,13 @@ document.getElementById("search-form").addEventListener("submit", async (event) 
     if (response?.ok) place(store.seed(await response.json()));
   }
   if (store.get(wanted)) goTo(wanted);
-  else matches.append(el("li", { class: "muted", text: `${wanted}: not heard` }));
+  else matches.append(el("li", { class: "muted", text: interpolate(gettext("%(call)s: not heard"), { call: wanted }, true) }));
 });
 
 const feed = new FeedSocket({
   onPackets: received,
   onState: (state) => { document.getElementById("socket-state").textContent = state; },
-  onError: (reason) => { document.getElementById("socket-state").textContent = `error: ${reason}`; },
+  onError: (reason) => { document.getElementById("socket-state").textContent = interpolate(gettext("error: %(reason)s"), { reason }, true); },
 });
 
 cluster.on("animationend", declutter);
@@ -261,7 +261,7 @@ document.addEventListener("timechange", showPanel);
 document.addEventListener("homechange", showPanel);
 // Home: asked of the browser only on this button (a permission prompt), or the map's centre.
 const homeState = document.getElementById("home-state");
-const showHome = () => { const at = home(); homeState.textContent = at ? latLon(at.lat, at.lon) : "not set"; };
+const showHome = () => { const at = home(); homeState.textContent = at ? latLon(at.lat, at.lon) : gettext("not set"); };
 document.addEventListener("homechange", showHome);
 showHome();
 document.getElementById("home-centre").addEventListener("click", () => {
@@ -269,10 +269,10 @@ document.getElementById("home-centre").addEventListener("click", () => {
   setHome(centre.lat, L.Util.wrapNum(centre.lng, [-180, 180], true));
 });
 document.getElementById("home-here").addEventListener("click", () => {
-  if (!navigator.geolocation) { homeState.textContent = "this browser cannot tell its location"; return; }
+  if (!navigator.geolocation) { homeState.textContent = gettext("this browser cannot tell its location"); return; }
   navigator.geolocation.getCurrentPosition(
     (position) => setHome(position.coords.latitude, position.coords.longitude),
-    (error) => { homeState.textContent = `location unavailable: ${error.message}`; },
+    (error) => { homeState.textContent = interpolate(gettext("location unavailable: %(reason)s"), { reason: error.message }, true); },
   );
 });
 document.addEventListener("keydown", (event) => {

@@ -11,7 +11,8 @@ const NAMES_BETWEEN = [3, 6]; // zooms at which country names are shown
 // is empty); ``options`` add to Leaflet's.
 export function createMap(id, options = {}) {
   const settings = pageSettings();
-  const map = L.map(id, { center: settings.center, zoom: settings.zoom, maxZoom: MAX_ZOOM, ...options });
+  const map = L.map(id, { center: settings.center, zoom: settings.zoom, maxZoom: MAX_ZOOM, zoomControl: false, ...options });
+  L.control.zoom({ zoomInTitle: gettext("Zoom in"), zoomOutTitle: gettext("Zoom out") }).addTo(map);
   addBasemap(map, settings.atlasUrl);
   if (settings.tileUrl) {
     L.tileLayer(settings.tileUrl, { attribution: settings.tileAttribution, maxZoom: MAX_ZOOM }).addTo(map);

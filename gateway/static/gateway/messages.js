@@ -5,12 +5,12 @@ import { el, jsonData, localTime } from "./common.js";
 import { ChatSocket, showState } from "./chatsocket.js";
 
 const STATES = {
-  queued: "queued",
-  sent: "sent",
-  acked: "acked ✓",
-  rejected: "rejected by the station",
-  failed: "not acked: gave up",
-  no_route: "not sent: no route to this station",
+  queued: gettext("queued"),
+  sent: gettext("sent"),
+  acked: gettext("acked ✓"),
+  rejected: gettext("rejected by the station"),
+  failed: gettext("not acked: gave up"),
+  no_route: gettext("not sent: no route to this station"),
 };
 const conversationList = document.getElementById("conversations");
 const thread = document.getElementById("thread");
@@ -32,7 +32,8 @@ function setUnread(count) {
 }
 
 function stateText(message) {
-  const tries = message.state === "sent" && message.tries > 1 ? ` (${message.tries} times)` : "";
+  const tries = message.state === "sent" && message.tries > 1
+    ? ` (${interpolate(ngettext("%(n)s time", "%(n)s times", message.tries), { n: message.tries }, true)})` : "";
   return (STATES[message.state] || message.state) + tries;
 }
 
@@ -52,7 +53,7 @@ function showConversations(list) {
       "aria-current": entry.station === station ? "true" : null,
       onclick: (event) => { event.preventDefault(); open(entry.station); } }),
     entry.unread ? el("span", { class: "badge", text: ` ${entry.unread}` }) : null,
-    el("div", { class: "muted", text: `${entry.incoming ? "" : "you: "}${entry.last}` }))));
+    el("div", { class: "muted", text: entry.incoming ? entry.last : interpolate(gettext("you: %(text)s"), { text: entry.last }, true) }))));
 }
 
 function open(call) {
@@ -70,13 +71,15 @@ function canSend() {
   const ready = maySend && Boolean(station);
   sendText.disabled = !ready;
   sendButton.disabled = !ready;
-  sendText.placeholder = station ? `Message to ${station}` : "Choose a conversation";
+  sendText.placeholder = station
+    ? interpolate(gettext("Message to %(call)s"), { call: station }, true) : gettext("Choose a conversation");
 }
 
 function notify(message) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   if (!document.hidden && message.from === station) return;
-  new Notification(`APRS message from ${message.from}`, { body: message.text, tag: `aprs-${message.id}` });
+  const heading = interpolate(gettext("APRS message from %(call)s"), { call: message.from }, true);
+  new Notification(heading, { body: message.text, tag: `aprs-${message.id}` });
 }
 
 function onFrame(frame) {
@@ -84,7 +87,8 @@ function onFrame(frame) {
     case "hello":
       maySend = frame.may_send;
       document.getElementById("may-send").textContent = frame.may_send
-        ? `You write as ${frame.you}.` : `You cannot send: ${frame.reason}.`;
+        ? interpolate(gettext("You write as %(call)s."), { call: frame.you }, true)
+        : interpolate(gettext("You cannot send: %(reason)s."), { reason: frame.reason }, true);
       showConversations(frame.conversations);
       setUnread(frame.unread);
       if (station) open(station);
@@ -127,7 +131,7 @@ function onFrame(frame) {
 
 const socket = new ChatSocket("/ws/messages/", {
   onFrame,
-  onState: (state, final) => showState(state, final, "messages-state"),
+  onState: (state, text) => showState(state, text, "messages-state"),
 });
 
 document.getElementById("send-form").addEventListener("submit", (event) => {

@@ -49,7 +49,7 @@ async function fromArchive() {
     const page = await packets.json();
     history.replaceChildren(...rawList(page.packets.map((p) => ({ received: p.received, text: p.text, error: p.error })))
       .children);
-    document.getElementById("history-source").textContent = "(from the archive)";
+    document.getElementById("history-source").textContent = gettext("(from the archive)");
   }
   draw();
   drawCharts();
@@ -83,7 +83,7 @@ function received(items) {
 }
 
 fromArchive().then((archived) => {
-  if (!archived) document.getElementById("history-source").textContent = "(what this gateway holds in memory; the archive has none)";
+  if (!archived) document.getElementById("history-source").textContent = gettext("(what this gateway holds in memory; the archive has none)");
 });
 const feed = new FeedSocket({ onPackets: received });
 feed.subscribe(`b/${callsign} o/${callsign}`, 200);
