@@ -102,7 +102,7 @@ async def test_installed_wheel_serves_the_map_without_node(wheel, tmp_path):
             await page.wait_for_selector(".leaflet-marker-icon, .marker-cluster", timeout=20_000)  # the demo feed
             assert await page.get_attribute("html", "lang") == "vi"
             assert await page.inner_text("nav a[aria-current=page]") == "Bản đồ"  # from the wheel's catalogue
-            assert await page.get_attribute(".leaflet-control-zoom-in", "title") == "Phóng to"  # and its script catalogue
+            assert await page.get_attribute(".leaflet-control-zoom-in", "title") == "Phóng to"  # script catalogue
             await browser.close()
         assert failed == [] and errors == []
     finally:
