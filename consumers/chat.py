@@ -13,6 +13,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from django.conf import settings
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from consumers.dispatch import NoDatabaseEvents
@@ -139,7 +140,7 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
         if wait:
             raise chat.ChatError(
                 "rate_limited",
-                gettext("too many messages; retry in %(s)s s") % {"s": f"{wait:.1f}"},
+                gettext("too many messages; retry in %(s)s s") % {"s": number_format(wait, 1)},
                 retry_after=round(wait, 1),
                 id=frame.get("id"),
             )

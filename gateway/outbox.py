@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from gateway.chat import ChatError, RateLimit
@@ -72,7 +73,7 @@ def submit(user, destination, text):
     if wait:
         raise ChatError(
             "rate_limited",
-            gettext("too many APRS messages; retry in %(s)s s") % {"s": f"{wait:.0f}"},
+            gettext("too many APRS messages; retry in %(s)s s") % {"s": number_format(wait, 0)},
             retry_after=round(wait, 1),
         )
     with transaction.atomic():

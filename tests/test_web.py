@@ -166,9 +166,12 @@ async def open_page(browser, site):
     """``await open_page(user=None)``: a page in a new context, logged in as ``user``."""
     contexts, watched = [], []
 
-    async def opener(user=None, viewport=(1280, 800), color_scheme="light", base_url=site.url):
+    async def opener(user=None, viewport=(1280, 800), color_scheme="light", base_url=site.url, locale="en-US"):
         context = await browser.new_context(
-            base_url=base_url, color_scheme=color_scheme, viewport=dict(zip(("width", "height"), viewport, strict=True))
+            base_url=base_url,
+            color_scheme=color_scheme,
+            viewport=dict(zip(("width", "height"), viewport, strict=True)),
+            locale=locale,  # the browser's language and its Accept-Language
         )
         contexts.append(context)
         page = Watched(await context.new_page())
@@ -576,3 +579,99 @@ async def test_a_station_page_draws_its_track_over_the_chosen_range(open_page):
     assert (api, await segments()) == (12, 11)  # 12 positions in the last 24 hours
     await page.select_option("#chart-hours", "1")
     await expect(track).to_have_attribute("d", re.compile(r"^M[^L]*(L[^L]*){2}$"))  # 3 in the last hour
+
+
+# Words of the English interface that a Vietnamese page must not show outside data (callsigns,
+# comments, raw packets), whatever element they are in.
+ENGLISH = re.compile(
+    r"\b(Map|Feed|Chat|Messages|Units|Time|Log in|Register|packets/s|clients online|connected|connecting|"
+    r"Stations|Find|Order by|Position|Speed|Course|Last heard|Weather|History|Send|Rooms|Filter|Pause|ago)\b"
+)
+USER_DATA = ".mono, .comment, .call, .station-title, .text, .name, .raw, #map-filter, .basemap-name, .aprs-label"
+
+
+async def interface_text(page):
+    """The page's visible text without what users and stations wrote."""
+    return await page.evaluate(
+        """(data) => {
+            const copy = document.body.cloneNode(true);
+            copy.querySelectorAll(data).forEach((node) => node.remove());
+            copy.querySelectorAll("[hidden], script, template").forEach((node) => node.remove());
+            return copy.innerText;
+        }""",
+        USER_DATA,
+    )
+
+
+async def test_every_page_speaks_vietnamese_to_a_vietnamese_browser(open_page):
+    page = await open_page(locale="vi-VN")
+    await page.goto("/")
+    assert await page.get_attribute("html", "lang") == "vi"
+    await expect(page.locator("nav a[aria-current=page]")).to_have_text("Bản đồ")
+    await expect(page.locator("#status-link")).to_have_text("đã kết nối, chưa xác minh", timeout=15000)
+    await expect(page.locator(".statusbar")).to_contain_text("gói/giây")
+    await expect(page.locator("#status-rate")).to_have_text(re.compile(r"^\d+,\d$"))  # a decimal comma
+    car = page.locator('.aprs-marker[title="N0TEST-9"]')
+    await expect(car).to_be_visible(timeout=15000)
+    await car.click()
+    panel = page.locator("#panel")
+    await expect(panel).to_contain_text("Vị trí")
+    await expect(panel).to_contain_text("67 km/h")  # metric by default in Vietnamese
+    await expect(panel).to_contain_text(re.compile(r"49,05\d\d° N"))
+    await expect(panel).to_contain_text(re.compile(r"Thời điểm vị trí\s*\d\d:\d\d:\d\d"))  # a 24-hour clock
+    await expect(panel).to_contain_text("giây trước")
+    assert not ENGLISH.search(await interface_text(page)), await interface_text(page)
+    await page.screenshot(path=ARTIFACTS / "map-vi.png")
+
+    await page.goto("/feed/")
+    await expect(page.locator("h1")).to_have_text("Luồng gói tin")
+    await expect(page.locator("#socket-state")).to_have_text("trực tiếp")
+    await page.fill("#filter", "m/50")  # the feed has no login: m/ cannot apply, and nothing else is left
+    await page.press("#filter", "Enter")
+    await expect(page.locator("#filter-error")).to_have_text(
+        "bộ lọc không hợp lệ: 'm/50': m/ cần một hô hiệu đã đăng nhập"
+    )
+    await page.click("#pause")
+    await expect(page.locator("#pause")).to_have_text("Tiếp tục")
+    await expect(page.locator("#paused-count")).to_contain_text("tạm dừng:")
+    assert not ENGLISH.search(await interface_text(page)), await interface_text(page)
+
+    await page.goto("/station/N0WXA/")
+    await expect(page.locator("#weather-charts h2")).to_have_text("Thời tiết")
+    await expect(page.locator("#weather-charts")).to_contain_text("Nhiệt độ (°C)")
+    assert not ENGLISH.search(await interface_text(page)), await interface_text(page)
+
+
+async def test_chat_and_moderation_speak_vietnamese_and_the_switcher_remembers(open_page):
+    bob = await open_page("bob", locale="vi-VN")
+    await bob.goto("/chat/")
+    await expect(bob.locator("#chat-state")).to_have_text("đã kết nối")
+    await expect(bob.locator("#may-speak")).to_have_text("Bạn nói với tên bob.")
+    for number in range(7):  # past the limit of 5 messages in 5 s: the server's refusal, in Vietnamese
+        await bob.fill("#say", f"tin {number}")
+        await bob.press("#say", "Enter")
+    await expect(bob.locator("#chat-error")).to_contain_text(re.compile(r"gửi quá nhiều tin; thử lại sau \d+,\d giây"))
+    assert not ENGLISH.search(await interface_text(bob)), await interface_text(bob)
+    await bob.screenshot(path=ARTIFACTS / "chat-vi.png")
+
+    mod = await open_page("mod", locale="vi-VN")
+    await mod.goto("/chat/admin/")
+    await expect(mod.locator("h1")).to_contain_text("Kiểm duyệt")
+    await expect(mod.locator("#chat-state")).to_have_text("đã kết nối")
+    await mod.fill("#user-name", "nobody-here")
+    await mod.click("#user-form button[value=mute]")
+    await expect(mod.locator("#chat-error")).to_have_text("không có người dùng 'nobody-here'")
+    assert not ENGLISH.search(await interface_text(mod)), await interface_text(mod)
+
+    await bob.goto("/messages/")
+    await expect(bob.locator(".rooms h2").first).to_have_text("Cuộc trò chuyện")
+    await expect(bob.locator("#messages-state")).to_have_text("đã kết nối")
+    # The switcher: English from now on, for this browser, whatever it asks for.
+    await bob.select_option("#language", "en")
+    await expect(bob.locator("html")).to_have_attribute("lang", "en")
+    await expect(bob.locator("nav a[aria-current=page]")).to_contain_text("Messages")
+    await bob.reload()
+    await expect(bob.locator("html")).to_have_attribute("lang", "en")
+    await expect(bob.locator("#messages-state")).to_have_text("connected")
+    await bob.select_option("#language", "vi")
+    await expect(bob.locator("html")).to_have_attribute("lang", "vi")

@@ -32,7 +32,7 @@ function drawCharts(container, times, charts) {
     // eslint-disable-next-line no-new
     new uPlot({
       title, width, height: 180, ...timeOptions(),
-      series: [{}, ...lines.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps: true }))],
+      series: [{ label: gettext("Time") }, ...lines.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps: true }))],
       axes: [{}, { size: 60 }],
     }, [times, ...lines.map(([, , values]) => values)], box);
   }
