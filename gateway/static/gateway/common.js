@@ -38,6 +38,11 @@ export function number(value, digits = 0) {
   return numberFormats.get(digits).format(value);
 }
 
+// Why a line was not decoded: the decoder's own words (data, as sent), introduced in the page's language.
+export function notDecoded(reason) {
+  return interpolate(gettext("not decoded: %(reason)s"), { reason }, true);
+}
+
 // --- units ---------------------------------------------------------------
 const UNITS_KEY = "aprs-gateway.units";
 

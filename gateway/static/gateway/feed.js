@@ -1,5 +1,5 @@
 // The packet feed page: raw packets as they arrive, filterable and pausable.
-import { el, localTime, number } from "./common.js";
+import { el, localTime, notDecoded, number } from "./common.js";
 import { FeedSocket } from "./feedsocket.js";
 
 const MAX_ROWS = 500;
@@ -25,8 +25,8 @@ function row(item) {
     el("time", { text: localTime(item.received) }), " ",
     el("a", { class: "call", href: `/station/${encodeURIComponent(source)}/`, text: source }),
     el("span", { class: "mono", text: rest }),
-    unknown ? el("span", { class: "reason", text: ` — not decoded: ${item.packet.error}` }) : null,
-    item.raw_b64 ? el("span", { class: "reason", text: " — not UTF-8: shown with � for the bad bytes" }) : null);
+    unknown ? el("span", { class: "reason", text: ` — ${notDecoded(item.packet.error)}` }) : null,
+    item.raw_b64 ? el("span", { class: "reason", text: ` — ${gettext("not UTF-8: shown with � for the bad bytes")}` }) : null);
 }
 
 function show(items) {

@@ -1,7 +1,7 @@
 // A station's info panel: used beside the map and on the station page.
 import {
-  altitude, distanceAndBearing, el, home, latLon, localTime, maidenhead, number, rain, speed, temperature, timeAgo,
-  windSpeed,
+  altitude, distanceAndBearing, el, home, latLon, localTime, maidenhead, notDecoded, number, rain, speed, temperature,
+  timeAgo, windSpeed,
 } from "./common.js";
 import { symbolElement } from "./symbols.js";
 
@@ -74,5 +74,5 @@ export function rawList(raw) {
   return el("ol", { class: "packets raw" }, raw.map((packet) => el("li", { class: packet.error ? "unknown" : "" },
     el("time", { text: localTime(packet.received) }), " ",
     el("span", { class: "mono", text: packet.text }),
-    packet.error ? el("span", { class: "reason", text: ` — ${interpolate(gettext("not decoded: %(reason)s"), { reason: packet.error }, true)}` }) : null)));
+    packet.error ? el("span", { class: "reason", text: ` — ${notDecoded(packet.error)}` }) : null)));
 }
