@@ -37,7 +37,9 @@ def parse_args(argv=None):
         help="Redis for the channels-redis runs (default: database 7 on localhost)",
     )
     parser.add_argument(
-        "--only", default="P1,P2,P3,P4,P5,P6,igate,chat", help="comma-separated parts to run (P1..P6, chat)"
+        "--only",
+        default="P1,P2,P3,P3archive,P4,P5,P6,igate,chat",
+        help="comma-separated parts to run (P1..P6, P3archive, igate, chat)",
     )
     parser.add_argument(
         "--soak",
@@ -150,6 +152,21 @@ def main(argv=None):
                 f"daemon ({config}): kept up with {best_ingest['offered_per_s'] if best_ingest else 0:,.0f} packets/s "
                 f"(server cpu {best_ingest['server_cpu_percent'] if best_ingest else 0:.0f}%)"
             )
+
+    if "P3archive" in parts:
+        print("\nP3 with the default settings (archive on, SQLite): server CPU per packet, archive off vs on")
+        report["P3archive"] = {}
+        for config in ("inmemory", "redis"):
+            for rate in (100.0,) if quick else (100.0, 1000.0):
+                rows = fanout.ingest_cost(config, rate, lines, args.redis_url, **step)
+                report["P3archive"][f"{config}@{rate:g}"] = rows
+                off, on = rows["off"], rows["on"]
+                print(
+                    f"  {config:<9}{rate:>6.0f}/s: off {off['server_cpu_percent']:4.0f}% cpu "
+                    f"{off['us_per_packet']:6.0f} µs/packet; on {on['server_cpu_percent']:4.0f}% cpu "
+                    f"{on['us_per_packet']:6.0f} µs/packet, archived {on['archived_per_s']:,.0f}/s; "
+                    f"on/off {on['us_per_packet'] / max(off['us_per_packet'], 1e-9):.2f}"
+                )
 
     if "P4" in parts:
         rate = 20.0 if quick else 200.0

@@ -20,6 +20,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -337,21 +338,26 @@ def tcp_clients_capacity(
     return ladder(measure_at, delivered_by_all, start_clients, max_clients, bisections, log, min_clients, key="clients")
 
 
-def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0):
-    """P3: packets/s the daemon takes in and routes to the feed group with no client."""
+def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0, archive=False):
+    """P3: packets/s the daemon takes in and routes to the feed group with no client
+    (``archive``: and stores in its archive, SQLite, as with the default settings)."""
     replay, upstream_port = start_replay(lines, rate)
-    daemon, port = start_daemon(upstream_port, layer_env(config, redis_url))
+    env = {**layer_env(config, redis_url), "ARCHIVE_ENABLED": "true" if archive else "false"}
+    daemon, port = start_daemon(upstream_port, env)
     try:
         time.sleep(warmup)
         watched = psutil.Process(daemon.pid)
         before, cpu_before = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
+        stored_before = archived(port)
         time.sleep(seconds)
         after, cpu_after = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
+        stored = archived(port) - stored_before
         rss = watched.memory_info().rss
     finally:
         stop([daemon, replay])
     routed = (after - before) / seconds
     return {
+        "archived_per_s": stored / seconds,
         "config": config,
         "clients": 0,
         "offered_per_s": rate,
@@ -365,6 +371,24 @@ def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0):
         "client_cpu_percent": 0.0,
         "server_rss_mib": rss / 2**20,
     }
+
+
+def archived(port):
+    """Packets the daemon's archive worker has stored, from /metrics."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    found = re.search(r"^aprs_gateway_archive_packets_stored_total (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def ingest_cost(config, rate, lines, redis_url=None, **step):
+    """P3 with the default settings: the daemon's CPU per packet with the archive on, beside
+    the same daemon with it off, in one run (µs of server CPU per packet)."""
+    rows = {}
+    for archive in (False, True):
+        row = ingest_step(config, rate, lines, redis_url, archive=archive, **step)
+        row["us_per_packet"] = 1e4 * row["server_cpu_percent"] / max(row["delivered_copies_per_s"], 1e-9)
+        rows["on" if archive else "off"] = row
+    return rows
 
 
 def ingest_capacity(

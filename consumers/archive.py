@@ -1,6 +1,7 @@
 """ArchiveConsumer: the ``aprs-archive`` worker channel.
 
-Every ``aprs`` application (consumers/aprs/base.py) sends it every packet; it stores them in batches of up to
+Every ``aprs`` application (consumers/aprs/base.py) sends it every packet, in
+``archive.packets`` messages of one or more; it stores them in batches of up to
 ``ARCHIVE_BATCH`` or every ``ARCHIVE_FLUSH_INTERVAL`` seconds, whichever
 comes first, and purges packets past ``ARCHIVE_RETENTION_DAYS`` once an hour.
 While the database refuses (down, locked, full) it keeps up to ``ARCHIVE_CAPACITY``
@@ -45,16 +46,17 @@ class ArchiveConsumer(PatientReceive, AsyncConsumer):
     async def worker_start(self, event):
         """The daemon starts its workers at once (gateway/daemon/worker.py): nothing to do yet."""
 
-    async def archive_packet(self, event):
-        token = event.get("fence")
-        if token is not None:
-            if token < self.fence:
-                metrics.archive_stale.inc()
-                return
-            self.fence = token
+    async def archive_packets(self, event):
         if self.pending is None:
             self.pending = []
-        self.pending.append(event)
+        for body in event["packets"]:
+            token = body.get("fence")
+            if token is not None:
+                if token < self.fence:
+                    metrics.archive_stale.inc()
+                    continue
+                self.fence = token
+            self.pending.append(body)
         if self.retry_delay:
             self.keep_within_capacity()
         elif len(self.pending) >= settings.ARCHIVE_BATCH:

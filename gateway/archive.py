@@ -1,6 +1,6 @@
 """The archive: packets and each station's last state, stored in batches.
 
-``store_batch`` takes the bodies of ``archive.packet`` messages (the fields of
+``store_batch`` takes the packets of ``archive.packets`` messages (the fields of
 an ``aprs.packet`` event) and writes them in one transaction: one bulk insert
 of packets, one read and one bulk write of the stations they touch. Objects
 and items are stations of their own, under their name.

@@ -99,7 +99,9 @@ async def test_archive_workers_store_a_message_once_when_the_layer_delivers_it_t
     layer = RedisChannelLayer(hosts=[redis.url], capacity=100_000)
     for n in range(3000):
         body = decode_line(f"N0DUP>APRS:>message {n}".encode(), time.time())
-        await layer.send(ARCHIVE_CHANNEL, {"type": "archive.packet", **body, "fence": None, "delivery": f"t-{n}"})
+        await layer.send(
+            ARCHIVE_CHANNEL, {"type": "archive.packets", "packets": [{**body, "fence": None, "delivery": f"t-{n}"}]}
+        )
         if n % 100 == 50:
             nodes[0].process.send_signal(signal.SIGSTOP)
         elif n % 100 == 90:

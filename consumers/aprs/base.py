@@ -2,13 +2,13 @@
 
 One instance per connection (see docs/aprs-asgi.md). It turns each
 ``aprs.packet`` into the feed's JSON once, works out the facts filters need
-once, and sends both to the feed group. Packets that arrive while a send is
-in flight go together in the next one: at low rates each packet travels at
-once, at high rates a layer message carries up to ``FEED_BATCH_MAX`` of them,
-so Redis sees a few messages per second per node rather than one per packet.
-``feed.packets`` has no consumer: each process's feed hub reads the group
-itself (gateway/feed/hub.py). Besides, bulletins go to the news stream, every
-packet to the archive worker, and packets marked ``forward`` up to APRS-IS
+once, and sends both to the feed group, and the packet to the archive worker.
+Both go in batches (consumers/aprs/batches.py): packets that arrive while a
+send is in flight go together in the next one, up to ``FEED_BATCH_MAX`` (feed)
+or ``ARCHIVE_BATCH`` (archive), so Redis sees a few messages per second per
+node rather than one or two per packet. ``feed.packets`` has no consumer: each
+process's feed hub reads the group itself (gateway/feed/hub.py). Besides,
+bulletins go to the news stream and packets marked ``forward`` up to APRS-IS
 through the uplink's instance (consumers/aprs/aprsis.py).
 
 A channel layer that cannot take a message (Redis down, a full channel) costs
@@ -16,7 +16,6 @@ the packets, counted and logged at most every ``LAYER_ERROR_LOG_INTERVAL``;
 the connection and its instance go on.
 """
 
-import asyncio
 import itertools
 import logging
 import secrets
@@ -26,6 +25,7 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import ChannelFull, StopConsumer
 from django.conf import settings
 
+from consumers.aprs.batches import Batches
 from consumers.dispatch import NoDatabaseEvents
 from consumers.patience import PatientReceive
 from gateway.daemon import metrics
@@ -48,14 +48,14 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     sequence = 0  # numbers this instance's packets so hubs can see losses
     layer_errors = 0
     layer_error_logged_at = -LAYER_ERROR_LOG_INTERVAL
-    sender = None  # the task sending batches to the feed group, while there are any
     via = None  # set by connections whose own packets must not be sent back to them
     fence = None  # the leader's fencing token its packets carry (uplink, TNC); None for iGates
     recorder = None  # shares the positions this node ingests (gateway/feed/positions.py), with Redis
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.batch = []  # [json, facts] pairs waiting for the feed group
+        self.feed = Batches(self.send_feed, settings.FEED_BATCH_MAX)  # [json, facts] pairs for the feed group
+        self.archived = Batches(self.send_archive, settings.ARCHIVE_BATCH)  # packets for the archive worker
 
     async def aprs_connect(self, event):
         self.recorder = get_recorder()
@@ -79,11 +79,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
             facts["via"] = self.via
         if self.recorder is not None:
             self.recorder.note(facts)
-        self.batch.append([feed_item(event), facts])
-        if self.sender is None:
-            self.sender = asyncio.ensure_future(self.send_batches())
-        elif len(self.batch) >= settings.FEED_BATCH_MAX:
-            await asyncio.shield(self.sender)  # the layer is behind: so is the uplink
+        await self.feed.add([feed_item(event), facts])
         if info_field(event["raw"]).startswith(b":BLN"):
             await self.bulletin(event)
         elif event["packet"].get("format") == "message":
@@ -93,30 +89,24 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         if event.get("forward"):
             await self.gate_up(event["raw"])
 
-    async def send_batches(self):
-        """Send what waits, one layer message per batch, until nothing does."""
+    async def send_feed(self, batch):
+        self.sequence += len(batch)
+        message = {
+            "type": "feed.packets",
+            "origin": self.channel_name,
+            "sequence": self.sequence,
+            "fence": self.fence,
+            "packets": batch,
+        }
+        started = time.perf_counter()
         try:
-            while self.batch:
-                batch, self.batch = self.batch[: settings.FEED_BATCH_MAX], self.batch[settings.FEED_BATCH_MAX :]
-                self.sequence += len(batch)
-                message = {
-                    "type": "feed.packets",
-                    "origin": self.channel_name,
-                    "sequence": self.sequence,
-                    "fence": self.fence,
-                    "packets": batch,
-                }
-                started = time.perf_counter()
-                try:
-                    await self.channel_layer.group_send(FEED_GROUP, message)
-                except LAYER_ERRORS as exc:  # Redis down: count the loss, keep the uplink
-                    metrics.feed_packets_lost.inc(len(batch))
-                    self.log_loss(f"channel layer unavailable ({exc}); {len(batch)} feed packets lost")
-                    continue
-                metrics.layer_send_seconds.observe(time.perf_counter() - started)
-                metrics.feed_batch_size.observe(len(batch))
-        finally:
-            self.sender = None
+            await self.channel_layer.group_send(FEED_GROUP, message)
+        except LAYER_ERRORS as exc:  # Redis down: count the loss, keep the uplink
+            metrics.feed_packets_lost.inc(len(batch))
+            self.log_loss(f"channel layer unavailable ({exc}); {len(batch)} feed packets lost")
+            return
+        metrics.layer_send_seconds.observe(time.perf_counter() - started)
+        metrics.feed_batch_size.observe(len(batch))
 
     async def bulletin(self, event):
         """APRS bulletins and announcements (to BLN*) for the news stream."""
@@ -139,13 +129,16 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         body = {key: event[key] for key in ("raw", "text", "received", "packet")}
         body["fence"] = event.get("fence")
         body["delivery"] = f"{DELIVERY_PREFIX}-{next(DELIVERIES)}"
+        await self.archived.add(body)
+
+    async def send_archive(self, batch):
         try:
-            await self.channel_layer.send(ARCHIVE_CHANNEL, {"type": "archive.packet", **body})
+            await self.channel_layer.send(ARCHIVE_CHANNEL, {"type": "archive.packets", "packets": batch})
         except ChannelFull:  # the worker is behind: count it, keep the feed going
-            metrics.archive_dropped.inc()
+            metrics.archive_dropped.inc(len(batch))
             self.log_loss("archive channel full (is a worker running?)")
         except LAYER_ERRORS as exc:
-            metrics.archive_dropped.inc()
+            metrics.archive_dropped.inc(len(batch))
             self.log_loss(f"archive channel unavailable ({exc})")
 
     async def gate_up(self, line):
@@ -165,8 +158,8 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     async def aprs_disconnect(self, event):
         logger.info("aprs application stopping: %s", event.get("reason", ""))
-        if self.sender is not None:
-            await self.sender  # what was received is delivered
+        await self.feed.delivered()  # what was received is delivered
+        await self.archived.delivered()
         try:
             await self.stop_messaging()
         except LAYER_ERRORS as exc:  # the layer may be what failed
