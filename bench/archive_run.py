@@ -7,7 +7,7 @@ import time
 from django.db import connection
 from django.test import Client
 
-from bench.__main__ import corpus_lines
+from bench.__main__ import all_corpus_lines
 from gateway.archive import store_batch
 from gateway.models import Packet, Station
 from protocols.aprs.decode import decode_line
@@ -37,7 +37,7 @@ def main(count):
 
 
 def fill(count):
-    lines = corpus_lines()
+    lines = all_corpus_lines()
     decoded = {}
     stored, started = 0, time.perf_counter()
     pending = []

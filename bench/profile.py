@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.__main__ import corpus_lines
+from bench.__main__ import all_corpus_lines
 from bench.fanout import Clients, start_daemon, start_replay, stop
 
 
@@ -40,7 +40,7 @@ def main(argv=None):
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
-        replay, upstream = start_replay(corpus_lines(), args.rate)
+        replay, upstream = start_replay(all_corpus_lines(), args.rate)
         daemon, port = start_daemon(upstream, {"REDIS_URL": args.redis_url} if args.redis_url else {})
         try:
             clients = Clients([f"ws://127.0.0.1:{port}/ws/aprs/"], [""] * args.clients, 2)

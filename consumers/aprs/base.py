@@ -4,9 +4,10 @@ One instance per connection (see docs/aprs-asgi.md). It turns each
 ``aprs.packet`` into the feed's JSON once, works out the facts filters need
 once, and sends both to the feed group, and the packet to the archive worker.
 Both go in batches (consumers/aprs/batches.py): packets that arrive while a
-send is in flight go together in the next one, up to ``FEED_BATCH_MAX`` (feed)
-or ``ARCHIVE_BATCH`` (archive), so Redis sees a few messages per second per
-node rather than one or two per packet. ``feed.packets`` has no consumer: each
+send is in flight, or within ``LAYER_BATCH_INTERVAL`` of the last one, go
+together in the next, up to ``FEED_BATCH_MAX`` (feed) or ``ARCHIVE_BATCH``
+(archive), so Redis sees at most a hundred messages a second per connection
+rather than one or two per packet. ``feed.packets`` has no consumer: each
 process's feed hub reads the group itself (gateway/feed/hub.py). Besides,
 bulletins go to the news stream and packets marked ``forward`` up to APRS-IS
 through the uplink's instance (consumers/aprs/aprsis.py).
@@ -54,8 +55,9 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.feed = Batches(self.send_feed, settings.FEED_BATCH_MAX)  # [json, facts] pairs for the feed group
-        self.archived = Batches(self.send_archive, settings.ARCHIVE_BATCH)  # packets for the archive worker
+        interval = settings.LAYER_BATCH_INTERVAL
+        self.feed = Batches(self.send_feed, settings.FEED_BATCH_MAX, interval)  # [json, facts] for the feed group
+        self.archived = Batches(self.send_archive, settings.ARCHIVE_BATCH, interval)  # for the archive worker
 
     async def aprs_connect(self, event):
         self.recorder = get_recorder()

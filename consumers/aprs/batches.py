@@ -1,21 +1,24 @@
 """Layer messages that carry what arrived while the last one was on its way."""
 
 import asyncio
+import time
 
 
 class Batches:
-    """Items that arrive while a send is in flight go together in the next one: at low rates
-    each item travels at once, at high rates a message carries up to ``most`` of them, so the
-    channel layer sees a few messages per second rather than one per packet. Nothing waits for
-    a timer, and a crashing instance loses at most what arrived during one send.
+    """Items that arrive while a send is in flight, or within ``interval`` seconds of the last
+    send, go together in the next one, up to ``most`` of them: an item after a quiet moment
+    travels at once, and under load the channel layer sees at most one message per interval
+    rather than one per packet. A crashing instance loses at most what arrived in that time.
 
     ``send(items)`` sends one batch and deals with its own errors."""
 
-    def __init__(self, send, most):
+    def __init__(self, send, most, interval=0.0):
         self.send = send
         self.most = most
+        self.interval = interval
         self.waiting = []
         self.sender = None  # the task sending, while anything waits
+        self.last_sent = -interval
 
     async def add(self, item):
         self.waiting.append(item)
@@ -27,7 +30,11 @@ class Batches:
     async def drain(self):
         try:
             while self.waiting:
+                pause = self.last_sent + self.interval - time.monotonic()
+                if pause > 0 and len(self.waiting) < self.most:
+                    await asyncio.sleep(pause)  # what arrives meanwhile joins this batch
                 batch, self.waiting = self.waiting[: self.most], self.waiting[self.most :]
+                self.last_sent = time.monotonic()
                 await self.send(batch)
         finally:
             self.sender = None
