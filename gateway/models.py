@@ -147,9 +147,6 @@ class Packet(models.Model):
         indexes = [
             models.Index(fields=["source", "received_at"]),
             models.Index(fields=["format", "received_at"]),
-            # /api/packets/?callsign= pages newest first by id: without it, every packet of
-            # the station in the range is read and sorted (372 ms for 78,000; docs/fanout.md)
-            models.Index(fields=["source", "id"]),
         ]
 
     def __str__(self):

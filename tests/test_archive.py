@@ -126,6 +126,22 @@ def test_packets_paging_filters_and_bad_packets():
     assert len(unknown["packets"]) == 1
 
 
+def test_packets_page_newest_received_first_even_when_imported_out_of_order():
+    archive.store_batch(events(CAR[:3], start=NOW - 30))  # heard live
+    archive.store_batch(events(CAR[3:], start=NOW - 3600))  # imported later from an older capture
+    seen, before = [], None
+    while True:
+        status, page = api("/api/packets/", callsign="N0DEMO-9", limit=2, **({"before": before} if before else {}))
+        assert status == 200
+        seen += [p["text"] for p in page["packets"]]
+        before = page["next_before"]
+        if before is None:
+            break
+    assert seen == [line.decode() for line in [*reversed(CAR[:3]), *reversed(CAR[3:])]]  # by time, each once
+    status, gone = api("/api/packets/", before="999999")
+    assert status == 400 and "not in the archive" in gone["error"]
+
+
 def test_weather_series():
     later = WX.replace(b"t045", b"t050")
     archive.store_batch(events([WX, later]))

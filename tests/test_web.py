@@ -535,7 +535,11 @@ async def test_a_weather_station_page_charts_its_archived_readings(open_page):
     charts = page.locator("#weather-charts .chart")
     await expect(charts).to_have_count(4)  # temperature, wind, pressure, humidity (no rain reported)
     await expect(charts.first.locator("canvas")).to_be_visible()
+    await expect(page.locator("#weather-charts")).to_contain_text("Temperature (°F)")  # a US browser: imperial
+    await expect(page.locator("#weather-charts")).to_contain_text("Wind (mph)")
+    await page.select_option("#units", "metric")  # the charts follow the units, as the panel does
     await expect(page.locator("#weather-charts")).to_contain_text("Temperature (°C)")
+    await expect(page.locator("#weather-charts")).to_contain_text("Wind (km/h)")
     links = page.locator("#panel .lookups a")
     assert await links.evaluate_all("nodes => nodes.map((node) => node.href)") == [
         f"{page.url.split('/station/')[0]}/station/N0WXA/",

@@ -8,6 +8,7 @@ seconds. docs/api.md is the reference.
 
 from datetime import datetime, timedelta, timezone
 
+from django.db.models import Q
 from django.http import JsonResponse
 from django.utils import timezone as django_timezone
 from django.views.decorators.http import require_GET
@@ -132,14 +133,20 @@ def packet_json(packet):
 
 
 def page_of(request, found):
-    """Newest first, ``limit`` at a time; ``before`` (the last page's next_before) pages back."""
+    """Newest received first (then highest id), ``limit`` at a time; ``before`` (the last page's
+    next_before, a packet id) pages back from that packet. The order is the one the indexes on
+    (source, received_at), (format, received_at) and received_at keep: by id, a station's page
+    sorted all its packets first (264 ms for 78,000 of 1,000,000; 3 ms now, docs/fanout.md)."""
     before = request.GET.get("before")
     if before:
         if not (before.isascii() and before.isdigit()):  # "²".isdigit(), yet int("²") fails
             raise BadParameter("before: a packet id from a previous page's next_before")
-        found = found.filter(id__lt=int(before))
+        last = Packet.objects.filter(id=int(before)).values_list("received_at", flat=True).first()
+        if last is None:
+            raise BadParameter(f"before: packet {before} is not in the archive (purged since?)")
+        found = found.filter(Q(received_at__lt=last) | Q(received_at=last, id__lt=int(before)))
     limit = parse_limit(request)
-    rows = list(found.order_by("-id")[: limit + 1])
+    rows = list(found.order_by("-received_at", "-id")[: limit + 1])
     page = [packet_json(p) for p in rows[:limit]]
     return {"packets": page, "next_before": page[-1]["id"] if len(rows) > limit else None}
 

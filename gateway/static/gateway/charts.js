@@ -1,15 +1,27 @@
 // Weather and telemetry charts on a station's page, from the archive (docs/api.md: the weather
 // and telemetry series), drawn with uPlot (pinned in package.json, served from here: no CDN,
 // works offline).
-import { el, timeZone } from "./common.js";
+import { el, timeZone, units } from "./common.js";
 
+// [title, quantity, lines]: the archive's readings are °C, m/s, hPa, %, mm (docs/api.md).
 const WEATHER = [
-  [gettext("Temperature"), "°C", [["temperature", gettext("temperature"), "#c62828"]]],
-  [gettext("Wind"), "m/s", [["wind_speed", gettext("wind"), "#1565c0"], ["wind_gust", gettext("gusts"), "#90caf9"]]],
-  [gettext("Pressure"), "hPa", [["pressure", gettext("pressure"), "#6a1b9a"]]],
-  [gettext("Humidity"), "%", [["humidity", gettext("humidity"), "#00838f"]]],
-  [gettext("Rain"), "mm", [["rain_1h", gettext("last hour"), "#2e7d32"], ["rain_24h", gettext("24 h"), "#81c784"]]],
+  [gettext("Temperature"), "temperature", [["temperature", gettext("temperature"), "#c62828"]]],
+  [gettext("Wind"), "wind", [["wind_speed", gettext("wind"), "#1565c0"], ["wind_gust", gettext("gusts"), "#90caf9"]]],
+  [gettext("Pressure"), "pressure", [["pressure", gettext("pressure"), "#6a1b9a"]]],
+  [gettext("Humidity"), "humidity", [["humidity", gettext("humidity"), "#00838f"]]],
+  [gettext("Rain"), "rain", [["rain_1h", gettext("last hour"), "#2e7d32"], ["rain_24h", gettext("24 h"), "#81c784"]]],
 ];
+// quantity -> [unit, from the archive's unit], in the user's units, as the info panel shows them
+const IN_UNITS = {
+  metric: {
+    temperature: ["°C", (c) => c], wind: ["km/h", (ms) => ms * 3.6], pressure: ["hPa", (p) => p],
+    humidity: ["%", (h) => h], rain: ["mm", (mm) => mm],
+  },
+  imperial: {
+    temperature: ["°F", (c) => c * 9 / 5 + 32], wind: ["mph", (ms) => ms * 2.236936], pressure: ["hPa", (p) => p],
+    humidity: ["%", (h) => h], rain: ["in", (mm) => mm / 25.4],
+  },
+};
 const CHANNEL_COLOURS = ["#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00"];
 
 async function series(callsign, kind, hours) {
@@ -56,10 +68,11 @@ function timeOptions() {
 // ``callsign``'s weather readings over the last ``hours``.
 export async function weatherCharts(container, callsign, hours) {
   const rows = (await series(callsign, "weather", hours))?.weather ?? [];
-  drawCharts(container, timesOf(rows), WEATHER.map(([title, unit, lines]) => [
-    `${title} (${unit})`,
-    lines.map(([key, label, colour]) => [label, colour, rows.map((row) => (typeof row[key] === "number" ? row[key] : null))]),
-  ]));
+  drawCharts(container, timesOf(rows), WEATHER.map(([title, quantity, lines]) => {
+    const [unit, convert] = IN_UNITS[units()][quantity];
+    const value = (reading) => (typeof reading === "number" ? convert(reading) : null);
+    return [`${title} (${unit})`, lines.map(([key, label, colour]) => [label, colour, rows.map((row) => value(row[key]))])];
+  }));
 }
 
 // ``callsign``'s telemetry over the last ``hours``: each analog channel scaled by its equation

@@ -60,6 +60,7 @@ function drawCharts() {
   weatherCharts(charts, callsign, Number(chartHours.value));
   telemetryCharts(telemetry, callsign, Number(chartHours.value));
 }
+document.addEventListener("unitschange", drawCharts);
 chartHours.addEventListener("change", async () => {
   drawCharts();
   const since = new Date(Date.now() - Number(chartHours.value) * 3600 * 1000).toISOString();
