@@ -1,8 +1,13 @@
 """The baselines: bare servers that broadcast each packet to every client.
 
-Both read the same APRS-IS stream (from the replay server). The websocket one
+All read the same APRS-IS stream (from the replay server). The websocket one
 builds the same feed item JSON and calls ``websockets.broadcast`` once per
 packet: one frame per packet per client, no Django, no Channels, no filters.
+With ``--batched`` it follows the daemon's batching policy instead: the items
+that arrived since the last tick go in one frame per client every
+``FLUSH_INTERVAL``, stretched as the daemon does so that clients × ticks/s
+stays under ``FRAMES_PER_SECOND`` (the same work as the daemon, minus
+Channels, filters and the channel layer).
 The TCP one (``--tcp``), for the iGate server port, greets, answers any login
 with a logresp, and writes each line to every client: no filters, no q-constructs.
 """
@@ -16,6 +21,13 @@ from websockets.asyncio.server import broadcast, serve
 from gateway.feed.items import feed_item
 from protocols.aprs import login
 from protocols.aprs.decode import decode_line
+
+FLUSH_INTERVAL = 0.02  # the daemon's FEED_FLUSH_INTERVAL default
+FRAMES_PER_SECOND = 20000  # and its FEED_FRAMES_PER_SECOND
+
+
+def packets_frame(items):
+    return '{"type":"packets","dropped":0,"packets":[%s]}' % ",".join(items)
 
 
 async def upstream_lines(upstream_host, upstream_port):
@@ -55,8 +67,16 @@ async def main_tcp(port, upstream_host, upstream_port):
             writer.write(line)
 
 
-async def main(port, upstream_host, upstream_port):
+async def main(port, upstream_host, upstream_port, batched=False):
     clients = set()
+    pending = []
+
+    async def tick():
+        while True:
+            await asyncio.sleep(max(FLUSH_INTERVAL, len(clients) / FRAMES_PER_SECOND))
+            if pending:
+                broadcast(clients, packets_frame(pending))
+                pending.clear()
 
     async def handler(socket):
         try:
@@ -67,11 +87,20 @@ async def main(port, upstream_host, upstream_port):
             clients.discard(socket)
 
     async with serve(handler, "127.0.0.1", port, max_size=None):
+        ticker = asyncio.ensure_future(tick()) if batched else None
         async for raw in upstream_lines(upstream_host, upstream_port):
             item = feed_item(decode_line(raw, time.time()))
-            broadcast(clients, '{"type":"packets","dropped":0,"packets":[%s]}' % item)
+            if batched:
+                pending.append(item)
+            else:
+                broadcast(clients, packets_frame([item]))
+        if ticker is not None:
+            ticker.cancel()
 
 
 if __name__ == "__main__":
-    serve_clients = main_tcp if "--tcp" in sys.argv[4:] else main
-    asyncio.run(serve_clients(int(sys.argv[1]), sys.argv[2], int(sys.argv[3])))
+    port, host, upstream_port, options = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+    if "--tcp" in options:
+        asyncio.run(main_tcp(port, host, upstream_port))
+    else:
+        asyncio.run(main(port, host, upstream_port, batched="--batched" in options))

@@ -126,15 +126,15 @@ def start_daemon(upstream_port, env, roles=("web", "ingest", "worker"), flags=()
 
 def start_servers(config, upstream_port, redis_url):
     """The processes serving clients and the websocket URLs to spread clients over."""
-    if config in ("baseline", "baseline-tcp"):
+    if config in ("baseline", "baseline-batched", "baseline-tcp"):
         port = free_port()
-        tcp = ["--tcp"] if config == "baseline-tcp" else []
+        options = {"baseline": [], "baseline-batched": ["--batched"], "baseline-tcp": ["--tcp"]}[config]
         process = start(
-            [sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port), *tcp],
+            [sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port), *options],
             port,
             log=open(LOGS / f"baseline-{port}.log", "wb"),
         )
-        return [process], [f"aprs://127.0.0.1:{port}" if tcp else f"ws://127.0.0.1:{port}/"]
+        return [process], [f"aprs://127.0.0.1:{port}" if config == "baseline-tcp" else f"ws://127.0.0.1:{port}/"]
     if config == "igate":
         igate_port = free_port()
         process, _ = start_daemon(upstream_port, {}, flags=["--igate-port", str(igate_port)])

@@ -21,19 +21,23 @@ def test_quick_bench_runs_every_part_and_reports(tmp_path, redis_url):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(output.read_text())
-    for config in ("baseline", "inmemory", "redis", "redis-2nodes"):
+    for config in ("baseline", "baseline-batched", "inmemory", "redis", "redis-2nodes"):
         (row,) = report["ladders"][config]
         assert row["delivered_copies_per_s"] > 0 and row["failed_clients"] == 0, (config, row)
         assert row["client_cpu_percent"] >= 0 and row["p99_ms"] is not None
-    assert set(report["P1"]) == {"baseline", "inmemory", "redis", "redis-2nodes"}
+    assert set(report["P1"]) == {"baseline", "baseline-batched", "inmemory", "redis", "redis-2nodes"}
     assert len(report["P2"]) == 3
     assert report["P3"]["in_process"]["packets_per_s"] > 0
     assert report["P3"]["inmemory"]["ladder"][0]["delivered_copies_per_s"] > 0
+    for cost in report["P3archive"].values():  # the archive stored what the daemon took in
+        assert cost["on"]["archived_per_s"] > 0 and cost["off"]["archived_per_s"] == 0, cost
     assert [row["clients"] for row in report["P4"]] == [5, 10]
     assert report["P5"]["online"] == 20 and report["P5"]["failed_clients"] == 0
     assert report["chat"]["stored_per_s"] > 0 and report["chat"]["copies_per_s"] > 0
     for config in ("baseline-tcp", "igate"):
         (row,) = report["igate_ladders"][config]
         assert row["delivered_copies_per_s"] > 0 and row["failed_clients"] == 0, (config, row)
-    for title in ("P1/P6", "P2:", "P3:", "P4:", "P5:", "iGate server port:", "chat:"):
+    for title in ("P1/P6", "server CPU per delivered copy", "P2:", "P3:", "archive off vs on", "P4:", "P5:"):
+        assert title in result.stdout
+    for title in ("iGate server port:", "chat:"):
         assert title in result.stdout

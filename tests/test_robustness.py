@@ -117,7 +117,7 @@ async def test_the_workers_wait_out_a_redis_outage_and_the_archive_catches_up(da
     session.logresp()
     await send_paced(session, packets("after", 200))
     received, stored, dropped, restarts = await settled()
-    assert received >= 400 and stored >= 400, (received, stored, dropped)
+    assert received >= 400 and stored >= 400, (received, stored, dropped, gateway.log()[-3000:])
     await gateway.until_log("worker aprs-archive: channel layer back")
     assert "Traceback" not in gateway.log(), gateway.log()
     for _ in range(100):

@@ -102,7 +102,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         }
         started = time.perf_counter()
         try:
-            await self.channel_layer.group_send(FEED_GROUP, message)
+            await again_once(lambda: self.channel_layer.group_send(FEED_GROUP, message))
         except LAYER_ERRORS as exc:  # Redis down: count the loss, keep the uplink
             metrics.feed_packets_lost.inc(len(batch))
             self.log_loss(f"channel layer unavailable ({exc}); {len(batch)} feed packets lost")
@@ -135,7 +135,9 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     async def send_archive(self, batch):
         try:
-            await self.channel_layer.send(ARCHIVE_CHANNEL, {"type": "archive.packets", "packets": batch})
+            await again_once(
+                lambda: self.channel_layer.send(ARCHIVE_CHANNEL, {"type": "archive.packets", "packets": batch})
+            )
         except ChannelFull:  # the worker is behind: count it, keep the feed going
             metrics.archive_dropped.inc(len(batch))
             self.log_loss("archive channel full (is a worker running?)")
@@ -177,3 +179,15 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     async def message_received(self, event):
         pass
+
+
+async def again_once(send):
+    """A layer send, tried a second time if it fails: once Redis is back after a restart, the
+    first command on each connection the pool still holds fails ("Connection closed by server")
+    and the next one gets a new connection. A Redis that is down fails both."""
+    try:
+        await send()
+    except ChannelFull:  # the worker is behind: trying again at once changes nothing
+        raise
+    except LAYER_ERRORS:
+        await send()
