@@ -2,7 +2,7 @@
 
 ``store_batch`` takes the packets of ``archive.packets`` messages (the fields of
 an ``aprs.packet`` event) and writes them in one transaction: one bulk insert
-of packets, one read and one bulk write of the stations they touch. Objects
+of packets, one read (locking them) and one upsert of the stations they touch. Objects
 and items are stations of their own, under their name.
 """
 
@@ -125,9 +125,11 @@ def store_batch(events):
                 station = created[key] = Station(callsign=key, first_heard=row.received_at, last_heard=row.received_at)
             _apply(station, event, row)
         Station.objects.bulk_create(created.values(), batch_size=500)
-        if existing:
+        if existing:  # rows locked above: written back in one INSERT ... ON CONFLICT (id) DO UPDATE
             fields = [f.name for f in Station._meta.concrete_fields if f.name not in ("id", "callsign")]
-            Station.objects.bulk_update(existing.values(), fields, batch_size=500)
+            Station.objects.bulk_create(
+                existing.values(), batch_size=500, update_conflicts=True, unique_fields=["id"], update_fields=fields
+            )
     return len(rows)
 
 
