@@ -61,3 +61,13 @@ def test_unreadable_captures_are_refused_with_a_reason():
 
 def test_unescape_takes_aprx_sign_extended_bytes():
     assert unescape(b"a<0x1c>b<0xffffffbe>c<0xzz>") == b"a\x1cb\xbec<0xzz>"
+
+
+def test_every_line_of_a_long_capture_gets_its_own_microsecond():
+    """A modification time half-way between two microseconds made many lines round to the
+    same one (16,114 times for 20,000 lines), and two equal lines there one packet."""
+    lines = [b"N0A>APRS:>same"] * 20000
+    for fraction in (0.0, 0.0000005, 0.123456549):
+        times = [when for _, _, when, _ in read(lines, "tnc2", 1795900000 + fraction)]
+        stored = {datetime.fromtimestamp(when, tz=timezone.utc) for when in times}
+        assert len(stored) == len(lines), fraction

@@ -4,8 +4,10 @@ Three formats, told apart by their first lines (``detect``):
 
 - ``tnc2``: one packet per line, ``SRC>DEST,PATH:info``, nothing else (the
   APRS-IS stream, ``aprs-gateway replay`` files). No time is written: the
-  reader gives every line the file's modification time, one microsecond apart
-  in file order, so a second import finds the same times.
+  reader gives every line the file's modification time (to the whole
+  millisecond), one microsecond apart in file order, so a second import finds
+  the same times. A time with a fraction of half a microsecond would round two
+  lines to the same microsecond, and two equal lines there to one packet.
 - ``aprx``: aprx's ``aprx-rf.log``, ``2023-12-24 12:07:19.102 PORT R packet``
   (UTC; ``R`` received, ``T`` transmitted, ``d`` dropped by aprx's rules,
   which is not imported). Bytes aprx could not print are written ``<0xNN>``
@@ -21,6 +23,7 @@ reason)``: a line that is a packet has its bytes and time; one that is not has
 the reason, for counting. Nothing is ever decoded as a whole: lines are bytes.
 """
 
+import math
 import re
 from datetime import datetime, timezone
 
@@ -57,6 +60,7 @@ def read(lines, fmt, file_time):
     if fmt not in FORMATS:
         raise CaptureError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     reader = {"tnc2": _tnc2, "aprx": _aprx, "direwolf": _direwolf}[fmt]
+    file_time = math.floor(file_time * 1000) / 1000
     for number, line in enumerate(lines, 1):
         if line.strip():
             yield (number, *reader(line, number, file_time))
