@@ -8,6 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -16,150 +17,88 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="Room",
+            name='Room',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=32, unique=True, validators=[gateway.models.validate_room_name])),
-                ("title", models.CharField(blank=True, max_length=100)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=32, unique=True, validators=[gateway.models.validate_room_name])),
+                ('title', models.CharField(blank=True, max_length=100)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name="ModerationAction",
+            name='ModerationAction',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("action", models.CharField(max_length=20)),
-                ("target", models.CharField(blank=True, max_length=200)),
-                ("room", models.CharField(blank=True, max_length=32)),
-                ("details", models.JSONField(blank=True, default=dict)),
-                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('action', models.CharField(max_length=20)),
+                ('target', models.CharField(blank=True, max_length=200)),
+                ('room', models.CharField(blank=True, max_length=32)),
+                ('details', models.JSONField(blank=True, default=dict)),
+                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Presence",
+            name='Presence',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("channel_name", models.CharField(max_length=200, unique=True)),
-                ("room", models.CharField(db_index=True, max_length=32)),
-                ("name", models.CharField(max_length=150)),
-                ("callsign", models.CharField(blank=True, default="", max_length=9)),
-                ("guest", models.BooleanField(default=False)),
-                ("address", models.GenericIPAddressField(blank=True, null=True)),
-                ("seen_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                (
-                    "user",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('channel_name', models.CharField(max_length=200, unique=True)),
+                ('room', models.CharField(db_index=True, max_length=32)),
+                ('name', models.CharField(max_length=150)),
+                ('callsign', models.CharField(blank=True, default='', max_length=9)),
+                ('guest', models.BooleanField(default=False)),
+                ('address', models.GenericIPAddressField(blank=True, null=True)),
+                ('seen_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="Sanction",
+            name='Sanction',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("kind", models.CharField(choices=[("mute", "mute"), ("ban", "ban")], max_length=4)),
-                ("guest_nick", models.CharField(blank=True, default="", help_text="lower case", max_length=20)),
-                ("address", models.GenericIPAddressField(blank=True, help_text="a banned guest's address", null=True)),
-                ("until", models.DateTimeField(blank=True, help_text="empty: until lifted", null=True)),
-                ("lifted_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="sanctions",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('mute', 'mute'), ('ban', 'ban')], max_length=4)),
+                ('guest_nick', models.CharField(blank=True, default='', help_text='lower case', max_length=20)),
+                ('address', models.GenericIPAddressField(blank=True, help_text="a banned guest's address", null=True)),
+                ('until', models.DateTimeField(blank=True, help_text='empty: until lifted', null=True)),
+                ('lifted_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='sanctions', to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="Profile",
+            name='Profile',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("callsign", models.CharField(blank=True, default="", max_length=9)),
-                (
-                    "user",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="profile", to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('callsign', models.CharField(blank=True, default='', max_length=9)),
+                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='profile', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("callsign", ""), _negated=True),
-                        fields=("callsign",),
-                        name="unique_callsign",
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('callsign', ''), _negated=True), fields=('callsign',), name='unique_callsign')],
             },
         ),
         migrations.CreateModel(
-            name="Message",
+            name='Message',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(help_text="username or guest nick, as shown", max_length=150)),
-                ("callsign", models.CharField(blank=True, default="", max_length=9)),
-                ("guest", models.BooleanField(default=False)),
-                ("announcement", models.BooleanField(default=False)),
-                ("text", models.TextField()),
-                ("sender_key", models.CharField(max_length=80)),
-                ("client_id", models.CharField(blank=True, max_length=64, null=True)),
-                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ("deleted_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "author",
-                    models.ForeignKey(
-                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
-                    ),
-                ),
-                (
-                    "deleted_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "room",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="gateway.room"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(help_text='username or guest nick, as shown', max_length=150)),
+                ('callsign', models.CharField(blank=True, default='', max_length=9)),
+                ('guest', models.BooleanField(default=False)),
+                ('announcement', models.BooleanField(default=False)),
+                ('text', models.TextField()),
+                ('sender_key', models.CharField(max_length=80)),
+                ('client_id', models.CharField(blank=True, max_length=64, null=True)),
+                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('deleted_at', models.DateTimeField(blank=True, null=True)),
+                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ('deleted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='gateway.room')),
             ],
             options={
-                "indexes": [models.Index(fields=["room", "-created_at"], name="gateway_mes_room_id_99790b_idx")],
-                "constraints": [
-                    models.UniqueConstraint(fields=("sender_key", "client_id"), name="one_message_per_client_id")
-                ],
+                'indexes': [models.Index(fields=['room', '-created_at'], name='gateway_mes_room_id_99790b_idx')],
+                'constraints': [models.UniqueConstraint(fields=('sender_key', 'client_id'), name='one_message_per_client_id')],
             },
         ),
     ]

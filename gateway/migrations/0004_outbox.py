@@ -7,52 +7,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("gateway", "0003_archive"),
+        ('gateway', '0003_archive'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="profile",
-            name="callsign_verified",
-            field=models.BooleanField(
-                default=False, help_text="staff checked that this user holds the callsign: may send APRS messages"
-            ),
+            model_name='profile',
+            name='callsign_verified',
+            field=models.BooleanField(default=False, help_text='staff checked that this user holds the callsign: may send APRS messages'),
         ),
         migrations.CreateModel(
-            name="OutboxMessage",
+            name='OutboxMessage',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("source", models.CharField(max_length=9)),
-                ("destination", models.CharField(max_length=9)),
-                ("text", models.CharField(max_length=67)),
-                ("msgno", models.CharField(max_length=5)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("queued", "queued"),
-                            ("sent", "sent"),
-                            ("acked", "acked"),
-                            ("rejected", "rejected"),
-                            ("failed", "failed"),
-                        ],
-                        db_index=True,
-                        default="queued",
-                        max_length=8,
-                    ),
-                ),
-                ("tries", models.PositiveSmallIntegerField(default=0)),
-                ("next_try_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="outbox", to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source', models.CharField(max_length=9)),
+                ('destination', models.CharField(max_length=9)),
+                ('text', models.CharField(max_length=67)),
+                ('msgno', models.CharField(max_length=5)),
+                ('state', models.CharField(choices=[('queued', 'queued'), ('sent', 'sent'), ('acked', 'acked'), ('rejected', 'rejected'), ('failed', 'failed')], db_index=True, default='queued', max_length=8)),
+                ('tries', models.PositiveSmallIntegerField(default=0)),
+                ('next_try_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outbox', to=settings.AUTH_USER_MODEL)),
             ],
         ),
     ]

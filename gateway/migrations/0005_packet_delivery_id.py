@@ -4,20 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("gateway", "0004_outbox"),
+        ('gateway', '0004_outbox'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="packet",
-            name="delivery",
-            field=models.CharField(
-                blank=True,
-                help_text="the archive message's id: a message the channel layer delivers twice is stored once",
-                max_length=40,
-                null=True,
-                unique=True,
-            ),
+            model_name='packet',
+            name='delivery',
+            field=models.CharField(blank=True, help_text="the archive message's id: a message the channel layer delivers twice is stored once", max_length=40, null=True, unique=True),
         ),
     ]

@@ -7,59 +7,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("gateway", "0005_packet_delivery_id"),
+        ('gateway', '0005_packet_delivery_id'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="outboxmessage",
-            name="reply_ack",
-            field=models.CharField(
-                blank=True,
-                default="",
-                help_text="APRS 1.1 reply-ack: the station's last message number we got",
-                max_length=5,
-            ),
+            model_name='outboxmessage',
+            name='reply_ack',
+            field=models.CharField(blank=True, default='', help_text="APRS 1.1 reply-ack: the station's last message number we got", max_length=5),
         ),
         migrations.AlterField(
-            model_name="outboxmessage",
-            name="state",
-            field=models.CharField(
-                choices=[
-                    ("queued", "queued"),
-                    ("sent", "sent"),
-                    ("acked", "acked"),
-                    ("rejected", "rejected"),
-                    ("failed", "failed"),
-                    ("no_route", "no_route"),
-                ],
-                db_index=True,
-                default="queued",
-                max_length=8,
-            ),
+            model_name='outboxmessage',
+            name='state',
+            field=models.CharField(choices=[('queued', 'queued'), ('sent', 'sent'), ('acked', 'acked'), ('rejected', 'rejected'), ('failed', 'failed'), ('no_route', 'no_route')], db_index=True, default='queued', max_length=8),
         ),
         migrations.CreateModel(
-            name="InboxMessage",
+            name='InboxMessage',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("source", models.CharField(db_index=True, max_length=9)),
-                ("destination", models.CharField(max_length=9)),
-                ("text", models.CharField(max_length=200)),
-                ("msgno", models.CharField(blank=True, default="", max_length=5)),
-                (
-                    "reply_acks",
-                    models.BooleanField(default=False, help_text="sent as {MM}AA: the station understands reply-acks"),
-                ),
-                ("received_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ("read_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="inbox", to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source', models.CharField(db_index=True, max_length=9)),
+                ('destination', models.CharField(max_length=9)),
+                ('text', models.CharField(max_length=200)),
+                ('msgno', models.CharField(blank=True, default='', max_length=5)),
+                ('reply_acks', models.BooleanField(default=False, help_text='sent as {MM}AA: the station understands reply-acks')),
+                ('received_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('read_at', models.DateTimeField(blank=True, null=True)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='inbox', to=settings.AUTH_USER_MODEL)),
             ],
         ),
     ]

@@ -4,16 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("gateway", "0006_messaging"),
+        ('gateway', '0006_messaging'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="station",
-            name="device",
-            field=models.CharField(
-                blank=True, default="", help_text="the radio or software it sends with", max_length=80
-            ),
+            model_name='station',
+            name='device',
+            field=models.CharField(blank=True, default='', help_text='the radio or software it sends with', max_length=80),
         ),
     ]
