@@ -1,8 +1,9 @@
 """A probe application for the ``aprs`` protocol, run inside the real daemon.
 
 ``aprs-gateway run --application tests.aprs_apps.application`` serves it in
-place of the gateway's own router, so tests can watch what the protocol
-server does with an application's sends, crashes and exits.
+place of the gateway's own router (``tests.aprs_apps.batched``: one that takes
+batches and acknowledges them), so tests can watch what the protocol server
+does with an application's sends, crashes and exits.
 """
 
 import asyncio
@@ -41,4 +42,25 @@ class ProbeConsumer(AsyncConsumer):
         raise StopConsumer()
 
 
+class BatchProbeConsumer(ProbeConsumer):
+    """Asks for batches, echoes each packet and acknowledges it at once; on the first
+    "crash" of the process it dies before acknowledging that packet."""
+
+    crashed = False  # once per process: the replacement gets the same packet again
+
+    async def aprs_connect(self, event):
+        await self.send({"type": "aprs.batches", "most": 100})
+        await super().aprs_connect(event)
+
+    async def aprs_packets(self, event):
+        for packet in event["packets"]:
+            body = packet["raw"].partition(b":>")[2]
+            if body == b"crash" and not BatchProbeConsumer.crashed:
+                BatchProbeConsumer.crashed = True
+                raise RuntimeError("probe asked to crash")
+            await self.send({"type": "aprs.send", "line": b"N0CALL>APRS:>echo %s #%d" % (body, packet["seq"])})
+            await self.send({"type": "aprs.ack", "seq": packet["seq"]})
+
+
 application = ProtocolTypeRouter({"http": get_asgi_application(), "aprs": ProbeConsumer.as_asgi()})
+batched = ProtocolTypeRouter({"http": get_asgi_application(), "aprs": BatchProbeConsumer.as_asgi()})

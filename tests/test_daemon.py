@@ -266,6 +266,23 @@ async def test_crashed_instance_is_replaced_and_keeps_its_events(daemon, upstrea
     assert "must be non-empty bytes or str without CR/LF" in gateway.log()
 
 
+async def test_packets_a_crashed_instance_took_without_acknowledging_go_to_its_replacement(daemon, upstream):
+    gateway, session = await linked(daemon, upstream, "--passcode", "13023", "--application", "tests.aprs_apps.batched")
+    assert await session.read_line() == b"N0CALL>APRS:>probe connected"
+    session.send_lines([b"N0DEMO>APRS:>one", b"N0DEMO>APRS:>crash", b"N0DEMO>APRS:>two"])
+    assert await session.read_line() == b"N0CALL>APRS:>echo one #1"
+    # "one" was acknowledged; "crash" (taken in the same batch or the next) was not:
+    # the replacement gets it, with its number, then "two".
+    assert await session.read_line() == b"N0CALL>APRS:>probe connected"
+    assert await session.read_line() == b"N0CALL>APRS:>echo crash #2"
+    assert await session.read_line() == b"N0CALL>APRS:>echo two #3"
+    assert "probe asked to crash" in gateway.log()
+    session.send_lines([b"N0DEMO>APRS:>three"])
+    assert await session.read_line() == b"N0CALL>APRS:>echo three #4"
+    with pytest.raises(asyncio.TimeoutError):  # nothing twice
+        await session.read_line(timeout=1)
+
+
 async def test_application_can_close_the_link(daemon, upstream):
     gateway, session = await linked(
         daemon, upstream, "--passcode", "13023", "--application", "tests.aprs_apps.application"

@@ -1,6 +1,7 @@
 """The feed path in one process: APRSNewsConsumer -> layer -> hub -> feed consumer."""
 
 import asyncio
+import itertools
 import json
 import time
 
@@ -17,6 +18,7 @@ from gateway.feed.subscriptions import Subscription
 from protocols.aprs.decode import decode_line
 from protocols.aprs.filters import parse_filter
 
+SEQ = itertools.count(1)  # the protocol server numbers every packet
 CAR = b"N0DEMO-9>APRS,qAR,N0DEMO-15:!4903.00N/07201.80W>090/025Demo car"
 FAR = b"VK2ABC>APRS:!3352.00S/15112.00E-Sydney"
 TELEMETRY = b"N0DEMO-3>APRS:T#001,123,045,067,089,100,00000000"
@@ -57,8 +59,9 @@ async def news_instance():
 
 
 async def ingest(news, *lines):
-    for raw in lines:
-        await news.send_input({"type": "aprs.packet", **decode_line(raw, 1.0)})
+    """The lines as the protocol server hands them to an instance that asked for batches."""
+    packets = [{"type": "aprs.packet", "seq": next(SEQ), **decode_line(raw, 1.0)} for raw in lines]
+    await news.send_input({"type": "aprs.packets", "packets": packets})
 
 
 async def next_packets(client, timeout=2):

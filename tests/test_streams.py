@@ -149,8 +149,9 @@ async def test_news_stream_carries_bulletins_only():
         {"type": "aprs", "source": "aprs-is", "login": "N0CALL", "verified": False, "server_id": "T"},
     )
     await news.send_input({"type": "aprs.connect"})
-    for raw in (b"N0DEMO>APRS::N0DEMO-9 :not news", b"N0DEMO>APRS::BLN1DEMO :Net tonight at 20:00"):
-        await news.send_input({"type": "aprs.packet", **decode_line(raw, 1.0)})
+    for seq, raw in enumerate((b"N0DEMO>APRS::N0DEMO-9 :not news", b"N0DEMO>APRS::BLN1DEMO :Net tonight at 20:00")):
+        packet = {"type": "aprs.packet", "seq": seq, **decode_line(raw, 1.0)}
+        await news.send_input({"type": "aprs.packets", "packets": [packet]})
     event = (await communicator.receive_output(2))["body"].decode()
     name, data = event.split("\n")[:2]
     assert name == "event: bulletin"

@@ -48,10 +48,11 @@ class APRSNewsConsumer(Messaging, APRSConsumer):
         await self.channel_layer.group_discard(UPLINK_GROUP, self.channel_name)
 
     async def uplink_gate(self, event):
-        """A packet a local iGate or the TNC heard, for APRS-IS."""
+        """Packets a local iGate or the TNC heard, for APRS-IS."""
         if self.scope["verified"]:
-            await self.send({"type": "aprs.send", "line": event["line"]})
-            metrics.igate_forwarded.inc()
+            for line in event["lines"]:
+                await self.send({"type": "aprs.send", "line": line})
+            metrics.igate_forwarded.inc(len(event["lines"]))
 
     async def message_received(self, event):
         """Besides acks for the outbox: a message to our login gets its ack."""

@@ -1,23 +1,25 @@
 """APRSConsumer: what every ``aprs`` application does with the packets of its connection.
 
-One instance per connection (see docs/aprs-asgi.md). It turns each
-``aprs.packet`` into the feed's JSON once, works out the facts filters need
-once, and sends both to the feed group, and the packet to the archive worker.
-Both go in batches (consumers/aprs/batches.py): packets that arrive while a
-send is in flight, or within ``LAYER_BATCH_INTERVAL`` of the last one, go
-together in the next, up to ``FEED_BATCH_MAX`` (feed) or ``ARCHIVE_BATCH``
-(archive), so Redis sees at most a hundred messages a second per connection
-rather than one or two per packet. ``feed.packets`` has no consumer: each
-process's feed hub reads the group itself (gateway/feed/hub.py). Besides,
-bulletins go to the news stream and packets marked ``forward`` up to APRS-IS
-through the uplink's instance (consumers/aprs/aprsis.py).
+One instance per connection (see docs/aprs-asgi.md). It takes packets in
+batches (``aprs.packets``: what waited for it, up to ``FEED_BATCH_MAX``),
+turns each into the feed's JSON once, works out the facts filters need once,
+and hands the batch on in one channel-layer message each: to the feed group,
+to the archive worker, and up to APRS-IS through the uplink's instance for
+packets marked ``forward`` (consumers/aprs/aprsis.py). Only then does it
+acknowledge the batch (``aprs.ack``), so the server gives a replacement
+instance whatever a crash interrupted. At most one batch leaves every
+``LAYER_BATCH_INTERVAL``: under load what arrives meanwhile waits in the
+server and travels in the next, so Redis sees about a hundred messages a
+second per connection rather than one or two per packet. ``feed.packets`` has
+no consumer: each process's feed hub reads the group itself
+(gateway/feed/hub.py). Bulletins go to the news stream.
 
 A channel layer that cannot take a message (Redis down, a full channel) costs
 the packets, counted and logged at most every ``LAYER_ERROR_LOG_INTERVAL``;
 the connection and its instance go on.
 """
 
-import itertools
+import asyncio
 import logging
 import secrets
 import time
@@ -26,7 +28,6 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import ChannelFull, StopConsumer
 from django.conf import settings
 
-from consumers.aprs.batches import Batches
 from consumers.dispatch import NoDatabaseEvents
 from consumers.patience import PatientReceive
 from gateway.daemon import metrics
@@ -38,14 +39,13 @@ from protocols.aprs.filters import packet_facts
 from protocols.aprs.tnc2 import info_field, message_addressee
 
 LAYER_ERROR_LOG_INTERVAL = 10.0
-DELIVERY_PREFIX = secrets.token_hex(8)  # this process's archive messages: <prefix>-<n> is unique in the cluster
-DELIVERIES = itertools.count(1)
+DELIVERY_PREFIX = secrets.token_hex(8)  # <prefix>-<seq> names an archived packet in the cluster
 
 logger = logging.getLogger("aprs.news")
 
 
 class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
-    NO_DATABASE = frozenset({"aprs.packet", "uplink.gate"})  # the thread hop held ingest to ~1,250 packets/s
+    NO_DATABASE = frozenset({"aprs.packets", "uplink.gate"})  # the thread hop held ingest to ~1,250 packets/s
     sequence = 0  # numbers this instance's packets so hubs can see losses
     layer_errors = 0
     layer_error_logged_at = -LAYER_ERROR_LOG_INTERVAL
@@ -53,13 +53,8 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     fence = None  # the leader's fencing token its packets carry (uplink, TNC); None for iGates
     recorder = None  # shares the positions this node ingests (gateway/feed/positions.py), with Redis
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        interval = settings.LAYER_BATCH_INTERVAL
-        self.feed = Batches(self.send_feed, settings.FEED_BATCH_MAX, interval)  # [json, facts] for the feed group
-        self.archived = Batches(self.send_archive, settings.ARCHIVE_BATCH, interval)  # for the archive worker
-
     async def aprs_connect(self, event):
+        await self.send({"type": "aprs.batches", "most": settings.FEED_BATCH_MAX})
         self.recorder = get_recorder()
         try:
             await self.start_messaging()
@@ -73,23 +68,42 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
             self.scope.get("server_id") or "?",
         )
 
-    async def aprs_packet(self, event):
-        self.fence = event.get("fence")
-        facts = packet_facts(event["packet"], event["raw"])
-        facts["received"] = event["received"]  # a position every node shares (SSE resume)
-        if self.via:
-            facts["via"] = self.via
-        if self.recorder is not None:
-            self.recorder.note(facts)
-        await self.feed.add([feed_item(event), facts])
-        if info_field(event["raw"]).startswith(b":BLN"):
-            await self.bulletin(event)
-        elif event["packet"].get("format") == "message":
-            await self.message_received(event)
-        if settings.ARCHIVE_ENABLED:
-            await self.archive(event)
-        if event.get("forward"):
-            await self.gate_up(event["raw"])
+    async def aprs_packets(self, event):
+        """One batch: handed on, acknowledged, then a pause so the next one gathers what
+        arrives within ``LAYER_BATCH_INTERVAL``."""
+        started = time.monotonic()
+        feed, archived, gated = [], [], []
+        for packet in event["packets"]:
+            self.heard(packet)
+            facts = packet_facts(packet["packet"], packet["raw"])
+            facts["received"] = packet["received"]  # a position every node shares (SSE resume)
+            if self.via:
+                facts["via"] = self.via
+            if self.recorder is not None:
+                self.recorder.note(facts)
+            feed.append([feed_item(packet), facts])
+            if info_field(packet["raw"]).startswith(b":BLN"):
+                await self.bulletin(packet)
+            elif packet["packet"].get("format") == "message":
+                await self.message_received(packet)
+            if settings.ARCHIVE_ENABLED:
+                archived.append(archive_body(packet))
+            if packet.get("forward"):
+                gated.append(packet["raw"])
+        last = event["packets"][-1]
+        self.fence = last.get("fence")
+        await self.send_feed(feed)
+        if archived:
+            await self.send_archive(archived)
+        if gated:
+            await self.gate_up(gated)
+        await self.send({"type": "aprs.ack", "seq": last["seq"]})
+        pause = started + settings.LAYER_BATCH_INTERVAL - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+
+    def heard(self, event):
+        """Hook: a packet this connection received (the iGate's application notes its source)."""
 
     async def send_feed(self, batch):
         self.sequence += len(batch)
@@ -127,12 +141,6 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         except LAYER_ERRORS as exc:
             self.log_loss(f"channel layer unavailable ({exc}); bulletin lost")
 
-    async def archive(self, event):
-        body = {key: event[key] for key in ("raw", "text", "received", "packet")}
-        body["fence"] = event.get("fence")
-        body["delivery"] = f"{DELIVERY_PREFIX}-{next(DELIVERIES)}"
-        await self.archived.add(body)
-
     async def send_archive(self, batch):
         try:
             await again_once(
@@ -145,10 +153,10 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
             metrics.archive_dropped.inc(len(batch))
             self.log_loss(f"archive channel unavailable ({exc})")
 
-    async def gate_up(self, line):
+    async def gate_up(self, lines):
         """What a local iGate or the TNC heard goes up to APRS-IS, once, through the uplink."""
         try:
-            await self.channel_layer.group_send(UPLINK_GROUP, {"type": "uplink.gate", "line": line})
+            await self.channel_layer.group_send(UPLINK_GROUP, {"type": "uplink.gate", "lines": lines})
         except LAYER_ERRORS as exc:
             self.log_loss(f"channel layer unavailable ({exc}); gated packet not passed up")
 
@@ -162,8 +170,6 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     async def aprs_disconnect(self, event):
         logger.info("aprs application stopping: %s", event.get("reason", ""))
-        await self.feed.delivered()  # what was received is delivered
-        await self.archived.delivered()
         try:
             await self.stop_messaging()
         except LAYER_ERRORS as exc:  # the layer may be what failed
@@ -179,6 +185,15 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     async def message_received(self, event):
         pass
+
+
+def archive_body(event):
+    """What the archive worker stores of a packet; ``delivery`` names it, so a packet handed
+    on twice (after a crash, or redelivered by channels-redis) is stored once."""
+    body = {key: event[key] for key in ("raw", "text", "received", "packet")}
+    body["fence"] = event.get("fence")
+    body["delivery"] = f"{DELIVERY_PREFIX}-{event['seq']}"
+    return body
 
 
 async def again_once(send):

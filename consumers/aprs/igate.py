@@ -34,7 +34,7 @@ class IGateConsumer(Messaging, APRSConsumer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.heard = {}  # callsign -> monotonic time its packet came through this iGate
+        self.heard_at = {}  # callsign -> monotonic time its packet came through this iGate
 
     async def aprs_connect(self, event):
         self.via = "igate %s:%d" % tuple(self.scope["client"])
@@ -70,7 +70,7 @@ class IGateConsumer(Messaging, APRSConsumer):
         """aprsc's routing: messages for the login and for stations heard here lately."""
         if addressee == self.scope["login"].upper():
             return True
-        heard_at = self.heard.get(addressee)
+        heard_at = self.heard_at.get(addressee)
         return heard_at is not None and time.monotonic() - heard_at < HEARD_FOR
 
     def unsubscribe(self):
@@ -78,14 +78,13 @@ class IGateConsumer(Messaging, APRSConsumer):
             get_hub().unsubscribe(self.subscription)
             self.subscription = None
 
-    async def aprs_packet(self, event):
+    def heard(self, event):
         source = event["packet"].get("from")
         if source:
             now = time.monotonic()
-            self.heard[source.upper()] = now
-            if len(self.heard) > HEARD_MAX:
-                self.heard = {call: at for call, at in self.heard.items() if now - at < HEARD_FOR}
-        await super().aprs_packet(event)
+            self.heard_at[source.upper()] = now
+            if len(self.heard_at) > HEARD_MAX:
+                self.heard_at = {call: at for call, at in self.heard_at.items() if now - at < HEARD_FOR}
 
     def may_transmit(self):
         return True  # a logged-in client gets messages for it, verified or not (aprsc)

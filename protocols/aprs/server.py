@@ -20,12 +20,14 @@ The instance lifecycle is four methods:
   first event ``aprs.connect``;
 - ``application_send(connection, message)``: what an instance sends back;
 - ``application_checker()``: every second, instances that crashed are logged
-  and replaced (their undelivered events move to the new instance);
+  and replaced (their undelivered events, and the packets they took in batches
+  without acknowledging them, move to the new instance: ``inbox.py``);
 - ``close_application_instance(connection, reason)``: ``aprs.disconnect``,
   then ``close_timeout`` seconds to finish before the instance is cancelled.
 """
 
 import asyncio
+import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -36,13 +38,15 @@ from twisted.internet.task import LoopingCall
 
 from .decode import decode_line
 from .dupes import DupeFilter
+from .inbox import Inbox
 from .lines import MAX_CONTENT
 from .spec import ASGI_VERSION
 
 logger = logging.getLogger("aprs.server")
 
 QUEUE_HIGH_WATER = 5000
-"""Events waiting for an instance before we stop reading from its socket."""
+"""Events waiting for an instance (and packets it has not acknowledged) before we stop
+reading from its socket."""
 QUEUE_LOW_WATER = 1000
 
 
@@ -67,7 +71,7 @@ class Connection(Protocol):
 
 @dataclass
 class Instance:
-    queue: asyncio.Queue
+    inbox: Inbox
     future: asyncio.Future
     closing_since: float = None
 
@@ -82,6 +86,7 @@ class APRSProtocolServer:
         self._paused = set()  # connections whose reading is paused (backpressure)
         self._dupes = DupeFilter()  # what every source has delivered in the last 30 s
         self.refused_long = 0  # aprs.send lines over 510 bytes, refused
+        self._seq = itertools.count(1)  # every packet's number, unique among this server's connections
         self.checker = LoopingCall(self.application_checker)
 
     # --- lifecycle --------------------------------------------------------
@@ -116,6 +121,7 @@ class APRSProtocolServer:
         self.open(connection)
         event = decode_line(line, time.time())
         event["type"] = "aprs.packet"
+        event["seq"] = next(self._seq)
         event.update(extra)
         self.event(connection, event)
         return event
@@ -123,8 +129,8 @@ class APRSProtocolServer:
     def event(self, connection, event):
         """Queue an event for the connection's instance; pause reading while it is far behind."""
         instance = self._instances[connection]
-        instance.queue.put_nowait(event)
-        if instance.queue.qsize() >= QUEUE_HIGH_WATER and connection not in self._paused:
+        instance.inbox.put(event)
+        if len(instance.inbox) >= QUEUE_HIGH_WATER and connection not in self._paused:
             logger.warning("application is %d events behind on %s; pausing reads", QUEUE_HIGH_WATER, connection.name)
             self._paused.add(connection)
             connection.pause_reading()
@@ -138,30 +144,29 @@ class APRSProtocolServer:
         self.close_application_instance(connection, reason)
 
     # --- application instances ----------------------------------------------
-    def create_application_instance(self, connection, queue=None):
+    def create_application_instance(self, connection, predecessor=None):
         scope = {"type": "aprs", "asgi": dict(ASGI_VERSION), **connection.scope}
-        fresh = asyncio.Queue()
-        fresh.put_nowait({"type": "aprs.connect"})
-        while queue is not None and not queue.empty():
-            event = queue.get_nowait()
-            if event["type"] != "aprs.connect":
-                fresh.put_nowait(event)
+        inbox = Inbox([{"type": "aprs.connect"}, *(predecessor.handed_over() if predecessor else ())])
 
         async def receive():
-            event = await fresh.get()
-            if connection in self._paused and fresh.qsize() <= QUEUE_LOW_WATER:
-                self._paused.discard(connection)
-                connection.resume_reading()
+            event = await inbox.get()
+            self._resume_when_caught_up(connection, inbox)
             return event
 
         async def send(message):
             return self.application_send(connection, message)
 
         future = asyncio.ensure_future(self.application(scope, receive, send))
-        self._instances[connection] = Instance(queue=fresh, future=future)
+        self._instances[connection] = Instance(inbox=inbox, future=future)
+
+    def _resume_when_caught_up(self, connection, inbox):
+        if connection in self._paused and len(inbox) <= QUEUE_LOW_WATER:
+            self._paused.discard(connection)
+            connection.resume_reading()
 
     def application_send(self, connection, message):
-        """Carry out what an instance sends: ``aprs.send``, ``aprs.ready``, ``aprs.filter`` or ``aprs.close``."""
+        """Carry out what an instance sends: ``aprs.send``, ``aprs.batches``, ``aprs.ack``,
+        ``aprs.ready``, ``aprs.filter`` or ``aprs.close``."""
         kind = message.get("type")
         if kind == "aprs.send":
             line = message.get("line", b"")
@@ -179,6 +184,18 @@ class APRSProtocolServer:
                 logger.error("aprs.send refused: %s (%s)", connection.refusal, connection.name)
             else:
                 connection.send_line(line)
+        elif kind == "aprs.batches":
+            most = message.get("most")
+            if not isinstance(most, int) or isinstance(most, bool) or not 1 <= most <= QUEUE_LOW_WATER:
+                raise ValueError(f"aprs.batches: 'most' must be an int from 1 to {QUEUE_LOW_WATER}")
+            self._instances[connection].inbox.most = most
+        elif kind == "aprs.ack":
+            seq = message.get("seq")
+            if not isinstance(seq, int) or isinstance(seq, bool):
+                raise ValueError("aprs.ack: 'seq' must be the int of a packet received")
+            inbox = self._instances[connection].inbox
+            inbox.acknowledge(seq)
+            self._resume_when_caught_up(connection, inbox)
         elif kind == "aprs.ready":
             connection.ready()
         elif kind == "aprs.filter":
@@ -204,7 +221,7 @@ class APRSProtocolServer:
                         connection.name,
                         "crashed" if crashed else "exited while connected",
                     )
-                    self.create_application_instance(connection, queue=instance.queue)
+                    self.create_application_instance(connection, predecessor=instance.inbox)
                 else:
                     del self._instances[connection]
             elif instance.closing_since is not None and now - instance.closing_since > self.close_timeout:
@@ -217,7 +234,7 @@ class APRSProtocolServer:
         if instance is None or instance.closing_since is not None:
             return
         instance.closing_since = time.monotonic()
-        instance.queue.put_nowait({"type": "aprs.disconnect", "reason": reason})
+        instance.inbox.put({"type": "aprs.disconnect", "reason": reason})
 
     @staticmethod
     def _reap(instance):

@@ -7,7 +7,7 @@ TOCALL = "APZGWY"
 """Destination of the packets we write ourselves (SERVER replies): APZ is the tocall
 prefix the APRS registry leaves to experimental software."""
 
-ASGI_VERSION = {"version": "3.0", "spec_version": "1.2"}
+ASGI_VERSION = {"version": "3.0", "spec_version": "1.3"}
 
 LINES_EXTENSION = "aprs-gateway.write_lines"
 """Scope extension of a server-port connection: write raw lines to the TCP client,
