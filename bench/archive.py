@@ -24,7 +24,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/archive.sqlite3"
-        env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "config.settings"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "DEBUG": "false",  # as deployed: with DEBUG on, Django keeps and quotes every query
+            "SECRET_KEY": "bench-only-not-secret",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO, env=env, check=True, capture_output=True
         )

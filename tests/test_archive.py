@@ -49,6 +49,15 @@ def test_batch_stores_packets_and_folds_station_state():
     assert Station.objects.filter(callsign="N0DEMO-9").count() == 1
 
 
+def test_a_nul_in_a_packet_is_kept_in_raw_and_replaced_in_text():
+    line = b"N0NUL>APRS:>status with a \x00 in it"  # real traffic holds them; PostgreSQL text cannot
+    archive.store_batch(events([line]))
+    packet = Packet.objects.get(source="N0NUL")
+    assert bytes(packet.raw) == line
+    assert packet.data["status"] == "status with a \ufffd in it"
+    assert Station.objects.get(callsign="N0NUL").status == "status with a \ufffd in it"
+
+
 def test_a_station_keeps_the_device_it_sends_with():
     archive.store_batch(events([b'SP9THC-3>UPUR58,SR9KFZ*,WIDE1*:`/^Ol*{-\\`"6z}_%', CAR[0]]))
     status, body = api("/api/stations/SP9THC-3/")
