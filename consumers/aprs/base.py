@@ -31,7 +31,7 @@ from django.conf import settings
 from consumers.dispatch import NoDatabaseEvents
 from consumers.patience import PatientReceive
 from gateway.daemon import metrics
-from gateway.feed.items import feed_item
+from gateway.feed.items import feed_item, packet_json
 from gateway.feed.positions import get_recorder
 from gateway.layers import LAYER_ERRORS
 from gateway.names import ARCHIVE_CHANNEL, FEED_GROUP, NEWS_GROUP, UPLINK_GROUP
@@ -81,13 +81,14 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
                 facts["via"] = self.via
             if self.recorder is not None:
                 self.recorder.note(facts)
-            feed.append([feed_item(packet), facts])
+            text = packet_json(packet["packet"])
+            feed.append([feed_item(packet, text), facts])
             if info_field(packet["raw"]).startswith(b":BLN"):
                 await self.bulletin(packet)
             elif packet["packet"].get("format") == "message":
                 await self.message_received(packet)
             if settings.ARCHIVE_ENABLED:
-                archived.append(archive_body(packet))
+                archived.append(archive_body(packet, text))
             if packet.get("forward"):
                 gated.append(packet["raw"])
         last = event["packets"][-1]
@@ -187,13 +188,19 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         pass
 
 
-def archive_body(event):
-    """What the archive worker stores of a packet; ``delivery`` names it, so a packet handed
-    on twice (after a crash, or redelivered by channels-redis) is stored once."""
-    body = {key: event[key] for key in ("raw", "text", "received", "packet")}
-    body["fence"] = event.get("fence")
-    body["delivery"] = f"{DELIVERY_PREFIX}-{event['seq']}"
-    return body
+def archive_body(event, packet_text):
+    """What the archive worker stores of a packet: the decoded packet as the JSON text the
+    feed made (cheap to copy and send, and what the database stores), ``delivery`` to name
+    it, so a packet handed on twice (after a crash, or redelivered by channels-redis) is
+    stored once."""
+    return {
+        "raw": event["raw"],
+        "text": event["text"],
+        "received": event["received"],
+        "data": packet_text,
+        "fence": event.get("fence"),
+        "delivery": f"{DELIVERY_PREFIX}-{event['seq']}",
+    }
 
 
 async def again_once(send):
