@@ -1,6 +1,7 @@
 """Operations: systemd notify, health, metrics, graceful stop, the unit file, docker-compose."""
 
 import asyncio
+import gc
 import json
 import os
 import re
@@ -345,3 +346,16 @@ def test_too_few_file_descriptors_for_the_caps_is_said_at_start(tmp_path):
     finally:
         daemon.terminate()
         daemon.wait(15)
+
+
+def test_the_daemon_sets_the_garbage_collector_for_a_long_run():
+    from gateway.daemon.process import GC_YOUNG_THRESHOLD, collect_garbage_rarely
+
+    threshold = gc.get_threshold()
+    try:
+        collect_garbage_rarely()
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *threshold[1:])
+        assert gc.get_freeze_count() > 1000  # what was loaded is out of the collector's sight
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
