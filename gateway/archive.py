@@ -1,9 +1,11 @@
 """The archive: packets and each station's last state, stored in batches.
 
 ``store_batch`` takes the packets of ``archive.packets`` messages (the fields of
-an ``aprs.packet`` event) and writes them in one transaction: one insert (COPY
-on PostgreSQL) of packets, one read (locking them) and one upsert of the stations they touch. Objects
-and items are stations of their own, under their name.
+an ``aprs.packet`` event, the decoded ``packet`` as a dict or as the JSON text
+the feed made of it, ``data``) and writes them in one transaction: one insert
+(COPY on PostgreSQL) of packets, one read (locking them) and one upsert of the
+stations they touch. Objects and items are stations of their own, under their
+name.
 """
 
 import json
@@ -49,8 +51,12 @@ class PacketRow(NamedTuple):
 
 
 def _packet_row(event):
+    data = event.get("data")
+    if data is None:
+        data = json.dumps(event["packet"])
+    else:
+        event["packet"] = json.loads(data)
     packet = event["packet"]
-    data = json.dumps(packet)
     if "\\u0000" in data:  # seldom: the JSON text shows whether any string holds U+0000
         packet = event["packet"] = without_nul(packet)
         data = json.dumps(packet)
@@ -166,13 +172,54 @@ def store_batch(events):
             if station is None:
                 station = created[key] = Station(callsign=key, first_heard=row.received_at, last_heard=row.received_at)
             _apply(station, event, row)
-        Station.objects.bulk_create(created.values(), batch_size=500)
-        if existing:  # rows locked above: written back in one INSERT ... ON CONFLICT (id) DO UPDATE
-            fields = [f.name for f in Station._meta.concrete_fields if f.name not in ("id", "callsign")]
-            Station.objects.bulk_create(
-                existing.values(), batch_size=500, update_conflicts=True, unique_fields=["id"], update_fields=fields
-            )
+        _write_stations(created.values(), existing.values())
     return len(rows)
+
+
+STATIONS_PER_STATEMENT = 500  # 19 values each: inside SQLite's and PostgreSQL's bounds on parameters
+
+
+def _write_stations(new, known):
+    """New stations inserted (two workers creating one meet its unique callsign, and the
+    batch is tried again); known ones, locked when read, written back with
+    INSERT ... ON CONFLICT (id) DO UPDATE; many rows per statement. Django's bulk_create
+    (and bulk_update's CASE per field per station before it) prepared and compiled every
+    field of every station: the largest part of a batch after the packets."""
+    db = transaction.get_connection()
+    fields = [field for field in Station._meta.concrete_fields if not field.primary_key]
+    adapt = [_adapter(field, db) for field in fields]
+    quote = db.ops.quote_name
+    table, key = quote(Station._meta.db_table), quote(Station._meta.pk.column)
+    columns = [quote(field.column) for field in fields]
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns)
+
+    def values(station):
+        return [a(getattr(station, f.attname)) for f, a in zip(fields, adapt, strict=True)]
+
+    def write(stations, names, row_values, tail=""):
+        stations = list(stations)
+        row = "(%s)" % ", ".join(["%s"] * len(names))
+        with db.cursor() as cursor:
+            for start in range(0, len(stations), STATIONS_PER_STATEMENT):
+                part = stations[start : start + STATIONS_PER_STATEMENT]
+                params = [value for station in part for value in row_values(station)]
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(names)}) VALUES {', '.join([row] * len(part))}{tail}", params
+                )
+
+    write(new, columns, values)
+    write(known, [key, *columns], lambda s: [s.pk, *values(s)], f" ON CONFLICT ({key}) DO UPDATE SET {updates}")
+
+
+def _adapter(field, db):
+    """How a value of ``field`` goes to the database: times and JSON adapted as Django
+    would, the rest (text, numbers, None) as it is."""
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return db.ops.adapt_datetimefield_value
+    if kind == "JSONField":
+        return lambda value: None if value is None else json.dumps(value)
+    return lambda value: value
 
 
 def purge(days):

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from gateway import archive
+from gateway.feed.items import packet_json
 from gateway.models import Packet, Station
 from protocols.aprs.decode import decode_line
 
@@ -49,9 +50,23 @@ def test_batch_stores_packets_and_folds_station_state():
     assert Station.objects.filter(callsign="N0DEMO-9").count() == 1
 
 
-def test_a_nul_in_a_packet_is_kept_in_raw_and_replaced_in_text():
+def test_a_known_station_is_written_back_whole():
+    archive.store_batch(events([WX]))
+    later = WX.replace(b"h65", b"h70").replace(b"@241200z", b"@241210z")
+    archive.store_batch(events([later, STATUS.replace(b"N0DEMO-9", b"N0DEMO-5")], start=NOW))
+    station = Station.objects.get(callsign="N0DEMO-5")
+    assert station.packet_count == 3 and station.weather["humidity"] == 70
+    assert station.status == "heading home" and station.symbol == "/_"
+    assert station.last_heard > station.first_heard and station.weather_at == station.position_at
+
+
+@pytest.mark.parametrize("shape", ["packet", "data"])
+def test_a_nul_in_a_packet_is_kept_in_raw_and_replaced_in_text(shape):
     line = b"N0NUL>APRS:>status with a \x00 in it"  # real traffic holds them; PostgreSQL text cannot
-    archive.store_batch(events([line]))
+    batch = events([line])
+    if shape == "data":  # as the aprs consumers send it: the JSON text the feed made
+        batch[0]["data"] = packet_json(batch[0].pop("packet"))
+    archive.store_batch(batch)
     packet = Packet.objects.get(source="N0NUL")
     assert bytes(packet.raw) == line
     assert packet.data["status"] == "status with a \ufffd in it"
