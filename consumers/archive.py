@@ -20,6 +20,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError
 
+from consumers.dispatch import NoDatabaseEvents
 from consumers.patience import PatientReceive
 from gateway import archive
 from gateway.daemon import metrics
@@ -32,7 +33,10 @@ MAX_RETRY_DELAY = 30.0
 REFUSED_LOG_INTERVAL = 30.0
 
 
-class ArchiveConsumer(PatientReceive, AsyncConsumer):
+class ArchiveConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
+    # store() runs where Django's connections are looked after (database_sync_to_async); the
+    # thread hop per message besides waited behind a running store, one message at a time
+    NO_DATABASE = frozenset({"archive.packets"})
     pending = None
     flush_handle = None
     next_purge = 0.0
