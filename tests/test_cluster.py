@@ -8,7 +8,7 @@ import time
 import pytest
 from channels_redis.core import RedisChannelLayer
 
-from gateway.names import ARCHIVE_CHANNEL
+from gateway.names import ARCHIVE_CHANNEL, FEED_GROUP
 from protocols.aprs.decode import decode_line
 from tests.conftest import free_port
 from tests.feedclient import FeedClient
@@ -200,3 +200,28 @@ async def test_a_node_that_starts_later_knows_the_positions_heard_before_it(daem
     await late.until_log("filter 'f/N0FRND/5' applied")
     gate.send("N1BUDDY>APRS,WIDE1-1:!1001.00N/01000.00E>2 km from the friend")
     assert await friend.read_packet() == b"N1BUDDY>APRS,WIDE1-1,qAS,N0GATE:!1001.00N/01000.00E>2 km from the friend"
+
+
+async def test_a_killed_node_leaves_the_feed_group_and_a_stopped_one_at_once(daemon, redis):
+    """channels-redis keeps a group member for a day: a dead node's hub would get (and cost)
+    a copy of every batch. Peers take a silent hub out; a stopping node leaves itself."""
+    env = {"REDIS_URL": redis.url, "FEED_HUB_HEARTBEAT": "0.5"}
+    nodes = [await daemon("--no-aprs", env=env).started() for _ in range(3)]
+    layer = RedisChannelLayer(hosts=[redis.url])
+
+    async def members():
+        async with layer.connection(0) as connection:
+            return await connection.zcard(layer._group_key(FEED_GROUP))
+
+    deadline = time.monotonic() + 10
+    while await members() != 3:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    nodes[0].process.send_signal(signal.SIGKILL)  # no goodbye
+    deadline = time.monotonic() + 10  # silent for 4.5 heartbeats of 0.5 s, found at the next beat
+    while await members() != 2:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    assert any("(its node died?): out of the group" in node.log() for node in nodes[1:])
+    nodes[1].stop()  # SIGTERM: leaves on its way out
+    assert await members() == 1

@@ -21,7 +21,7 @@ from channels.layers import get_channel_layer
 from daphne.endpoints import build_endpoint_description_strings
 from django.conf import settings
 from django.utils.module_loading import import_string
-from twisted.internet import reactor
+from twisted.internet import defer, reactor
 from twisted.internet.task import LoopingCall
 
 from gateway.daemon import metrics, runtime, systemd
@@ -29,7 +29,7 @@ from gateway.daemon.links import APRSLinks, software_version
 from gateway.daemon.supervisor import Supervised
 from gateway.daemon.webserver import GatewayServer, without_websockets
 from gateway.daemon.worker import PatientWorker
-from gateway.feed.hub import get_hub
+from gateway.feed.hub import get_hub, running_hub
 from gateway.names import ARCHIVE_CHANNEL, OUTBOX_CHANNEL
 from protocols.tcp import check_twisted
 
@@ -105,6 +105,7 @@ class Gateway:
         if "web" in self.roles:
             reactor.callWhenRunning(self.start_hub)
         reactor.addSystemEventTrigger("before", "shutdown", self.finish_links)
+        reactor.addSystemEventTrigger("before", "shutdown", self.leave_feed_group)
         LoopingCall(self.report_status).start(STATUS_INTERVAL, now=False)
         interval = systemd.watchdog_interval()
         if interval:
@@ -161,6 +162,11 @@ class Gateway:
             return None
         stopping, self.links_stopping = self.links_stopping, None
         return self.links.stop(released=stopping)
+
+    def leave_feed_group(self):
+        """Before the reactor stops: this node's hub leaves the feed group (gateway/feed/members.py)."""
+        hub = running_hub()
+        return None if hub is None else defer.Deferred.fromFuture(asyncio.ensure_future(hub.leave()))
 
     # --- signals --------------------------------------------------------------
     def on_stop_signal(self, signum):

@@ -29,13 +29,14 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from gateway.daemon import metrics
-from gateway.feed import positions
+from gateway.feed import members, positions
 from gateway.feed.index import SubscriberIndex
 from gateway.feed.items import packets_frame
 from gateway.feed.wsframe import text_frame
 from gateway.layers import LAYER_ERRORS
 from gateway.names import FEED_GROUP, HUB_CHANNEL_PREFIX
 from protocols.aprs.filters import Known
+from protocols.occasional import Occasionally
 
 logger = logging.getLogger("gateway.hub")
 
@@ -101,10 +102,33 @@ class FeedHub(Known):
         self.fence = 0  # the highest fencing token heard (gateway/daemon/leader.py)
         self.stale_packets = 0
         self.last_sequence = {}  # origin channel -> last sequence number seen
+        self.channel = None  # this hub's, in the feed group
+        self.beat_errors = Occasionally(60.0)
 
     def start(self):
         self.task = asyncio.ensure_future(self._run())
         self.remembering = asyncio.ensure_future(self._remember())  # kept: the loop holds tasks weakly
+        self.beating = asyncio.ensure_future(self._beat())
+
+    async def _beat(self):
+        """Alive, every ``FEED_HUB_HEARTBEAT`` seconds; dead peers out of the group (members.py)."""
+        while True:
+            await self.joined.wait()
+            try:
+                await members.beat(self.layer, self.channel)
+            except LAYER_ERRORS as exc:
+                if self.beat_errors.due():
+                    logger.warning("feed hub could not tell Redis it is alive (%s)", exc)
+            await asyncio.sleep(settings.FEED_HUB_HEARTBEAT)
+
+    async def leave(self):
+        """The node stops: out of the feed group at once, rather than when found silent."""
+        if self.channel is None:
+            return
+        try:
+            await members.leave(self.layer, self.channel)
+        except LAYER_ERRORS as exc:
+            logger.warning("feed hub could not leave the feed group (%s); peers will drop it", exc)
 
     async def _remember(self):
         self.remembered = await positions.load()
@@ -144,7 +168,7 @@ class FeedHub(Known):
         # channel of a process through one shared receive lock and assumes they all
         # share new_channel()'s default prefix. The same channel after an outage:
         # what Redis queued for it meanwhile is still delivered.
-        channel = f"{HUB_CHANNEL_PREFIX}{uuid.uuid4().hex}"
+        channel = self.channel = f"{HUB_CHANNEL_PREFIX}{uuid.uuid4().hex}"
         while True:
             try:
                 await self.layer.group_add(FEED_GROUP, channel)
