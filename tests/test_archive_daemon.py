@@ -75,7 +75,7 @@ async def test_archive_overflow_is_counted_not_silent(daemon, upstream):
         session.send_lines([f"N0DEMO>APRS:>n{n}".encode()])
         # over LAYER_BATCH_INTERVAL; the first packet warms the decoder up (aprslib compiles
         # its expressions), which may take long enough for the next ones to wait together
-        await asyncio.sleep(0.5 if n == 0 else 0.05)
+        await asyncio.sleep(0.5 if n == 0 else 0.1)
     await gateway.until_log("archive channel full (is a worker running?)")
     deadline = time.monotonic() + 10
     while "aprs_gateway_archive_packets_dropped_total 15.0" not in (await gateway.get("/metrics")).decode():

@@ -100,7 +100,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
             await self.gate_up(gated)
         await self.send({"type": "aprs.ack", "seq": last["seq"]})
         pause = started + settings.LAYER_BATCH_INTERVAL - time.monotonic()
-        if pause > 0:
+        if pause > 0 and len(event["packets"]) < settings.FEED_BATCH_MAX:  # a full batch: more wait
             await asyncio.sleep(pause)
 
     def heard(self, event):
