@@ -38,10 +38,12 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--redis-url", help="profile the daemon on channels-redis")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--archive", action="store_true", help="with the archive on (the default settings)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
         replay, upstream = start_replay(all_corpus_lines(), args.rate)
-        daemon, port = start_daemon(upstream, {"REDIS_URL": args.redis_url} if args.redis_url else {})
+        env = {"REDIS_URL": args.redis_url} if args.redis_url else {}
+        daemon, port = start_daemon(upstream, {**env, "ARCHIVE_ENABLED": "true" if args.archive else "false"})
         try:
             clients = Clients([f"ws://127.0.0.1:{port}/ws/aprs/"], [""] * args.clients, 2)
             clients.connected(timeout=60 + args.clients / 50)
