@@ -417,10 +417,10 @@ FEED_FRAMES_PER_SECOND = env_float("FEED_FRAMES_PER_SECOND", 20000)
 FEED_BATCH_MAX = int(env_float("FEED_BATCH_MAX", 200))
 # Least seconds between two channel-layer messages of one connection's packets (feed,
 # archive): a packet after a quiet moment goes at once; under load, what arrives within
-# the interval travels together. Each message to Redis costs ~1 ms of CPU: at 100 packets/s
-# on channels-redis, 50 ms instead of 10 took the daemon from 68 % of a core to 19 %, for
-# 40 ms more latency (P2 p99 35 -> 78 ms; docs/fanout.md).
-LAYER_BATCH_INTERVAL = env_float("LAYER_BATCH_INTERVAL", 0.05)
+# the interval travels together. Each message to Redis costs CPU whatever it holds: on
+# channels-redis at 100 packets/s (archive on), 0.05 takes the daemon from 60 % of a core
+# to 18 %, for 40-70 ms more latency (docs/fanout.md); 0.01 keeps the feed fastest.
+LAYER_BATCH_INTERVAL = env_float("LAYER_BATCH_INTERVAL", 0.01)
 # Seconds between a feed hub's "alive" notes in Redis; a hub silent for 4.5 of them (its
 # node killed) is taken out of the feed group (gateway/feed/members.py).
 FEED_HUB_HEARTBEAT = env_float("FEED_HUB_HEARTBEAT", 20.0)
