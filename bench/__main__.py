@@ -136,6 +136,27 @@ def main(argv=None):
             )
             print(f"P6: two nodes / one node (redis) = {report['P6_ratio']:.2f}")
 
+    if "P6" in parts:
+        rate, per_node = (20.0, 2) if quick else (200.0, 10)
+        print(
+            f"\nP6 as cost: 1, 2, 4 nodes on one Redis, {per_node} whole-feed clients each, {rate:g} packets/s: "
+            "per node CPU and Redis commands per packet (target: flat within 15 %)"
+        )
+        rows = [fanout.cluster_cost(n, per_node, rate, lines, args.redis_url, **step) for n in (1, 2, 4)]
+        print(f"{'nodes':>6}{'ingest node µs/pkt':>20}{'web node µs/pkt':>17}{'redis cmds/pkt/node':>21}{'p99 ms':>8}")
+        for row in rows:
+            web = f"{row['web_us_per_packet']:.0f}" if row["web_us_per_packet"] is not None else "-"
+            print(
+                f"{row['nodes']:>6}{row['ingest_us_per_packet']:>20.0f}{web:>17}"
+                f"{row['redis_commands_per_packet_per_node']:>21.2f}{row['p99_ms'] or 0:>8.0f}"
+            )
+        one = rows[0]
+        for row in rows[1:]:
+            cpu = row["ingest_us_per_packet"] / one["ingest_us_per_packet"]
+            commands = row["redis_commands_per_packet_per_node"] / one["redis_commands_per_packet_per_node"]
+            print(f"  {row['nodes']} nodes / 1: ingest node CPU {cpu:.2f}, Redis commands per node {commands:.2f}")
+        report["P6_cost"] = rows
+
     if "P2" in parts:
         print("\nP2: 100 clients, 50 packets/s")
         rows = [

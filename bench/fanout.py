@@ -11,9 +11,9 @@ ladder (doubling until a step fails, or halving until one passes), then
 bisection between the last good and the first bad rate.
 
 Configurations: ``baseline`` (bench/baseline.py), ``inmemory`` (the daemon,
-in-memory layer), ``redis`` (the daemon on channels-redis), ``redis-2nodes``
-(two daemons sharing Redis, one holding the uplink, clients split between
-them).
+in-memory layer), ``redis`` (the daemon on channels-redis), ``redis-Nnodes``
+(N daemons sharing Redis, the first holding the uplink and the workers,
+clients split between them).
 """
 
 import json
@@ -32,6 +32,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import redis
 
 from bench.clients import run_clients
 from tests.database import migrated_database
@@ -144,10 +145,11 @@ def start_servers(config, upstream_port, redis_url):
         wait_listening(igate_port, process)
         return [process], [f"aprs://127.0.0.1:{igate_port}"]
     env = layer_env(config, redis_url)
-    if config == "redis-2nodes":
-        first, first_port = start_daemon(upstream_port, env, roles=("web", "ingest"))
-        second, second_port = start_daemon(upstream_port, env, roles=("web",))
-        return [first, second], [f"ws://127.0.0.1:{p}/ws/aprs/" for p in (first_port, second_port)]
+    nodes = re.fullmatch(r"redis-(\d+)nodes", config)
+    if nodes:  # the first node ingests (and archives), every node serves its share of the clients
+        started = [start_daemon(upstream_port, env)]
+        started += [start_daemon(upstream_port, env, roles=("web",)) for _ in range(int(nodes.group(1)) - 1)]
+        return [process for process, _ in started], [f"ws://127.0.0.1:{port}/ws/aprs/" for _, port in started]
     process, port = start_daemon(upstream_port, env)
     return [process], [f"ws://127.0.0.1:{port}/ws/aprs/"]
 
@@ -181,7 +183,7 @@ def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=
         client_group = Clients(urls, filters, client_processes)
         connected = client_group.connected(timeout=60 + len(filters) / 50)
         processes.append(start_replay(lines, rate, upstream_port)[0])
-        row = _measure(servers, client_group, warmup, seconds)
+        row = _measure(servers, client_group, warmup, seconds, redis_url if config.startswith("redis") else None)
         row["connected"] = connected
     finally:
         stop(processes)
@@ -227,12 +229,14 @@ class Clients:
         return found
 
 
-def _measure(servers, clients, warmup, seconds):
+def _measure(servers, clients, warmup, seconds, redis_url=None):
     clients.open_window(warmup, seconds)
     watched = [psutil.Process(server.pid) for server in servers]
     before = [sum(p.cpu_times()[:2]) for p in watched]
+    commands = redis_commands(redis_url)
     time.sleep(seconds)
     cpu = [100 * (sum(p.cpu_times()[:2]) - b) / seconds for p, b in zip(watched, before, strict=True)]
+    commands = redis_commands(redis_url) - commands
     rss = sum(p.memory_info().rss for p in watched)
     stats = clients.stats()
     latencies = sorted(latency for s in stats for latency in s["latencies"])
@@ -244,9 +248,36 @@ def _measure(servers, clients, warmup, seconds):
         "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else None,
         "server_cpu_percent": sum(cpu),
+        "server_cpu_each": cpu,
+        "redis_commands_per_s": commands / seconds,
         "client_cpu_percent": max(s["cpu_percent"] for s in stats),
         "server_rss_mib": rss / 2**20,
     }
+
+
+def redis_commands(url):
+    """Commands the Redis server has processed so far (0 without one)."""
+    if not url:
+        return 0
+    client = redis.Redis.from_url(url)
+    try:
+        return client.info("stats")["total_commands_processed"]
+    finally:
+        client.close()
+
+
+def cluster_cost(nodes, clients_per_node, rate, lines, redis_url, **step):
+    """P6 as cost: ``nodes`` daemons on one Redis, ``clients_per_node`` whole-feed clients
+    each (few, so the machine is not the limit), the feed at ``rate``. Per node: CPU per
+    packet (µs), and Redis commands per packet per node."""
+    config = "redis" if nodes == 1 else f"redis-{nodes}nodes"
+    row = run_step(config, nodes * clients_per_node, rate, lines, redis_url, **step)
+    cpu = row["server_cpu_each"]
+    row["nodes"] = nodes
+    row["ingest_us_per_packet"] = 1e4 * cpu[0] / rate
+    row["web_us_per_packet"] = 1e4 * statistics.mean(cpu[1:]) / rate if nodes > 1 else None
+    row["redis_commands_per_packet_per_node"] = row["redis_commands_per_s"] / rate / nodes
+    return row
 
 
 def delivered_by_all(row):

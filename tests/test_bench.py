@@ -31,13 +31,26 @@ def test_quick_bench_runs_every_part_and_reports(tmp_path, redis_url):
     assert report["P3"]["inmemory"]["ladder"][0]["delivered_copies_per_s"] > 0
     for cost in report["P3archive"].values():  # the archive stored what the daemon took in
         assert cost["on"]["archived_per_s"] > 0 and cost["off"]["archived_per_s"] == 0, cost
+    assert [row["nodes"] for row in report["P6_cost"]] == [1, 2, 4]
+    for row in report["P6_cost"]:  # every node's clients got the feed; Redis was asked
+        assert row["delivered_copies_per_s"] > 0 and row["failed_clients"] == 0, row
+        assert row["redis_commands_per_packet_per_node"] > 0 and len(row["server_cpu_each"]) == row["nodes"]
     assert [row["clients"] for row in report["P4"]] == [5, 10]
     assert report["P5"]["online"] == 20 and report["P5"]["failed_clients"] == 0
     assert report["chat"]["stored_per_s"] > 0 and report["chat"]["copies_per_s"] > 0
     for config in ("baseline-tcp", "igate"):
         (row,) = report["igate_ladders"][config]
         assert row["delivered_copies_per_s"] > 0 and row["failed_clients"] == 0, (config, row)
-    for title in ("P1/P6", "server CPU per delivered copy", "P2:", "P3:", "archive off vs on", "P4:", "P5:"):
+    for title in (
+        "P1/P6",
+        "server CPU per delivered copy",
+        "P6 as cost",
+        "P2:",
+        "P3:",
+        "archive off vs on",
+        "P4:",
+        "P5:",
+    ):
         assert title in result.stdout
     for title in ("iGate server port:", "chat:"):
         assert title in result.stdout
