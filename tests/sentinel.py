@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import pytest
+import redis
 
 from tests.conftest import require
 
@@ -58,7 +59,23 @@ class SentinelCluster:
             )
             self._spawn(f"sentinel-{n}", [str(config), "--sentinel"])
             wait_for(port)
+        self.wait_until_replica_known()
         return self
+
+    def wait_until_replica_known(self, timeout=30):
+        """A sentinel learns of replicas from the master's INFO, asked every 10 s: one that
+        asked before the replica had connected knows none, and a master killed before it
+        asks again is never failed over (seen under load: no master for a minute)."""
+        deadline = time.monotonic() + timeout
+        for port in self.sentinel_ports:
+            client = redis.Redis(port=port, socket_timeout=2)
+            try:
+                while not client.sentinel_slaves(MASTER_NAME):
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"sentinel on port {port} never learnt of the replica")
+                    time.sleep(0.1)
+            finally:
+                client.close()
 
     def kill_master(self):
         self.processes["master"].kill()
