@@ -1,5 +1,5 @@
 """What waits for one application instance: its events, and the packets it took but has
-not acknowledged yet (docs/aprs-asgi.md, "Batches and acknowledgements")."""
+not acknowledged yet (docs/aprs-asgi.md: `aprs.packets`, `aprs.batches`, `aprs.ack`)."""
 
 import asyncio
 from collections import deque
