@@ -27,17 +27,13 @@ DEAD_AFTER = 4.5
 """Heartbeats a hub may miss (a node busy or its Redis link slow) before it counts as dead."""
 
 
-def _connect():
-    return redis_client.connect(settings.REDIS, socket_timeout=5, socket_connect_timeout=5)
-
-
 async def beat(layer, channel):
     """Say this hub is alive; take the hubs silent for ``DEAD_AFTER`` heartbeats out of the
     feed group. Returns the channels taken out."""
     if settings.REDIS is None:
         return []
     silence = DEAD_AFTER * settings.FEED_HUB_HEARTBEAT
-    client = _connect()
+    client = redis_client.for_a_moment()
     try:
         now = time.time()
         await client.hset(KEY, channel, now)
@@ -55,7 +51,7 @@ async def leave(layer, channel):
     """This hub's node stops: out of the group, so nobody sends it batches any more."""
     await layer.group_discard(FEED_GROUP, channel)
     if settings.REDIS is not None:
-        client = _connect()
+        client = redis_client.for_a_moment()
         try:
             await client.hdel(KEY, channel)
         finally:

@@ -30,15 +30,11 @@ PRUNE_INTERVAL = 600.0
 ERROR_LOG_INTERVAL = 60.0
 
 
-def _connect():
-    return redis_client.connect(settings.REDIS, socket_timeout=5, socket_connect_timeout=5)
-
-
 async def load():
     """Every remembered position, {callsign: (lat, lon)}; {} without Redis or when it cannot answer."""
     if settings.REDIS is None:
         return {}
-    client = _connect()
+    client = redis_client.for_a_moment()
     try:
         stored = await client.hgetall(KEY)
     except LAYER_ERRORS as exc:
@@ -74,7 +70,7 @@ class PositionRecorder:
                 self.task = asyncio.ensure_future(self._run())
 
     async def _run(self):
-        client = _connect()
+        client = redis_client.for_a_moment()
         next_prune = 0.0
         try:
             while True:
