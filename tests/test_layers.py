@@ -1,9 +1,11 @@
 """Our in-memory channel layer: capacities, and each receiver's own copy of a message."""
 
+import time
+
 import pytest
 from channels.exceptions import ChannelFull
 
-from gateway.layers import InMemoryChannelLayer
+from gateway.layers import CLEAN_EVERY, InMemoryChannelLayer
 
 
 async def test_the_receiver_gets_its_own_copy_of_the_message():
@@ -25,3 +27,16 @@ async def test_groups_copy_per_member_and_capacities_hold():
     await layer.send("aprs-archive", {"type": "archive.packets"})
     with pytest.raises(ChannelFull):
         await layer.send("aprs-archive", {"type": "archive.packets"})
+
+
+async def test_expired_messages_are_swept_at_most_once_a_second():
+    layer = InMemoryChannelLayer(expiry=0)  # every message is expired as soon as it is sent
+    await layer.send("chat.a", {"type": "chat.message"})
+    await layer.send("chat.b", {"type": "chat.message"})
+    await layer.group_add("room", "chat.a")
+    layer.cleaned_at = time.monotonic()  # swept just now: the next send keeps what it finds
+    await layer.group_send("room", {"type": "chat.message"})
+    assert "chat.b" in layer.channels and "chat.a" in layer.groups["room"]
+    layer.cleaned_at -= CLEAN_EVERY  # a second later
+    await layer.group_send("room", {"type": "chat.message"})
+    assert "chat.b" not in layer.channels and "chat.a" not in layer.groups.get("room", {})
