@@ -5,9 +5,11 @@ import asyncio
 import logging
 import pickle
 import time
+import weakref
 
 from channels import layers
 from channels.exceptions import ChannelFull
+from channels_redis import core
 from redis.exceptions import RedisError
 
 LAYER_ERRORS = (ChannelFull, OSError, asyncio.TimeoutError, RedisError)
@@ -15,6 +17,8 @@ LAYER_ERRORS = (ChannelFull, OSError, asyncio.TimeoutError, RedisError)
 RETRY_MAX = 10.0
 CLEAN_EVERY = 1.0
 """Seconds between the in-memory layer's sweeps for expired messages and memberships."""
+REDIS_AT_ONCE = 50
+"""Sends and group changes one event loop may have in flight to Redis (RedisChannelLayer)."""
 
 logger = logging.getLogger("gateway.layers")
 
@@ -79,3 +83,40 @@ class InMemoryChannelLayer(layers.InMemoryChannelLayer):
             queue.put_nowait((time.time() + self.expiry, copy))
         except asyncio.QueueFull:
             raise ChannelFull(channel) from None
+
+
+class RedisChannelLayer(core.RedisChannelLayer):
+    """channels-redis, with a cap on the commands in flight instead of errors past it.
+
+    Each send or group change takes a connection from redis-py's pool, which
+    holds 100 and raises ``MaxConnectionsError`` for the next: 100 chat members
+    choosing their nicks on one node at once (each announced to the room) got
+    1011 internal errors. At most ``REDIS_AT_ONCE`` go at once; the others
+    wait their turn, leaving the rest of the pool to the blocking receives.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.turns = weakref.WeakKeyDictionary()  # event loop -> its semaphore
+
+    def turn(self):
+        loop = asyncio.get_running_loop()
+        if loop not in self.turns:
+            self.turns[loop] = asyncio.Semaphore(REDIS_AT_ONCE)
+        return self.turns[loop]
+
+    async def send(self, channel, message):
+        async with self.turn():
+            return await super().send(channel, message)
+
+    async def group_send(self, group, message):
+        async with self.turn():
+            return await super().group_send(group, message)
+
+    async def group_add(self, group, channel):
+        async with self.turn():
+            return await super().group_add(group, channel)
+
+    async def group_discard(self, group, channel):
+        async with self.turn():
+            return await super().group_discard(group, channel)

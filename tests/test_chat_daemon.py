@@ -109,3 +109,23 @@ async def test_two_daemons_share_the_chat_over_redis(daemon, redis_url):
     assert (await next_of(alice, "message"))["message"]["text"] == "and back from B"
     for socket in (alice, bob):
         await socket.close()
+
+
+async def test_150_guests_choosing_their_nicks_at_once_on_redis_all_get_them(daemon, redis_url):
+    """Each choice is announced to the room: 150 at once once ran redis-py's pool of 100
+    connections dry, and the rest were closed with 1011 (internal error)."""
+    daemon.manage("migrate", "--noinput")
+    env = {"REDIS_URL": redis_url.rsplit("/", 1)[0] + "/1", "CHAT_ALLOW_GUESTS": "true"}
+    gateway = await started(daemon, {**env, "MAX_CONNECTIONS_PER_ADDRESS": "1000"})
+
+    async def guest(n):
+        socket, _ = await chat(gateway)
+        try:
+            await socket.send(json.dumps({"type": "nick", "nick": f"guest{n:03d}"}))
+            return (await next_of(socket, "nick", timeout=30))["you"]["name"]
+        finally:
+            await socket.close()
+
+    names = await asyncio.gather(*(guest(n) for n in range(150)))
+    assert sorted(names) == [f"guest{n:03d}" for n in range(150)]
+    assert "Exception inside application" not in gateway.log()
