@@ -7,7 +7,7 @@ the copies the room delivers and how long each took from send to arrival.
 The offered rate climbs a ladder until a step fails; a step holds when >= 97 %
 of the messages offered were stored, >= 97 % of their copies arrived, and p99
 send -> member <= 250 ms. The rate limit is lifted for the run. The daemon
-runs as deployed (DEBUG off, SQLite).
+runs as deployed (DEBUG off, SQLite), on the in-memory layer or channels-redis.
 """
 
 import asyncio
@@ -157,8 +157,9 @@ def _row(step, members, seconds, daemon_cpu, client_cpu):
     }
 
 
-def run(members=100, senders=10, seconds=8.0, rates=RATES, log=print):
-    """Climb the ladder; the rows, and the highest offered rate held (0: none)."""
+def run(members=100, senders=10, seconds=8.0, rates=RATES, redis_url=None, log=print):
+    """Climb the ladder (on channels-redis with ``redis_url``); the rows, and the highest
+    offered rate held (0: none)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             "DEBUG": "false",
@@ -170,6 +171,7 @@ def run(members=100, senders=10, seconds=8.0, rates=RATES, log=print):
             "DATABASE_URL": f"sqlite:///{tmp}/chat.sqlite3",
             "MAX_CONNECTIONS_PER_ADDRESS": "100000",  # every member comes from 127.0.0.1
             "DJANGO_SETTINGS_MODULE": "config.settings",
+            **({"REDIS_URL": redis_url} if redis_url else {}),
         }
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput"],
@@ -187,4 +189,4 @@ def run(members=100, senders=10, seconds=8.0, rates=RATES, log=print):
             daemon.terminate()
             daemon.wait(15)
     held = max((row["offered_per_s"] for row in rows if row["held"]), default=0)
-    return {"scenario": "chat room", "members": members, "senders": senders, "held_per_s": held, "ladder": rows}
+    return {"members": members, "senders": senders, "held_per_s": held, "ladder": rows}

@@ -203,7 +203,7 @@ _LAYER_CONFIG = {
 }
 if REDIS:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS], **_LAYER_CONFIG}}
+        "default": {"BACKEND": "gateway.layers.RedisChannelLayer", "CONFIG": {"hosts": [REDIS], **_LAYER_CONFIG}}
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "gateway.layers.InMemoryChannelLayer", "CONFIG": _LAYER_CONFIG}}
@@ -421,8 +421,8 @@ FEED_BATCH_MAX = int(env_float("FEED_BATCH_MAX", 200))
 # channels-redis at 100 packets/s (archive on), 0.05 takes the daemon from 60 % of a core
 # to 18 %, for 40-70 ms more latency (docs/fanout.md); 0.01 keeps the feed fastest.
 LAYER_BATCH_INTERVAL = env_float("LAYER_BATCH_INTERVAL", 0.01)
-# Seconds between a feed hub's "alive" notes in Redis; a hub silent for 4.5 of them (its
-# node killed) is taken out of the feed group (gateway/feed/members.py).
+# Seconds between a hub's "alive" notes in Redis; a hub silent for 4.5 of them (its
+# node killed) is taken out of the feed group and chat rooms (gateway/members.py).
 FEED_HUB_HEARTBEAT = env_float("FEED_HUB_HEARTBEAT", 20.0)
 # Recent packets each node keeps for long-polling clients (longpoll/).
 LONGPOLL_BUFFER = int(env_float("LONGPOLL_BUFFER", 5000))

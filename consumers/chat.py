@@ -2,7 +2,9 @@
 
 Every frame is in docs/chat.md. The rules (who may speak, what is stored,
 what moderators may do) live in ``gateway.chat``; these classes only carry
-frames and group events.
+frames and group events. What is said in a room reaches its members through
+the process's room hub (gateway/room_hub.py), not through each member's
+channel.
 """
 
 import asyncio
@@ -17,13 +19,15 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from consumers.dispatch import NoDatabaseEvents
-from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, close_for_policy, dumps, parse_frame
+from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, close_for_policy, parse_frame
 from consumers.language import InTheirLanguage
 from consumers.messages import queue_aprs_message
 from gateway import chat
 from gateway.daemon import metrics
+from gateway.feed.wsframe import dumps
 from gateway.models import LOBBY, Room, Sanction
-from gateway.names import room_group
+from gateway.names import BACKLOG_EXTENSION, CLOSE_EXTENSION, FRAME_EXTENSION, room_group
+from gateway.room_hub import Listener, get_room_hub
 
 logger = logging.getLogger("gateway.chat")
 
@@ -41,15 +45,14 @@ def client_address(scope):
 class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsumer):
     """A member of one room.
 
-    Async, because what it mostly does is pass group events (messages,
-    presence, deletions) on to its socket, many members at a time, which needs
-    no thread — so those skip Channels' per-event database housekeeping; its
-    few database calls (join, post) go through ``database_sync_to_async``.
+    The room's messages, presence and deletions reach its socket through the
+    room hub; its own channel carries what is for this person alone (muted,
+    banned, outbox and inbox), which needs no thread, so those events skip
+    Channels' per-event database housekeeping. Its few database calls (join,
+    post) go through ``database_sync_to_async``.
     """
 
-    NO_DATABASE = frozenset(
-        {"chat.message", "chat.deleted", "chat.presence", "chat.muted", "outbox.state", "inbox.message"}
-    )
+    NO_DATABASE = frozenset({"chat.muted", "outbox.state", "inbox.message"})
 
     FRAME_TYPES = {"message", "nick", "ping", "aprs_message"}
     counted = None
@@ -61,7 +64,7 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
         self.identity = await database_sync_to_async(chat.identity_of)(
             self.scope.get("user"), client_address(self.scope), connection=uuid.uuid4().hex
         )
-        self.room = None
+        self.room = self.listener = None
         self.groups_joined = []
         await self.accept()
         room_name = self.scope["url_route"]["kwargs"].get("room", LOBBY)
@@ -72,11 +75,20 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
         except chat.ChatError as exc:
             await self.send_json(exc.frame())
             return await self.close(CLOSE_BANNED if exc.code == "banned" else CLOSE_UNKNOWN_ROOM)
-        await self.join_group(room_group(self.room.name))
+        extensions = self.scope.get("extensions", {})
+        self.listener = Listener(
+            self.channel_name,
+            self.send,
+            write_frame=extensions.get(FRAME_EXTENSION, {}).get("write"),
+            backlog=extensions.get(BACKLOG_EXTENSION, {}).get("bytes"),
+            close=extensions.get(CLOSE_EXTENSION, {}).get("close"),
+        )
+        await get_room_hub().add(self.room.name, self.listener)  # before the history: nothing is missed
         if self.identity.group:
             await self.join_group(self.identity.group)
         joined = await database_sync_to_async(self.enter_room)()
         await self.send_json(joined)
+        await get_room_hub().ready(self.listener)
         await self.announce_presence("join")
         self.refresher = asyncio.ensure_future(self.refresh_presence())
 
@@ -96,7 +108,8 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
             self.counted.dec()
         if getattr(self, "refresher", None):
             self.refresher.cancel()
-        if self.room is not None and self.groups_joined:
+        if self.listener is not None:
+            await get_room_hub().remove(self.room.name, self.listener)
             await database_sync_to_async(chat.leave)(self.channel_name)
             await self.announce_presence("leave")
         for group in self.groups_joined:
@@ -115,7 +128,13 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
         if self.identity.name:
             await self.channel_layer.group_send(
                 room_group(self.room.name),
-                {"type": "chat.presence", "event": event, "who": self.identity.public(), "channel": self.channel_name},
+                {
+                    "type": "chat.presence",
+                    "room": self.room.name,
+                    "event": event,
+                    "who": self.identity.public(),
+                    "channel": self.channel_name,  # the hub does not tell a member of itself
+                },
             )
 
     # --- frames from the client -------------------------------------------------
@@ -149,7 +168,7 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
         )
         if created:  # stored first; a retried id is acknowledged, not sent twice
             await self.channel_layer.group_send(
-                room_group(self.room.name), {"type": "chat.message", "message": payload}
+                room_group(self.room.name), {"type": "chat.message", "room": self.room.name, "message": payload}
             )
         await self.send_json({"type": "ack", "id": frame.get("id"), "message_id": payload["id"]})
 
@@ -182,18 +201,7 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
             if not close_for_policy(self.scope):
                 await self.close(POLICY_VIOLATION)
 
-    # --- group events -------------------------------------------------------------
-    async def chat_message(self, event):
-        await self.send_json({"type": "message", "message": event["message"]})
-
-    async def chat_deleted(self, event):
-        await self.send_json({"type": "deleted", "id": event["id"]})
-
-    async def chat_presence(self, event):
-        if event["channel"] == self.channel_name:
-            return  # a member's own arrival is in its "joined" frame already
-        await self.send_json({"type": "presence", "event": event["event"], "who": event["who"]})
-
+    # --- events for this person ----------------------------------------------------
     async def chat_muted(self, event):
         await self.send_json({"type": "muted", "until": event["until"]})
 
@@ -246,12 +254,13 @@ class AdminChatConsumer(InTheirLanguage, WebsocketConsumer):
 
     def do_announce(self, frame):
         payload = chat.announce(self.user, frame.get("room", LOBBY), frame.get("text"))
-        self.group_send(room_group(payload["room"]), {"type": "chat.message", "message": payload})
+        room = payload["room"]
+        self.group_send(room_group(room), {"type": "chat.message", "room": room, "message": payload})
         return {"message_id": payload["id"]}
 
     def do_delete(self, frame):
         room, message_id = chat.delete_message(self.user, frame.get("id"))
-        self.group_send(room_group(room), {"type": "chat.deleted", "id": message_id})
+        self.group_send(room_group(room), {"type": "chat.deleted", "room": room, "id": message_id})
         return {"id": message_id}
 
     def do_mute(self, frame):

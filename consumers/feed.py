@@ -23,13 +23,13 @@ from consumers.frames import (
     BadFrames,
     FrameError,
     close_for_policy,
-    dumps,
     parse_frame,
 )
 from consumers.language import InTheirLanguage
 from gateway.daemon import metrics
 from gateway.feed.hub import get_hub
 from gateway.feed.subscriptions import Subscription
+from gateway.feed.wsframe import dumps
 from gateway.names import BACKLOG_EXTENSION, FRAME_EXTENSION
 from protocols.aprs.filters import FilterError, parse_filter
 

@@ -69,17 +69,6 @@ def _valid_text(value):
     return True
 
 
-def dumps(content):
-    """A frame's text, which can always be sent: a lone surrogate that got this far is
-    written as an escape rather than failing the send."""
-    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(content, separators=(",", ":"))
-    return text
-
-
 def close_for_policy(scope):
     """Close with 1008 through our server's extension; False where it is not offered
     (the caller then closes through Channels)."""

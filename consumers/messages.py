@@ -17,11 +17,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.translation import gettext
 
 from consumers.dispatch import NoDatabaseEvents
-from consumers.frames import BadFrames, FrameError, close_for_policy, dumps, parse_frame
+from consumers.frames import BadFrames, FrameError, close_for_policy, parse_frame
 from consumers.language import InTheirLanguage
 from gateway import chat, inbox, outbox
 from gateway.daemon import metrics
 from gateway.feed.hub import get_hub
+from gateway.feed.wsframe import dumps
 from gateway.names import OUTBOX_CHANNEL, user_group
 from protocols.aprs.login import LoginError, validate_callsign
 

@@ -17,10 +17,10 @@ from urllib.parse import parse_qs
 from channels.generic.http import AsyncHttpConsumer
 from channels.layers import get_channel_layer
 
-from consumers.frames import dumps
 from gateway.daemon import metrics, runtime
 from gateway.feed.hub import get_hub
 from gateway.feed.subscriptions import EventStreamSubscription
+from gateway.feed.wsframe import dumps
 from gateway.models import LOBBY
 from gateway.names import NEWS_GROUP, room_group
 from protocols.aprs.filters import FilterError, parse_filter

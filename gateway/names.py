@@ -20,6 +20,9 @@ hub (gateway/feed/hub.py) is a member: it reads the layer itself, not through a
 consumer, and fans out to its local clients (docs/fanout.md says why)."""
 HUB_CHANNEL_PREFIX = "aprs-feed-hub."
 """A hub's channel in the feed group (its capacity is set in config/settings.py)."""
+ROOM_HUB_CHANNEL_PREFIX = "aprs-room-hub."
+"""The chat rooms' hub's channel, in the group of every room with a member in its process
+(gateway/room_hub.py)."""
 NEWS_GROUP = "aprs-news"
 """Bulletins and announcements (``news.bulletin``) for the news stream."""
 UPLINK_GROUP = "aprs-uplink"
@@ -29,7 +32,7 @@ TRANSMIT_GROUP = "aprs-transmitters"
 
 
 def room_group(room):
-    """Every connection in a chat room."""
+    """A chat room: each process's room hub, and the room's SSE streams."""
     return f"chat-room-{room}"
 
 

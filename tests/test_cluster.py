@@ -6,9 +6,10 @@ import signal
 import time
 
 import pytest
+import websockets
 from channels_redis.core import RedisChannelLayer
 
-from gateway.names import ARCHIVE_CHANNEL, FEED_GROUP
+from gateway.names import ARCHIVE_CHANNEL, FEED_GROUP, room_group
 from protocols.aprs.decode import decode_line
 from tests.conftest import free_port
 from tests.feedclient import FeedClient
@@ -202,26 +203,33 @@ async def test_a_node_that_starts_later_knows_the_positions_heard_before_it(daem
     assert await friend.read_packet() == b"N1BUDDY>APRS,WIDE1-1,qAS,N0GATE:!1001.00N/01000.00E>2 km from the friend"
 
 
-async def test_a_killed_node_leaves_the_feed_group_and_a_stopped_one_at_once(daemon, redis):
-    """channels-redis keeps a group member for a day: a dead node's hub would get (and cost)
-    a copy of every batch. Peers take a silent hub out; a stopping node leaves itself."""
+async def test_a_killed_node_leaves_the_feed_and_room_groups_and_a_stopped_one_at_once(daemon, redis):
+    """channels-redis keeps a group member for a day: a dead node's hubs would get (and cost)
+    a copy of every batch and every chat message. Peers take a silent hub out of its groups;
+    a stopping node leaves them itself."""
     env = {"REDIS_URL": redis.url, "FEED_HUB_HEARTBEAT": "0.5"}
     nodes = [await daemon("--no-aprs", env=env).started() for _ in range(3)]
+    chatters = [await websockets.connect(node.ws_url + "/chat/", origin=node.url) for node in nodes]
     layer = RedisChannelLayer(hosts=[redis.url])
 
     async def members():
         async with layer.connection(0) as connection:
-            return await connection.zcard(layer._group_key(FEED_GROUP))
+            return [await connection.zcard(layer._group_key(group)) for group in (FEED_GROUP, room_group("lobby"))]
 
     deadline = time.monotonic() + 10
-    while await members() != 3:
+    while await members() != [3, 3]:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
     nodes[0].process.send_signal(signal.SIGKILL)  # no goodbye
     deadline = time.monotonic() + 10  # silent for 4.5 heartbeats of 0.5 s, found at the next beat
-    while await members() != 2:
+    while await members() != [2, 2]:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
-    assert any("(its node died?): out of the group" in node.log() for node in nodes[1:])
+    assert any("(its node died?): out of its groups" in node.log() for node in nodes[1:])
     nodes[1].stop()  # SIGTERM: leaves on its way out
-    assert await members() == 1
+    assert await members() == [1, 1]
+    await chatters[2].close()  # the last member of the lobby on the node left
+    deadline = time.monotonic() + 5
+    while await members() != [1, 0]:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)

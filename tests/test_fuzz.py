@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consumers.feed import APRSFeedConsumer
-from consumers.frames import FrameError, dumps, parse_frame
+from consumers.frames import FrameError, parse_frame
 from gateway.feed.items import feed_item
+from gateway.feed.wsframe import dumps
 from protocols.aprs import ax25, captures, kiss, login, qconstruct
 from protocols.aprs.decode import decode_line
 from protocols.aprs.dupes import dupe_key

@@ -31,6 +31,7 @@ from gateway.daemon.webserver import GatewayServer, without_websockets
 from gateway.daemon.worker import PatientWorker
 from gateway.feed.hub import get_hub, running_hub
 from gateway.names import ARCHIVE_CHANNEL, OUTBOX_CHANNEL
+from gateway.room_hub import running_room_hub
 from protocols.tcp import check_twisted
 
 logger = logging.getLogger("gateway.daemon")
@@ -105,7 +106,7 @@ class Gateway:
         if "web" in self.roles:
             reactor.callWhenRunning(self.start_hub)
         reactor.addSystemEventTrigger("before", "shutdown", self.finish_links)
-        reactor.addSystemEventTrigger("before", "shutdown", self.leave_feed_group)
+        reactor.addSystemEventTrigger("before", "shutdown", self.leave_groups)
         LoopingCall(self.report_status).start(STATUS_INTERVAL, now=False)
         interval = systemd.watchdog_interval()
         if interval:
@@ -163,10 +164,10 @@ class Gateway:
         stopping, self.links_stopping = self.links_stopping, None
         return self.links.stop(released=stopping)
 
-    def leave_feed_group(self):
-        """Before the reactor stops: this node's hub leaves the feed group (gateway/feed/members.py)."""
-        hub = running_hub()
-        return None if hub is None else defer.Deferred.fromFuture(asyncio.ensure_future(hub.leave()))
+    def leave_groups(self):
+        """Before the reactor stops: this node's hubs leave their groups (gateway/members.py)."""
+        leaving = [hub.leave() for hub in (running_hub(), running_room_hub()) if hub is not None]
+        return defer.Deferred.fromFuture(asyncio.ensure_future(asyncio.gather(*leaving))) if leaving else None
 
     # --- signals --------------------------------------------------------------
     def on_stop_signal(self, signum):

@@ -28,8 +28,9 @@ import weakref
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from gateway import members
 from gateway.daemon import metrics
-from gateway.feed import members, positions
+from gateway.feed import positions
 from gateway.feed.index import SubscriberIndex
 from gateway.feed.items import packets_frame
 from gateway.feed.wsframe import text_frame
@@ -115,7 +116,7 @@ class FeedHub(Known):
         while True:
             await self.joined.wait()
             try:
-                await members.beat(self.layer, self.channel)
+                await members.beat(self.layer, self.channel, [FEED_GROUP])
             except LAYER_ERRORS as exc:
                 if self.beat_errors.due():
                     logger.warning("feed hub could not tell Redis it is alive (%s)", exc)
@@ -126,7 +127,7 @@ class FeedHub(Known):
         if self.channel is None:
             return
         try:
-            await members.leave(self.layer, self.channel)
+            await members.leave(self.layer, self.channel, [FEED_GROUP])
         except LAYER_ERRORS as exc:
             logger.warning("feed hub could not leave the feed group (%s); peers will drop it", exc)
 

@@ -12,11 +12,23 @@ offers it to websocket consumers as the scope extension
 ``aprs-gateway.write_frame`` (see gateway/daemon/webserver.py).
 """
 
+import json
 import struct
 
 from protocols.tcp import write_now
 
 TEXT_FIN = 0x81  # FIN + opcode 1 (text); server frames are not masked (RFC 6455 5.1)
+
+
+def dumps(content):
+    """A frame's text, which can always be sent: a lone surrogate that got this far is
+    written as an escape rather than failing the send."""
+    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(content, separators=(",", ":"))
+    return text
 
 
 def text_frame(text):
