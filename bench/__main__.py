@@ -241,7 +241,14 @@ def main(argv=None):
         )
         report["P5"] = idle
         if args.soak:
-            report["P5_soak"] = fanout.soak(args.soak, lines, log=log)
+            soak = report["P5_soak"] = fanout.soak(args.soak, lines, log=log)
+            print(
+                f"P5 soak: {soak['minutes']:g} min, {soak['clients']} clients at {soak['rate']:g} packets/s: RSS "
+                f"{soak['rss_mib'][0]:.0f} -> {soak['rss_mib'][-1]:.0f} MiB, "
+                f"{soak['growth_after_first_minute_percent']:+.1f} % after the first minute, "
+                f"{soak['growth_after_warmup_percent']:+.1f} % after the warm-up of {soak['warmup_s']:.0f} s "
+                "(one pass of the capture; target within 5 %)"
+            )
 
     if "igate" in parts:
         rate = 20.0 if quick else IGATE_FEED_RATE
