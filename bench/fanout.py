@@ -179,6 +179,7 @@ def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=
     upstream_port = free_port()
     servers, urls = start_servers(config, upstream_port, redis_url)
     processes = list(servers)
+    client_group = None
     try:
         client_group = Clients(urls, filters, client_processes)
         connected = client_group.connected(timeout=60 + len(filters) / 50)
@@ -186,6 +187,8 @@ def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=
         row = _measure(servers, client_group, warmup, seconds, redis_url if config.startswith("redis") else None)
         row["connected"] = connected
     finally:
+        if client_group is not None:
+            client_group.stop()
         stop(processes)
     offered = rate * clients
     row.update(config=config, clients=clients, offered_per_s=rate, offered_copies_per_s=offered)
@@ -227,6 +230,13 @@ class Clients:
         for worker in self.workers:
             worker.join(30)
         return found
+
+    def stop(self):
+        """Client processes that outlived their measurement (a failed step) go."""
+        for worker in self.workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join(5)
 
 
 def _measure(servers, clients, warmup, seconds, redis_url=None):

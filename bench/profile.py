@@ -1,7 +1,8 @@
 """Where the daemon's time goes under fan-out load: py-spy on the real process.
 
 ``python -m bench.profile --clients 1000 --rate 200 --seconds 15`` starts the
-replay server and the daemon, connects whole-feed clients in two processes,
+replay server and the daemon, connects whole-feed clients (``--igate``: TCP
+clients of the server port with a filter passing everything) in two processes,
 samples the daemon with py-spy and prints the functions with the most samples
 (own time, and time including callees). docs/fanout.md quotes its headlines.
 """
@@ -14,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from bench.__main__ import all_corpus_lines
-from bench.fanout import Clients, start_daemon, start_replay, stop
+from bench.fanout import Clients, free_port, start_daemon, start_replay, stop, wait_listening
 
 
 def summarise(raw_path, top):
@@ -39,13 +40,19 @@ def main(argv=None):
     parser.add_argument("--redis-url", help="profile the daemon on channels-redis")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--archive", action="store_true", help="with the archive on (the default settings)")
+    parser.add_argument("--igate", action="store_true", help="TCP clients of the server port, not websockets")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
         replay, upstream = start_replay(all_corpus_lines(), args.rate)
         env = {"REDIS_URL": args.redis_url} if args.redis_url else {}
-        daemon, port = start_daemon(upstream, {**env, "ARCHIVE_ENABLED": "true" if args.archive else "false"})
+        igate_port = free_port()
+        flags = ["--igate-port", str(igate_port)] if args.igate else []
+        env["ARCHIVE_ENABLED"] = "true" if args.archive else "false"
+        daemon, port = start_daemon(upstream, env, flags=flags)
         try:
-            clients = Clients([f"ws://127.0.0.1:{port}/ws/aprs/"], [""] * args.clients, 2)
+            wait_listening(igate_port if args.igate else port, daemon)
+            url = f"aprs://127.0.0.1:{igate_port}" if args.igate else f"ws://127.0.0.1:{port}/ws/aprs/"
+            clients = Clients([url], [""] * args.clients, 2)
             clients.connected(timeout=60 + args.clients / 50)
             clients.open_window(3.0, args.seconds)
             raw = Path(work) / "profile.txt"

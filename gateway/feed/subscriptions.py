@@ -161,5 +161,5 @@ class LineSubscription(Subscription):
     async def deliver(self, lines):
         self.dropped = 0
         self.delivered += len(lines)
-        if not self.write(b"".join(line + b"\r\n" for line in lines)):
+        if not self.write(b"\r\n".join(lines) + b"\r\n"):
             raise ConnectionError("the TCP client is gone")

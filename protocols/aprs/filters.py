@@ -360,11 +360,19 @@ class Filter:
         # packets elsewhere. None when some part matches anywhere.
         boxes = [getattr(match, "box", None) for match in include]
         self.boxes = None if None in boxes else boxes
+        if len(include) == 1 and not exclude:  # the usual filter of one part: asked once per packet per client
+            self.matches = include[0]
 
     def matches(self, facts):
-        if not any(m(facts) for m in self._include):
+        for match in self._include:
+            if match(facts):
+                break
+        else:
             return False
-        return not any(m(facts) for m in self._exclude)
+        for match in self._exclude:
+            if match(facts):
+                return False
+        return True
 
     def __repr__(self):
         return f"Filter({self.text!r})"
