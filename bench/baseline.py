@@ -10,6 +10,7 @@ stays under ``FRAMES_PER_SECOND`` (the same work as the daemon, minus
 Channels, filters and the channel layer).
 The TCP one (``--tcp``), for the iGate server port, greets, answers any login
 with a logresp, and writes each line to every client: no filters, no q-constructs.
+With ``--batched`` it writes the lines of a tick together, on the same clock.
 """
 
 import asyncio
@@ -45,8 +46,18 @@ async def upstream_lines(upstream_host, upstream_port):
             yield raw
 
 
-async def main_tcp(port, upstream_host, upstream_port):
+async def main_tcp(port, upstream_host, upstream_port, batched=False):
     clients = set()
+    pending = []
+
+    async def tick():
+        while True:
+            await asyncio.sleep(max(FLUSH_INTERVAL, len(clients) / FRAMES_PER_SECOND))
+            if pending:
+                lines = b"".join(pending)
+                pending.clear()
+                for writer in clients:
+                    writer.write(lines)
 
     async def handler(reader, writer):
         writer.write(b"# bench-baseline 1\r\n")
@@ -61,10 +72,16 @@ async def main_tcp(port, upstream_host, upstream_port):
             clients.discard(writer)
 
     await asyncio.start_server(handler, "127.0.0.1", port)
+    ticker = asyncio.ensure_future(tick()) if batched else None
     async for raw in upstream_lines(upstream_host, upstream_port):
         line = raw + b"\r\n"
-        for writer in clients:
-            writer.write(line)
+        if batched:
+            pending.append(line)
+        else:
+            for writer in clients:
+                writer.write(line)
+    if ticker is not None:
+        ticker.cancel()
 
 
 async def main(port, upstream_host, upstream_port, batched=False):
@@ -100,7 +117,5 @@ async def main(port, upstream_host, upstream_port, batched=False):
 
 if __name__ == "__main__":
     port, host, upstream_port, options = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4:]
-    if "--tcp" in options:
-        asyncio.run(main_tcp(port, host, upstream_port))
-    else:
-        asyncio.run(main(port, host, upstream_port, batched="--batched" in options))
+    batched = "--batched" in options
+    asyncio.run((main_tcp if "--tcp" in options else main)(port, host, upstream_port, batched=batched))

@@ -130,15 +130,20 @@ def start_daemon(upstream_port, env, roles=("web", "ingest", "worker"), flags=()
 
 def start_servers(config, upstream_port, redis_url):
     """The processes serving clients and the websocket URLs to spread clients over."""
-    if config in ("baseline", "baseline-batched", "baseline-tcp"):
+    if config.startswith("baseline"):
         port = free_port()
-        options = {"baseline": [], "baseline-batched": ["--batched"], "baseline-tcp": ["--tcp"]}[config]
+        options = {
+            "baseline": [],
+            "baseline-batched": ["--batched"],
+            "baseline-tcp": ["--tcp"],
+            "baseline-tcp-batched": ["--tcp", "--batched"],
+        }[config]
         process = start(
             [sys.executable, "-m", "bench.baseline", str(port), "127.0.0.1", str(upstream_port), *options],
             port,
             log=open(LOGS / f"baseline-{port}.log", "wb"),
         )
-        return [process], [f"aprs://127.0.0.1:{port}" if config == "baseline-tcp" else f"ws://127.0.0.1:{port}/"]
+        return [process], [f"aprs://127.0.0.1:{port}" if "-tcp" in config else f"ws://127.0.0.1:{port}/"]
     if config == "igate":
         igate_port = free_port()
         process, _ = start_daemon(upstream_port, {}, flags=["--igate-port", str(igate_port)])

@@ -40,7 +40,7 @@ def test_quick_bench_runs_every_part_and_reports(tmp_path, redis_url):
     for room in report["chat"].values():  # every member got the messages that were stored
         (chat_step,) = room["ladder"]
         assert chat_step["stored_per_s"] > 0 and chat_step["copies_per_s"] >= 0.9 * 4 * chat_step["stored_per_s"], room
-    for config in ("baseline-tcp", "igate"):
+    for config in ("baseline-tcp", "baseline-tcp-batched", "igate"):
         (row,) = report["igate_ladders"][config]
         assert row["delivered_copies_per_s"] > 0 and row["failed_clients"] == 0, (config, row)
     for title in (
