@@ -9,6 +9,7 @@ channel.
 
 import asyncio
 import logging
+import time
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -22,19 +23,55 @@ from consumers.dispatch import NoDatabaseEvents
 from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, close_for_policy, parse_frame
 from consumers.language import InTheirLanguage
 from consumers.messages import queue_aprs_message
+from consumers.patience import PatientReceive
 from gateway import chat
 from gateway.daemon import metrics
 from gateway.feed.wsframe import dumps
+from gateway.layers import LAYER_ERRORS
 from gateway.models import LOBBY, Room, Sanction
 from gateway.names import BACKLOG_EXTENSION, CLOSE_EXTENSION, FRAME_EXTENSION, room_group
-from gateway.room_hub import Listener, get_room_hub
+from gateway.room_hub import TRY_AGAIN_LATER, Listener, get_room_hub
 
 logger = logging.getLogger("gateway.chat")
 
 CLOSE_UNKNOWN_ROOM = 4404
 CLOSE_BANNED = 4003
 PRESENCE_REFRESH = 60.0
+ANNOUNCE_FOR = 300.0
+_announcing = set()  # messages waiting for the channel layer (the loop holds tasks weakly)
 rate_limit = chat.RateLimit(settings.CHAT_RATE_BURST, settings.CHAT_RATE_PERIOD)  # per sender, per process
+
+
+async def announce(layer, room, payload):
+    """A stored message to its room. While the channel layer is away it is tried again
+    in the background, for up to ``ANNOUNCE_FOR`` seconds (the room's history has it
+    anyway); its sender has its ``ack``: it was stored."""
+    event = {"type": "chat.message", "room": room, "message": payload}
+    try:
+        await layer.group_send(room_group(room), event)
+    except LAYER_ERRORS as exc:
+        logger.warning(
+            "chat: message %s stored; the room is told when the channel layer is back (%s)", payload["id"], exc
+        )
+        task = asyncio.ensure_future(announce_later(layer, event))
+        _announcing.add(task)
+        task.add_done_callback(_announcing.discard)
+
+
+async def announce_later(layer, event):
+    delay, give_up_at = 1.0, time.monotonic() + ANNOUNCE_FOR
+    while time.monotonic() < give_up_at:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 10.0)
+        try:
+            return await layer.group_send(room_group(event["room"]), event)
+        except LAYER_ERRORS:
+            continue
+    logger.error("chat: message %s never reached its room live (it is in the history)", event["message"]["id"])
+
+
+def unavailable():
+    return chat.ChatError("unavailable", gettext("the chat is unavailable for a moment; try again"))
 
 
 def client_address(scope):
@@ -42,7 +79,7 @@ def client_address(scope):
     return client[0] if client else None
 
 
-class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsumer):
+class PublicChatConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsumer):
     """A member of one room.
 
     The room's messages, presence and deletions reach its socket through the
@@ -76,16 +113,22 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
             await self.send_json(exc.frame())
             return await self.close(CLOSE_BANNED if exc.code == "banned" else CLOSE_UNKNOWN_ROOM)
         extensions = self.scope.get("extensions", {})
-        self.listener = Listener(
+        listener = Listener(
             self.channel_name,
             self.send,
             write_frame=extensions.get(FRAME_EXTENSION, {}).get("write"),
             backlog=extensions.get(BACKLOG_EXTENSION, {}).get("bytes"),
             close=extensions.get(CLOSE_EXTENSION, {}).get("close"),
         )
-        await get_room_hub().add(self.room.name, self.listener)  # before the history: nothing is missed
-        if self.identity.group:
-            await self.join_group(self.identity.group)
+        try:
+            await get_room_hub().add(self.room.name, listener)  # before the history: nothing is missed
+            self.listener = listener
+            if self.identity.group:
+                await self.join_group(self.identity.group)
+        except LAYER_ERRORS as exc:
+            logger.warning("chat: a member could not join (channel layer: %s)", exc)
+            await self.send_json(unavailable().frame())
+            return await self.close(TRY_AGAIN_LATER)  # the page comes back with backoff
         joined = await database_sync_to_async(self.enter_room)()
         await self.send_json(joined)
         await get_room_hub().ready(self.listener)
@@ -113,7 +156,10 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
             await database_sync_to_async(chat.leave)(self.channel_name)
             await self.announce_presence("leave")
         for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except LAYER_ERRORS:
+                pass  # the layer is away: the membership expires there
 
     async def join_group(self, group):
         await self.channel_layer.group_add(group, self.channel_name)
@@ -125,7 +171,10 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
             await database_sync_to_async(chat.still_here)(self.channel_name)
 
     async def announce_presence(self, event):
-        if self.identity.name:
+        """Best effort: during a channel-layer outage nobody is told, and nothing else fails."""
+        if not self.identity.name:
+            return
+        try:
             await self.channel_layer.group_send(
                 room_group(self.room.name),
                 {
@@ -136,6 +185,8 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
                     "channel": self.channel_name,  # the hub does not tell a member of itself
                 },
             )
+        except LAYER_ERRORS as exc:
+            logger.warning("chat: %s of %s not announced (channel layer: %s)", event, self.identity.name, exc)
 
     # --- frames from the client -------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
@@ -153,6 +204,9 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
             await self.refuse({"type": "error", "code": "bad_frame", "reason": str(exc)})
         except chat.ChatError as exc:
             await self.refuse(exc.frame())
+        except LAYER_ERRORS as exc:
+            logger.warning("chat: channel layer unavailable (%s)", exc)
+            await self.refuse(unavailable().frame())
 
     async def post(self, frame):
         wait = rate_limit.retry_after(self.identity.sender_key)
@@ -167,9 +221,7 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
             self.room, self.identity, frame.get("text"), frame.get("id")
         )
         if created:  # stored first; a retried id is acknowledged, not sent twice
-            await self.channel_layer.group_send(
-                room_group(self.room.name), {"type": "chat.message", "room": self.room.name, "message": payload}
-            )
+            await announce(self.channel_layer, self.room.name, payload)
         await self.send_json({"type": "ack", "id": frame.get("id"), "message_id": payload["id"]})
 
     async def send_aprs_message(self, frame):
@@ -196,7 +248,7 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
 
     async def refuse(self, frame):
         await self.send_json(frame)
-        if frame["code"] not in ("rate_limited", "muted") and self.bad_frames.refused():
+        if frame["code"] not in ("rate_limited", "muted", "unavailable") and self.bad_frames.refused():
             logger.warning("closing a chat client after %d bad frames", self.bad_frames.count)
             if not close_for_policy(self.scope):
                 await self.close(POLICY_VIOLATION)
@@ -213,7 +265,7 @@ class PublicChatConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsum
         await self.send(text_data=dumps(content))
 
 
-class AdminChatConsumer(InTheirLanguage, WebsocketConsumer):
+class AdminChatConsumer(PatientReceive, InTheirLanguage, WebsocketConsumer):
     """Staff moderation: announce, delete, mute, ban, unban, who is online.
 
     Synchronous, because every command is database work (find the target,
@@ -251,6 +303,9 @@ class AdminChatConsumer(InTheirLanguage, WebsocketConsumer):
             self.refuse({"type": "error", "code": "bad_frame", "reason": str(exc)})
         except chat.ChatError as exc:
             self.refuse(exc.frame())
+        except LAYER_ERRORS as exc:  # done and logged in the database; the rooms not told
+            logger.warning("chat admin: channel layer unavailable (%s)", exc)
+            self.refuse(unavailable().frame())
 
     def do_announce(self, frame):
         payload = chat.announce(self.user, frame.get("room", LOBBY), frame.get("text"))
@@ -285,7 +340,7 @@ class AdminChatConsumer(InTheirLanguage, WebsocketConsumer):
 
     def refuse(self, frame):
         self.send_json(frame)
-        if self.bad_frames.refused() and not close_for_policy(self.scope):
+        if frame["code"] != "unavailable" and self.bad_frames.refused() and not close_for_policy(self.scope):
             self.close(POLICY_VIOLATION)
 
     def send_json(self, content):

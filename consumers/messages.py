@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from consumers.dispatch import NoDatabaseEvents
 from consumers.frames import BadFrames, FrameError, close_for_policy, parse_frame
 from consumers.language import InTheirLanguage
+from consumers.patience import PatientReceive
 from gateway import chat, inbox, outbox
 from gateway.daemon import metrics
 from gateway.feed.hub import get_hub
@@ -37,7 +38,7 @@ async def queue_aprs_message(consumer, user, to, text):
     await consumer.channel_layer.send(OUTBOX_CHANNEL, {"type": "outbox.wake"})
 
 
-class MessagesConsumer(InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsumer):
+class MessagesConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsumer):
     NO_DATABASE = frozenset({"outbox.state", "inbox.message"})
     FRAME_TYPES = {"send", "thread", "conversations", "complete"}
     COMPLETIONS = 20

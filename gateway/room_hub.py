@@ -170,16 +170,20 @@ class RoomHub:
                 logger.exception("room hub failed; restarting it in %.0f s", delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
-            await self._rejoin()
+            if await self._rejoin() and self.joined:
+                logger.info("room hub back on the channel layer, in %d rooms", len(self.joined))
+                delay = 1.0
 
     async def _rejoin(self):
-        """Back in every group (Redis may have restarted empty meanwhile)."""
+        """Back in every group (Redis may have restarted empty meanwhile); False while
+        the layer is still away (the next round tries again)."""
         async with self.membership:
             for room in list(self.joined):
                 try:
                     await self.layer.group_add(room_group(room), self.channel)
                 except LAYER_ERRORS:
-                    return  # still down: the next round tries again
+                    return False
+        return True
 
     async def _receive(self):
         loop = asyncio.get_running_loop()

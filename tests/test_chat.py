@@ -1,5 +1,6 @@
 """Chat in one process: consumers, database and the in-memory layer, real frames."""
 
+import asyncio
 import json
 
 import pytest
@@ -11,7 +12,9 @@ from django.contrib.auth.models import AnonymousUser, User
 from config.asgi import websocket_routes
 from consumers import chat as chat_consumers
 from consumers.frames import MAX_BAD_FRAMES, MAX_FRAME
+from gateway.layers import InMemoryChannelLayer
 from gateway.models import Message, ModerationAction, Profile, Room, Sanction
+from gateway.names import room_group
 
 pytestmark = pytest.mark.django_db(transaction=True)
 APP = URLRouter(websocket_routes)
@@ -300,3 +303,20 @@ async def test_echo_consumers(path):
     await communicator.send_to(bytes_data=b"\x00\xff")
     assert await communicator.receive_from() == b"\x00\xff"
     await communicator.disconnect()
+
+
+async def test_a_stored_message_reaches_its_room_once_the_layer_is_back():
+    class AwayOnce(InMemoryChannelLayer):
+        away = True
+
+        async def group_send(self, group, message):
+            if self.away:
+                self.away = False
+                raise OSError("Redis away")
+            await super().group_send(group, message)
+
+    layer = AwayOnce()
+    await layer.group_add(room_group("lobby"), "hub.reader")
+    await chat_consumers.announce(layer, "lobby", {"id": 7, "text": "said during the outage"})
+    event = await asyncio.wait_for(layer.receive("hub.reader"), 5)  # tried again after 1 s
+    assert event == {"type": "chat.message", "room": "lobby", "message": {"id": 7, "text": "said during the outage"}}
