@@ -18,7 +18,6 @@ reconnects and starts again from the room's history.
 import asyncio
 import logging
 import uuid
-import weakref
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -26,6 +25,7 @@ from django.conf import settings
 from gateway import members
 from gateway.feed.wsframe import dumps, text_frame
 from gateway.layers import LAYER_ERRORS
+from gateway.loops import PerLoop
 from gateway.names import ROOM_HUB_CHANNEL_PREFIX, room_group
 from protocols.occasional import Occasionally
 
@@ -45,22 +45,17 @@ FRAMES = {
 }
 """Room events (each with its ``room``) and the frame every member gets for one."""
 
-_hubs = weakref.WeakKeyDictionary()  # event loop -> RoomHub
+_hubs = PerLoop(lambda: RoomHub(get_channel_layer()))
 
 
 def get_room_hub():
     """The hub of the running event loop, started on first use."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = RoomHub(get_channel_layer())
-        hub.start()
-    return hub
+    return _hubs.get()
 
 
 def running_room_hub():
     """The running event loop's hub if one was started (someone chatted here), else None."""
-    return _hubs.get(asyncio.get_running_loop())
+    return _hubs.running()
 
 
 class Listener:

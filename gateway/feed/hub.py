@@ -23,7 +23,6 @@ import collections
 import logging
 import time
 import uuid
-import weakref
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -35,6 +34,7 @@ from gateway.feed.index import SubscriberIndex
 from gateway.feed.items import packets_frame
 from gateway.feed.wsframe import text_frame
 from gateway.layers import LAYER_ERRORS
+from gateway.loops import PerLoop
 from gateway.names import FEED_GROUP, HUB_CHANNEL_PREFIX
 from protocols.aprs.filters import Known
 from protocols.occasional import Occasionally
@@ -51,22 +51,17 @@ RF_IGATE_FOR = 3600.0
 """Seconds an entry station seen with qAR/qAr counts as an RF iGate (aprsc's q//I)."""
 RF_IGATES_MAX = 20000
 
-_hubs = weakref.WeakKeyDictionary()  # event loop -> FeedHub
+_hubs = PerLoop(lambda: FeedHub(get_channel_layer()))
 
 
 def get_hub():
     """The hub of the running event loop, started on first use."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = FeedHub(get_channel_layer())
-        hub.start()
-    return hub
+    return _hubs.get()
 
 
 def running_hub():
     """The running event loop's hub if one was started (a web node, a client), else None."""
-    return _hubs.get(asyncio.get_running_loop())
+    return _hubs.running()
 
 
 class FeedHub(Known):
