@@ -121,10 +121,11 @@ async def upstream():
 class Daemon:
     """``aprs-gateway run`` in a subprocess, with its log in a file."""
 
-    def __init__(self, process, port, log_path):
+    def __init__(self, process, port, log_path, igate_port=None):
         self.process = process
         self.port = port
         self.log_path = log_path
+        self.igate_port = igate_port  # its APRS-IS server port, when it was given one
 
     @property
     def url(self):
@@ -146,18 +147,21 @@ class Daemon:
             await asyncio.sleep(0.05)
 
     async def started(self, timeout=20):
-        """Wait until the daemon accepts HTTP connections."""
+        """Wait until the daemon accepts HTTP connections, and iGates on its server port
+        when it has one (that port opens a moment after the web server)."""
         await self.until_log("serving http://", timeout)
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
-                return self
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise AssertionError(f"daemon did not listen:\n{self.log()}") from None
-                await asyncio.sleep(0.05)
+        for port in (self.port, self.igate_port):
+            while port is not None:
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or self.process.poll() is not None:
+                        raise AssertionError(f"daemon did not listen on {port}:\n{self.log()}") from None
+                    await asyncio.sleep(0.05)
+        return self
 
     async def request(self, path, headers=None):
         """GET path: (status, body)."""
@@ -234,7 +238,8 @@ class Daemons:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self.spawned.append(Daemon(process, port, log_path))
+        igate_port = int(flags[flags.index("--igate-port") + 1]) if "--igate-port" in flags else None
+        self.spawned.append(Daemon(process, port, log_path, igate_port))
         return self.spawned[-1]
 
     def stop_all(self):
