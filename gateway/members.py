@@ -14,6 +14,7 @@ groups when its node stops. Without Redis there is one process, and nothing
 to do.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -21,7 +22,9 @@ import time
 from django.conf import settings
 
 from gateway import redis_client
+from gateway.layers import LAYER_ERRORS
 from gateway.names import FEED_GROUP
+from protocols.occasional import Occasionally
 
 logger = logging.getLogger("gateway.hub")
 
@@ -36,9 +39,13 @@ async def note(channel, groups):
         return
     client = redis_client.for_a_moment()
     try:
-        await client.hset(KEY, channel, json.dumps({"at": time.time(), "groups": sorted(groups)}))
+        await _note(client, channel, groups)
     finally:
         await client.aclose()
+
+
+async def _note(client, channel, groups):
+    await client.hset(KEY, channel, json.dumps({"at": time.time(), "groups": sorted(groups)}))
 
 
 async def beat(layer, channel, groups):
@@ -46,25 +53,41 @@ async def beat(layer, channel, groups):
     their groups. Returns the channels taken out."""
     if settings.REDIS is None:
         return []
-    await note(channel, groups)
     silence = DEAD_AFTER * settings.FEED_HUB_HEARTBEAT
     client = redis_client.for_a_moment()
     try:
+        await _note(client, channel, groups)
         now = time.time()
         dead = []
-        for name, value in (await client.hgetall(KEY)).items():
-            record = json.loads(value)
+        for key, value in (await client.hgetall(KEY)).items():
+            name, record = key.decode(), json.loads(value)
             if isinstance(record, float):  # written by a node of 2026-11-28: a feed hub
                 record = {"at": record, "groups": [FEED_GROUP]}
             if now - record["at"] > silence:
                 for group in record["groups"]:
-                    await layer.group_discard(group, name.decode())
-                await client.hdel(KEY, name)
-                dead.append(name.decode())
+                    await layer.group_discard(group, name)
+                await client.hdel(KEY, key)
+                dead.append(name)
                 logger.warning("hub %s silent for over %.0f s (its node died?): out of its groups", name, silence)
         return dead
     finally:
         await client.aclose()
+
+
+async def keep_beating(hub, who, ready=None):
+    """A hub's heartbeat, for ever: ``beat`` every ``FEED_HUB_HEARTBEAT`` seconds with
+    ``hub.layer``, ``hub.channel`` and ``hub.groups()`` as they are then (after ``ready``,
+    an event, is set); while Redis is away, a warning a minute."""
+    errors = Occasionally(60.0)
+    while True:
+        if ready is not None:
+            await ready.wait()
+        try:
+            await beat(hub.layer, hub.channel, hub.groups())
+        except LAYER_ERRORS as exc:
+            if errors.due():
+                logger.warning("%s could not tell Redis it is alive (%s)", who, exc)
+        await asyncio.sleep(settings.FEED_HUB_HEARTBEAT)
 
 
 async def leave(layer, channel, groups):

@@ -27,7 +27,6 @@ from gateway.feed.wsframe import dumps, text_frame
 from gateway.layers import LAYER_ERRORS
 from gateway.loops import PerLoop
 from gateway.names import ROOM_HUB_CHANNEL_PREFIX, room_group
-from protocols.occasional import Occasionally
 
 logger = logging.getLogger("gateway.chat")
 
@@ -100,11 +99,10 @@ class RoomHub:
         self.joined = set()  # rooms whose group the hub is in
         self.membership = asyncio.Lock()  # one group_add / group_discard at a time
         self.task = self.beating = None
-        self.beat_errors = Occasionally(60.0)
 
     def start(self):
         self.task = asyncio.ensure_future(self._run())
-        self.beating = asyncio.ensure_future(self._beat())
+        self.beating = asyncio.ensure_future(members.keep_beating(self, "room hub"))
 
     async def add(self, room, listener):
         """Add a member; once this returns, the hub is in the room's group (nothing sent
@@ -210,16 +208,6 @@ class RoomHub:
                 if not isinstance(exc, ConnectionError):
                     logger.error("dropping a chat member after an unexpected error", exc_info=exc)
                 self._forget(event["room"], listener)
-
-    async def _beat(self):
-        """Alive and in which groups, every ``FEED_HUB_HEARTBEAT`` seconds (gateway/members.py)."""
-        while True:
-            try:
-                await members.beat(self.layer, self.channel, self.groups())
-            except LAYER_ERRORS as exc:
-                if self.beat_errors.due():
-                    logger.warning("room hub could not tell Redis it is alive (%s)", exc)
-            await asyncio.sleep(settings.FEED_HUB_HEARTBEAT)
 
     async def leave(self):
         """The node stops: out of every room's group at once."""

@@ -37,7 +37,6 @@ from gateway.layers import LAYER_ERRORS
 from gateway.loops import PerLoop
 from gateway.names import FEED_GROUP, HUB_CHANNEL_PREFIX
 from protocols.aprs.filters import Known
-from protocols.occasional import Occasionally
 
 logger = logging.getLogger("gateway.hub")
 
@@ -99,30 +98,23 @@ class FeedHub(Known):
         self.stale_packets = 0
         self.last_sequence = {}  # origin channel -> last sequence number seen
         self.channel = None  # this hub's, in the feed group
-        self.beat_errors = Occasionally(60.0)
 
     def start(self):
         self.task = asyncio.ensure_future(self._run())
         self.remembering = asyncio.ensure_future(self._remember())  # kept: the loop holds tasks weakly
-        self.beating = asyncio.ensure_future(self._beat())
+        # Alive, every FEED_HUB_HEARTBEAT seconds once in the feed group; dead peers out of it.
+        self.beating = asyncio.ensure_future(members.keep_beating(self, "feed hub", ready=self.joined))
 
-    async def _beat(self):
-        """Alive, every ``FEED_HUB_HEARTBEAT`` seconds; dead peers out of the group (members.py)."""
-        while True:
-            await self.joined.wait()
-            try:
-                await members.beat(self.layer, self.channel, [FEED_GROUP])
-            except LAYER_ERRORS as exc:
-                if self.beat_errors.due():
-                    logger.warning("feed hub could not tell Redis it is alive (%s)", exc)
-            await asyncio.sleep(settings.FEED_HUB_HEARTBEAT)
+    def groups(self):
+        """The groups this hub is in (gateway/members.py notes them in Redis)."""
+        return [FEED_GROUP]
 
     async def leave(self):
         """The node stops: out of the feed group at once, rather than when found silent."""
         if self.channel is None:
             return
         try:
-            await members.leave(self.layer, self.channel, [FEED_GROUP])
+            await members.leave(self.layer, self.channel, self.groups())
         except LAYER_ERRORS as exc:
             logger.warning("feed hub could not leave the feed group (%s); peers will drop it", exc)
 
