@@ -27,7 +27,7 @@ from consumers.patience import PatientReceive
 from gateway import chat
 from gateway.daemon import metrics
 from gateway.feed.wsframe import dumps
-from gateway.layers import LAYER_ERRORS
+from gateway.layers import LAYER_ERRORS, RETRY_MAX
 from gateway.models import LOBBY, Room, Sanction
 from gateway.names import BACKLOG_EXTENSION, CLOSE_EXTENSION, FRAME_EXTENSION, room_group
 from gateway.room_hub import TRY_AGAIN_LATER, Listener, get_room_hub
@@ -62,7 +62,7 @@ async def announce_later(layer, event):
     delay, give_up_at = 1.0, time.monotonic() + ANNOUNCE_FOR
     while time.monotonic() < give_up_at:
         await asyncio.sleep(delay)
-        delay = min(delay * 2, 10.0)
+        delay = min(delay * 2, RETRY_MAX)
         try:
             return await layer.group_send(room_group(event["room"]), event)
         except LAYER_ERRORS:
