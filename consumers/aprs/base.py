@@ -189,13 +189,13 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
 
 def archive_body(event, packet_text):
-    """What the archive worker stores of a packet: the decoded packet as the JSON text the
-    feed made (cheap to copy and send, and what the database stores), ``delivery`` to name
-    it, so a packet handed on twice (after a crash, or redelivered by channels-redis) is
-    stored once."""
+    """What the archive worker stores of a packet: the line's bytes, the decoded packet as
+    the JSON text the feed made (cheap to copy and send, and what the database stores),
+    ``delivery`` to name it, so a packet handed on twice (after a crash, or redelivered by
+    channels-redis) is stored once. Not the line as text: the archive keeps the bytes, and
+    every field more is copied (in memory) or serialised twice (Redis) for every packet."""
     return {
         "raw": event["raw"],
-        "text": event["text"],
         "received": event["received"],
         "data": packet_text,
         "fence": event.get("fence"),
