@@ -1,9 +1,11 @@
 """The measuring half of bench/archive.py, run against the database it prepared."""
 
+import json
 import statistics
 import sys
 import time
 
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 
@@ -12,7 +14,6 @@ from gateway.archive import store_batch
 from gateway.models import Packet, Station
 from protocols.aprs.decode import decode_line
 
-BATCH = 500
 TARGET_PER_S = {"postgresql": 5000, "sqlite": 3000}  # issue 22
 
 
@@ -30,11 +31,15 @@ def spread(lines, count):
     return events
 
 
-def main(count):
+def main(count, report_path):
+    report = {"vendor": connection.vendor, "target_per_s": TARGET_PER_S.get(connection.vendor)}
     if count:
-        fill(count)
-    print(f"  archive holds {Packet.objects.count():,} packets, {Station.objects.count():,} stations")
-    time_api()
+        report.update(fill(count))
+    report["packets_held"], report["stations_held"] = Packet.objects.count(), Station.objects.count()
+    print(f"  archive holds {report['packets_held']:,} packets, {report['stations_held']:,} stations")
+    report["api"] = time_api()
+    with open(report_path, "w") as out:
+        json.dump(report, out, indent=2)
 
 
 def fill(count):
@@ -47,7 +52,7 @@ def fill(count):
         if event is None:
             event = decoded[raw] = decode_line(raw, 0.0)
         pending.append({**event, "received": when})
-        if len(pending) == BATCH:
+        if len(pending) == settings.ARCHIVE_BATCH:  # as the daemon's worker writes
             stored += store_batch(pending)
             pending = []
     if pending:
@@ -56,12 +61,15 @@ def fill(count):
     target = TARGET_PER_S.get(connection.vendor)
     print(
         f"archive ({connection.vendor}): {stored:,} packets in {elapsed:.1f} s = {stored / elapsed:,.0f} packets/s "
-        f"(batches of {BATCH}, decoding cached){f'; target {target:,}' if target else ''}"
+        f"(batches of {settings.ARCHIVE_BATCH}, decoding cached){f'; target {target:,}' if target else ''}"
     )
+    return {"stored": stored, "seconds": elapsed, "stored_per_s": stored / elapsed}
 
 
 def time_api():
+    """Each query 20 times: {name: {"median_ms", "max_ms", "status"}}."""
     client = Client(HTTP_HOST="localhost")
+    timed = {}
     for name, path in [
         ("stations in a bbox (Poland, 10x6 deg)", "/api/stations/?bbox=14,49,24,55"),
         ("stations in a bbox (world)", "/api/stations/?bbox=-180,-90,180,90"),
@@ -78,7 +86,13 @@ def time_api():
             f"  {name}: median {1000 * statistics.median(timings):.1f} ms, "
             f"max {1000 * max(timings):.1f} ms ({response.status_code}, {len(response.content):,} bytes)"
         )
+        timed[name] = {
+            "median_ms": 1000 * statistics.median(timings),
+            "max_ms": 1000 * max(timings),
+            "status": response.status_code,
+        }
+    return timed
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2])
