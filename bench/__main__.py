@@ -1,4 +1,4 @@
-"""``make bench``: the fan-out targets P1-P6 of docs/fanout.md, and ingest and chat.
+"""``make bench``: the fan-out targets P1-P6 of docs/fanout.md, ingest, chat and the archive.
 
 Every figure is set against a baseline measured in the same run (these
 machines are noisy: only ratios travel). Prints tables and writes JSON under
@@ -13,7 +13,7 @@ import random
 import time
 from pathlib import Path
 
-from bench import chat, fanout, ingest  # bench/__init__ sets Django up
+from bench import archive, chat, fanout, ingest  # bench/__init__ sets Django up
 from protocols.aprs.decode import decode_line
 from tests.data import CORPUS_FILES, corpus_lines
 
@@ -38,8 +38,8 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--only",
-        default="P1,P2,P3,P3archive,P4,P5,P6,igate,chat",
-        help="comma-separated parts to run (P1..P6, P3archive, igate, chat)",
+        default="P1,P2,P3,P3archive,P4,P5,P6,igate,chat,archive",
+        help="comma-separated parts to run (P1..P6, P3archive, igate, chat, archive)",
     )
     parser.add_argument(
         "--soak",
@@ -183,9 +183,14 @@ def main(argv=None):
         for config in ("inmemory", "redis"):
             best_ingest, rows = fanout.ingest_capacity(config, lines, args.redis_url, log=log, **quick_ingest, **step)
             report["P3"][config] = {"best": best_ingest, "ladder": rows}
+            # against the baseline of this run: this machine's speed varies from day to day
+            held = best_ingest["offered_per_s"] if best_ingest else 0
+            cost = 1e4 * best_ingest["server_cpu_percent"] / held if best_ingest else 0
             print(
-                f"daemon ({config}): kept up with {best_ingest['offered_per_s'] if best_ingest else 0:,.0f} packets/s "
-                f"(server cpu {best_ingest['server_cpu_percent'] if best_ingest else 0:.0f}%; target 5,000)"
+                f"daemon ({config}): kept up with {held:,.0f} packets/s "
+                f"(server cpu {best_ingest['server_cpu_percent'] if best_ingest else 0:.0f}%; target 5,000); "
+                f"{held / micro['baseline_per_s']:.3f} × aprslib.parse alone's rate, "
+                f"{cost:.0f} µs of CPU a packet = {cost * micro['baseline_per_s'] / 1e6:.1f} × aprslib.parse's"
             )
 
     if "P3archive" in parts:
@@ -289,6 +294,12 @@ def main(argv=None):
             )
             print(f"chat ({config}): held {room['held_per_s']} messages/s (target >= 100, p99 <= 250 ms to all)")
             report.setdefault("chat", {})[config] = room
+
+    if "archive" in parts:
+        for vendor, postgres, packets in (("SQLite", False, 100_000), ("PostgreSQL", True, 1_000_000)):
+            packets = 2_000 if quick else packets
+            print(f"\narchive ({vendor}): {packets:,} packets stored in batches, then the API over them")
+            report.setdefault("archive", {})[vendor] = archive.run(packets, postgres=postgres)
 
     output = args.output or RESULTS / time.strftime("%Y%m%d-%H%M%S.json")
     output.parent.mkdir(parents=True, exist_ok=True)

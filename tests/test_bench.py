@@ -54,5 +54,9 @@ def test_quick_bench_runs_every_part_and_reports(tmp_path, redis_url):
         "P5:",
     ):
         assert title in result.stdout
-    for title in ("iGate server port:", "chat (inmemory):", "chat (redis):"):
+    for vendor, figures in report["archive"].items():  # both databases filled, then queried
+        assert figures["stored"] == 2000 and figures["packets_held"] == 2000, (vendor, figures)
+        assert {timed["status"] for timed in figures["api"].values()} <= {200, 404}, (vendor, figures)
+    assert set(report["archive"]) == {"SQLite", "PostgreSQL"}
+    for title in ("iGate server port:", "chat (inmemory):", "chat (redis):", "archive (SQLite)"):
         assert title in result.stdout
