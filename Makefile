@@ -35,7 +35,7 @@ fuzz: venv web
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider \
 		--hypothesis-show-statistics -q | tee bench/results/fuzz.txt
 
-# Every target of docs/fanout.md, the 10-minute P5 soak included: about an hour.
+# Every target of docs/fanout.md, the 10-minute P5 soak included: about 40 minutes.
 # The archive part fills a PostgreSQL database of its own (bench/archive.py).
 BENCH_ARGS ?= --soak 10
 bench: venv
