@@ -325,6 +325,8 @@ def ladder(
         latency = f"p99 {row['p99_ms']:.0f} ms, " if row["p99_ms"] is not None else ""
         if "archived_per_s" in row:
             latency += f"archived {row['archived_per_s']:,.0f}/s (lag {row['archive_lag_s']:.1f} s), "
+        if row.get("worker_cpu_percent") is not None:
+            latency += f"archive worker cpu {row['worker_cpu_percent']:.0f}%, "
         log(
             f"  {row['config']} {row['clients']} clients @ {row['offered_per_s']:g}/s: "
             f"{row['delivered_copies_per_s']:,.0f} copies/s, {latency}"
@@ -396,24 +398,38 @@ def tcp_clients_capacity(
 
 def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0, archive=False):
     """P3: packets/s the daemon takes in and routes to the feed group with no client
-    (``archive``: and stores in its archive, SQLite, as with the default settings)."""
+    (``archive``: and stores in its archive, SQLite, as with the default settings).
+    ``redis-worker``: the archive worker in a process of its own (a Redis deployment's
+    ``--role worker``), on the same database; its CPU is reported beside the daemon's."""
     replay, upstream_port = start_replay(lines, rate)
     env = {**layer_env(config, redis_url), "ARCHIVE_ENABLED": "true" if archive else "false"}
-    daemon, port = start_daemon(upstream_port, env)
+    processes = [replay]
     try:
+        if config == "redis-worker":
+            database = LOGS / f"shared-{upstream_port}.sqlite3"
+            shutil.copyfile(migrated_database(), database)
+            env["DATABASE_URL"] = f"sqlite:///{database}"
+            worker, worker_port = start_daemon(None, env, roles=("worker",))
+            processes.append(worker)
+            daemon, port = start_daemon(upstream_port, env, roles=("web", "ingest"))
+        else:
+            daemon, port = start_daemon(upstream_port, env)
+            worker, worker_port = daemon, port
+        processes.append(daemon)
         time.sleep(warmup)
-        watched = psutil.Process(daemon.pid)
+        watched, working = psutil.Process(daemon.pid), psutil.Process(worker.pid)
         before, cpu_before = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
-        stored_before = archived(port)
+        stored_before, worker_cpu_before = archived(worker_port), sum(working.cpu_times()[:2])
         time.sleep(seconds)
         after, cpu_after = status(port)["feed"]["packets"], sum(watched.cpu_times()[:2])
-        stored = archived(port) - stored_before
-        lag = metric(port, "aprs_gateway_archive_lag_seconds")
+        stored, worker_cpu = archived(worker_port) - stored_before, sum(working.cpu_times()[:2]) - worker_cpu_before
+        lag = metric(worker_port, "aprs_gateway_archive_lag_seconds")
         rss = watched.memory_info().rss
     finally:
-        stop([daemon, replay])
+        stop(processes)
     routed = (after - before) / seconds
     return {
+        "worker_cpu_percent": 100 * worker_cpu / seconds if worker is not daemon else None,
         "archived_per_s": stored / seconds,
         "archive_lag_s": lag,
         "config": config,
@@ -488,7 +504,8 @@ def ingested(row, archive):
     """A P3 step kept up: the feed group got the packets, the archive stored them, one core did it."""
     routed = row["delivered_copies_per_s"] >= MIN_DELIVERED * row["offered_per_s"]
     stored = not archive or row["archive_lag_s"] <= MAX_ARCHIVE_LAG
-    return routed and stored and row["server_cpu_percent"] <= 100.0
+    one_core_each = row["server_cpu_percent"] <= 100.0 and (row["worker_cpu_percent"] or 0) <= 100.0
+    return routed and stored and one_core_each
 
 
 def idle_rss_per_client(count, client_processes=2):

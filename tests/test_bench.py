@@ -29,6 +29,8 @@ def test_quick_bench_runs_every_part_and_reports(tmp_path, redis_url):
     assert len(report["P2"]) == 3
     assert report["P3"]["in_process"]["packets_per_s"] > 0
     assert report["P3"]["inmemory"]["ladder"][0]["delivered_copies_per_s"] > 0
+    (apart,) = report["P3"]["redis-worker"]["ladder"]  # the archive worker in its own process stored
+    assert apart["archived_per_s"] > 0 and apart["worker_cpu_percent"] > 0, apart
     for cost in report["P3archive"].values():  # the archive stored what the daemon took in
         assert cost["on"]["archived_per_s"] > 0 and cost["off"]["archived_per_s"] == 0, cost
     assert [row["nodes"] for row in report["P6_cost"]] == [1, 2, 4]
