@@ -190,12 +190,11 @@ def main(argv=None):
             best_ingest, rows = fanout.ingest_capacity(config, lines, args.redis_url, log=log, **quick_ingest, **step)
             report["P3"][config] = {"best": best_ingest, "ladder": rows}
             # against the baseline of this run: this machine's speed varies from day to day
-            held = best_ingest["offered_per_s"] if best_ingest else 0
-            cost = 1e4 * best_ingest["server_cpu_percent"] / held if best_ingest else 0
+            held, cpu = (best_ingest["offered_per_s"], best_ingest["server_cpu_percent"]) if best_ingest else (0, 0)
+            cost = 1e4 * cpu / held if held else 0
             print(
                 f"daemon ({config}): kept up with {held:,.0f} packets/s "
-                f"(server cpu {best_ingest['server_cpu_percent'] if best_ingest else 0:.0f}%"
-                f"{worker_cpu(best_ingest)}; target 5,000); "
+                f"(server cpu {cpu:.0f}%{worker_cpu(best_ingest)}; target 5,000); "
                 f"{held / micro['baseline_per_s']:.3f} × aprslib.parse alone's rate, "
                 f"{cost:.0f} µs of CPU a packet = {cost * micro['baseline_per_s'] / 1e6:.1f} × aprslib.parse's"
             )

@@ -122,11 +122,16 @@ def start_daemon(upstream_port, env, roles=("web", "ingest", "worker"), flags=()
         **env,
     }
     if "DATABASE_URL" not in env:  # its own copy: the outbox worker uses the database
-        database = LOGS / f"daemon-{port}.sqlite3"
-        shutil.copyfile(migrated_database(), database)
-        env["DATABASE_URL"] = f"sqlite:///{database}"
+        env["DATABASE_URL"] = database_copy(f"daemon-{port}")
     log = open(LOGS / f"daemon-{port}.log", "wb")
     return start(args, port, env, log=log), port
+
+
+def database_copy(name):
+    """The URL of a fresh copy of the migrated SQLite database, ``name`` in the bench's logs."""
+    database = LOGS / f"{name}.sqlite3"
+    shutil.copyfile(migrated_database(), database)
+    return f"sqlite:///{database}"
 
 
 def start_servers(config, upstream_port, redis_url):
@@ -404,11 +409,10 @@ def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0, ar
     replay, upstream_port = start_replay(lines, rate)
     env = {**layer_env(config, redis_url), "ARCHIVE_ENABLED": "true" if archive else "false"}
     processes = [replay]
+    apart = config == "redis-worker"
     try:
-        if config == "redis-worker":
-            database = LOGS / f"shared-{upstream_port}.sqlite3"
-            shutil.copyfile(migrated_database(), database)
-            env["DATABASE_URL"] = f"sqlite:///{database}"
+        if apart:
+            env["DATABASE_URL"] = database_copy(f"shared-{upstream_port}")  # one database for both
             worker, worker_port = start_daemon(None, env, roles=("worker",))
             processes.append(worker)
             daemon, port = start_daemon(upstream_port, env, roles=("web", "ingest"))
@@ -429,7 +433,7 @@ def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0, ar
         stop(processes)
     routed = (after - before) / seconds
     return {
-        "worker_cpu_percent": 100 * worker_cpu / seconds if worker is not daemon else None,
+        "worker_cpu_percent": 100 * worker_cpu / seconds if apart else None,
         "archived_per_s": stored / seconds,
         "archive_lag_s": lag,
         "config": config,
