@@ -44,7 +44,8 @@ class ProbeConsumer(AsyncConsumer):
 
 class BatchProbeConsumer(ProbeConsumer):
     """Asks for batches, echoes each packet and acknowledges it at once; on the first
-    "crash" of the process it dies before acknowledging that packet."""
+    "crash" of the process it dies before acknowledging that packet, leaving behind a task
+    that sends a line and acknowledges everything once its replacement runs."""
 
     crashed = False  # once per process: the replacement gets the same packet again
 
@@ -57,9 +58,15 @@ class BatchProbeConsumer(ProbeConsumer):
             body = packet["raw"].partition(b":>")[2]
             if body == b"crash" and not BatchProbeConsumer.crashed:
                 BatchProbeConsumer.crashed = True
+                self.left_behind = asyncio.ensure_future(self.speak_when_ended())
                 raise RuntimeError("probe asked to crash")
             await self.send({"type": "aprs.send", "line": b"N0CALL>APRS:>echo %s #%d" % (body, packet["seq"])})
             await self.send({"type": "aprs.ack", "seq": packet["seq"]})
+
+    async def speak_when_ended(self):
+        await asyncio.sleep(2)  # the server replaces a crashed instance within a second
+        await self.send({"type": "aprs.send", "line": b"N0CALL>APRS:>left behind"})
+        await self.send({"type": "aprs.ack", "seq": 10**9})
 
 
 application = ProtocolTypeRouter({"http": get_asgi_application(), "aprs": ProbeConsumer.as_asgi()})

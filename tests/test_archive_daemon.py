@@ -67,13 +67,13 @@ async def test_archive_overflow_is_counted_not_silent(daemon, upstream):
         "web",
         "--role",
         "ingest",
-        env={"ARCHIVE_ENABLED": "true", "ARCHIVE_CAPACITY": "10"},
+        env={"ARCHIVE_ENABLED": "true", "ARCHIVE_CAPACITY": "10", "ARCHIVE_FLUSH_INTERVAL": "0.05"},
     ).started()
     session = await upstream.next_session()
     session.logresp()
     for n in range(25):  # no worker: 10 messages fit; spaced out, each packet is a message of its own
         session.send_lines([f"N0DEMO>APRS:>n{n}".encode()])
-        # over LAYER_BATCH_INTERVAL; the first packet warms the decoder up (aprslib compiles
+        # over ARCHIVE_FLUSH_INTERVAL; the first packet warms the decoder up (aprslib compiles
         # its expressions), which may take long enough for the next ones to wait together
         await asyncio.sleep(0.5 if n == 0 else 0.1)
     await gateway.until_log("archive channel full (is a worker running?)")

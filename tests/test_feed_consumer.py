@@ -62,6 +62,7 @@ async def ingest(news, *lines):
     """The lines as the protocol server hands them to an instance that asked for batches."""
     packets = [{"type": "aprs.packet", "seq": next(SEQ), **decode_line(raw, 1.0)} for raw in lines]
     await news.send_input({"type": "aprs.packets", "packets": packets})
+    return packets
 
 
 async def next_packets(client, timeout=2):
@@ -292,3 +293,54 @@ async def test_a_burst_bigger_than_the_buffer_reaches_a_client_that_keeps_up():
     receiving.cancel()
     assert sum(frame["dropped"] for frame in frames) == 0
     assert [p["n"] for f in frames for p in f["packets"]] == list(range(100))
+
+
+async def archive_message(timeout):
+    from channels.layers import get_channel_layer
+
+    from gateway.names import ARCHIVE_CHANNEL
+
+    return await asyncio.wait_for(get_channel_layer().receive(ARCHIVE_CHANNEL), timeout)
+
+
+async def test_the_archive_gets_a_seconds_packets_in_one_message_and_the_ack_waits_for_it(settings):
+    settings.ARCHIVE_FLUSH_INTERVAL = 0.5
+    news = await news_instance()
+    assert (await news.receive_output(1))["type"] == "aprs.batches"
+    first = await ingest(news, CAR, FAR)
+    # the feed has them; the archive not yet: the server is to keep them for a replacement
+    assert await news.receive_output(1) == {"type": "aprs.ack", "seq": first[0]["seq"] - 1}
+    second = await ingest(news, TELEMETRY)
+    assert await news.receive_output(1) == {"type": "aprs.ack", "seq": first[0]["seq"] - 1}
+    with pytest.raises(asyncio.TimeoutError):
+        await archive_message(0.2)
+    message = await archive_message(1)
+    assert [body["raw"] for body in message["packets"]] == [CAR, FAR, TELEMETRY]
+    assert [body["delivery"].rpartition("-")[2] for body in message["packets"]] == [
+        str(p["seq"]) for p in first + second
+    ]
+    assert await news.receive_output(1) == {"type": "aprs.ack", "seq": second[-1]["seq"]}
+    third = await ingest(news, CAR)  # a quiet link: the next packet waits again
+    assert await news.receive_output(1) == {"type": "aprs.ack", "seq": third[0]["seq"] - 1}
+    await news.send_input({"type": "aprs.disconnect", "reason": "test"})  # what waits goes on stopping
+    assert [body["raw"] for body in (await archive_message(1))["packets"]] == [CAR]
+    await news.wait(1)
+
+
+async def test_a_thousand_packets_go_to_the_archive_at_once(settings):
+    from consumers.aprs.base import ARCHIVE_HAND_ON
+
+    settings.ARCHIVE_FLUSH_INTERVAL = 60
+    news = await news_instance()
+    assert (await news.receive_output(1))["type"] == "aprs.batches"
+    lines = [CAR.replace(b"Demo car", b"car %d" % n) for n in range(ARCHIVE_HAND_ON)]
+    taken = []
+    for at in range(0, len(lines), settings.FEED_BATCH_MAX):
+        taken += await ingest(news, *lines[at : at + settings.FEED_BATCH_MAX])
+        expected = taken[-1]["seq"] if len(taken) == ARCHIVE_HAND_ON else taken[0]["seq"] - 1
+        assert await news.receive_output(2) == {"type": "aprs.ack", "seq": expected}
+    assert [body["raw"] for body in (await archive_message(1))["packets"]] == lines
+    await news.send_input({"type": "aprs.disconnect", "reason": "test"})
+    await news.wait(1)
+    with pytest.raises(asyncio.TimeoutError):  # nothing twice
+        await archive_message(0.2)

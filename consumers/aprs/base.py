@@ -3,16 +3,23 @@
 One instance per connection (see docs/aprs-asgi.md). It takes packets in
 batches (``aprs.packets``: what waited for it, up to ``FEED_BATCH_MAX``),
 turns each into the feed's JSON once, works out the facts filters need once,
-and hands the batch on in one channel-layer message each: to the feed group,
-to the archive worker, and up to APRS-IS through the uplink's instance for
-packets marked ``forward`` (consumers/aprs/aprsis.py). Only then does it
-acknowledge the batch (``aprs.ack``), so the server gives a replacement
-instance whatever a crash interrupted. At most one batch leaves every
+and hands the batch on in one channel-layer message each to the feed group
+and up to APRS-IS through the uplink's instance for packets marked
+``forward`` (consumers/aprs/aprsis.py). At most one batch leaves every
 ``LAYER_BATCH_INTERVAL``: under load what arrives meanwhile waits in the
 server and travels in the next, so Redis sees about a hundred messages a
 second per connection rather than one or two per packet. ``feed.packets`` has
 no consumer: each process's feed hub reads the group itself
 (gateway/feed/hub.py). Bulletins go to the news stream.
+
+The archive is in no hurry: its packets gather here and go to the archive
+worker in one message per ``ARCHIVE_FLUSH_INTERVAL`` or ``ARCHIVE_HAND_ON``
+packets, whichever comes first (at APRS-IS rates, every packet had been a
+channels-redis message of its own, sent and received: 40 % of the Redis
+commands). A batch is acknowledged (``aprs.ack``) only as far as everything
+is handed on, the archive included, so the server gives a replacement
+instance whatever a crash interrupted: the feed may then see again what it
+saw in the last second; the archive stores each packet once.
 
 A channel layer that cannot take a message (Redis down, a full channel) costs
 the packets, counted and logged at most every ``LAYER_ERROR_LOG_INTERVAL``;
@@ -39,6 +46,9 @@ from protocols.aprs.filters import packet_facts
 from protocols.aprs.tnc2 import info_field, message_addressee
 
 LAYER_ERROR_LOG_INTERVAL = 10.0
+# packets the archive's message holds at most: what they keep from the acknowledgement counts for the
+# server's flow control (QUEUE_HIGH_WATER, 5,000), so well under it
+ARCHIVE_HAND_ON = 1000
 DELIVERY_PREFIX = secrets.token_hex(8)  # <prefix>-<seq> names an archived packet in the cluster
 
 logger = logging.getLogger("aprs.news")
@@ -52,6 +62,13 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     via = None  # set by connections whose own packets must not be sent back to them
     fence = None  # the leader's fencing token its packets carry (uplink, TNC); None for iGates
     recorder = None  # shares the positions this node ingests (gateway/feed/positions.py), with Redis
+    handed_on = 0  # the seq of the last packet handed to the feed
+    unarchived_from = 0  # the seq of the first packet the archive has not had, while ``unarchived`` holds any
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unarchived = []  # archive bodies not handed on yet
+        self.handing_on = asyncio.Lock()  # a batch and the archive's timer, one after the other
 
     async def aprs_connect(self, event):
         await self.send({"type": "aprs.batches", "most": settings.FEED_BATCH_MAX})
@@ -69,11 +86,18 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         )
 
     async def aprs_packets(self, event):
-        """One batch: handed on, acknowledged, then a pause so the next one gathers what
-        arrives within ``LAYER_BATCH_INTERVAL``."""
+        """One batch: handed on, acknowledged as far as the archive allows, then a pause so
+        the next one gathers what arrives within ``LAYER_BATCH_INTERVAL``."""
         started = time.monotonic()
+        async with self.handing_on:
+            await self.hand_on(event["packets"])
+        pause = started + settings.LAYER_BATCH_INTERVAL - time.monotonic()
+        if pause > 0 and len(event["packets"]) < settings.FEED_BATCH_MAX:  # a full batch: more wait
+            await asyncio.sleep(pause)
+
+    async def hand_on(self, packets):
         feed, archived, gated = [], [], []
-        for packet in event["packets"]:
+        for packet in packets:
             self.heard(packet)
             facts = packet_facts(packet["packet"], packet["raw"])
             facts["received"] = packet["received"]  # a position every node shares (SSE resume)
@@ -91,17 +115,27 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
                 archived.append(archive_body(packet, text))
             if packet.get("forward"):
                 gated.append(packet["raw"])
-        last = event["packets"][-1]
+        last = packets[-1]
         self.fence = last.get("fence")
         await self.send_feed(feed)
-        if archived:
-            await self.send_archive(archived)
         if gated:
             await self.gate_up(gated)
-        await self.send({"type": "aprs.ack", "seq": last["seq"]})
-        pause = started + settings.LAYER_BATCH_INTERVAL - time.monotonic()
-        if pause > 0 and len(event["packets"]) < settings.FEED_BATCH_MAX:  # a full batch: more wait
-            await asyncio.sleep(pause)
+        self.handed_on = last["seq"]
+        if archived and not self.unarchived:
+            self.unarchived_from = packets[0]["seq"]
+            loop = asyncio.get_running_loop()
+            loop.call_later(settings.ARCHIVE_FLUSH_INTERVAL, lambda: asyncio.ensure_future(self.archive_due()))
+        self.unarchived.extend(archived)
+        if len(self.unarchived) >= ARCHIVE_HAND_ON:
+            await self.send_archive()
+        await self.send({"type": "aprs.ack", "seq": self.unarchived_from - 1 if self.unarchived else last["seq"]})
+
+    async def archive_due(self):
+        """``ARCHIVE_FLUSH_INTERVAL`` after the first packet the archive has not had yet."""
+        async with self.handing_on:
+            if self.unarchived:
+                await self.send_archive()
+                await self.send({"type": "aprs.ack", "seq": self.handed_on})
 
     def heard(self, event):
         """Hook: a packet this connection received (the iGate's application notes its source)."""
@@ -142,7 +176,10 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         except LAYER_ERRORS as exc:
             self.log_loss(f"channel layer unavailable ({exc}); bulletin lost")
 
-    async def send_archive(self, batch):
+    async def send_archive(self):
+        """What the archive has not had yet, in one message (its timer, if still to come, then
+        finds nothing to do)."""
+        batch, self.unarchived = self.unarchived, []
         try:
             await again_once(
                 lambda: self.channel_layer.send(ARCHIVE_CHANNEL, {"type": "archive.packets", "packets": batch})
@@ -171,6 +208,9 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     async def aprs_disconnect(self, event):
         logger.info("aprs application stopping: %s", event.get("reason", ""))
+        async with self.handing_on:
+            if self.unarchived:
+                await self.send_archive()
         try:
             await self.stop_messaging()
         except LAYER_ERRORS as exc:  # the layer may be what failed

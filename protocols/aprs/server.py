@@ -18,7 +18,9 @@ The instance lifecycle is four methods:
 
 - ``create_application_instance(connection)``: one instance per connection,
   first event ``aprs.connect``;
-- ``application_send(connection, message)``: what an instance sends back;
+- ``application_send(connection, message)``: what an instance sends back
+  (what a task of an ended instance sends is ignored: its replacement's
+  acknowledgements are its own);
 - ``application_checker()``: every second, instances that crashed are logged
   and replaced (their undelivered events, and the packets they took in batches
   without acknowledging them, move to the new instance: ``inbox.py``);
@@ -154,10 +156,15 @@ class APRSProtocolServer:
             return event
 
         async def send(message):
+            if self._instances.get(connection) is not instance:  # a task the instance left behind
+                logger.warning(
+                    "%s from an ended application instance: ignored (%s)", message.get("type"), connection.name
+                )
+                return None
             return self.application_send(connection, message)
 
-        future = asyncio.ensure_future(self.application(scope, receive, send))
-        self._instances[connection] = Instance(inbox=inbox, future=future)
+        instance = Instance(inbox=inbox, future=asyncio.ensure_future(self.application(scope, receive, send)))
+        self._instances[connection] = instance
 
     def _resume_when_caught_up(self, connection, inbox):
         if connection in self._paused and len(inbox) <= QUEUE_LOW_WATER:
