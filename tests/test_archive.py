@@ -93,6 +93,23 @@ def test_a_message_delivered_twice_is_stored_once():
     assert Packet.objects.filter(delivery=None).count() == 1
 
 
+@pytest.mark.parametrize("when", [NOW, 1700000000.0, 1700000000.5, 0.000001])
+def test_times_go_to_the_database_as_django_would_send_them(when):
+    from datetime import datetime, timedelta, timezone
+
+    from django.db import connection
+
+    from gateway.archive import _time_adapter
+
+    adapt = _time_adapter(connection)
+    for value in (
+        datetime.fromtimestamp(when, tz=timezone.utc),
+        datetime.fromtimestamp(when, tz=timezone(timedelta(hours=7))),  # another zone: Django's way
+        None,
+    ):
+        assert adapt(value) == connection.ops.adapt_datetimefield_value(value)
+
+
 def test_the_whole_corpus_is_stored(corpus):
     lines = [line for lines in corpus.values() for line in lines]
     for start in range(0, len(lines), 500):
