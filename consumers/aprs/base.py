@@ -97,6 +97,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     async def hand_on(self, packets):
         feed, archived, gated = [], [], []
+        archive = settings.ARCHIVE_ENABLED  # once a batch: each reading of a setting is a lookup
         for packet in packets:
             self.heard(packet)
             facts = packet_facts(packet["packet"], packet["raw"])
@@ -111,7 +112,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
                 await self.bulletin(packet)
             elif packet["packet"].get("format") == "message":
                 await self.message_received(packet)
-            if settings.ARCHIVE_ENABLED:
+            if archive:
                 archived.append(archive_body(packet, text))
             if packet.get("forward"):
                 gated.append(packet["raw"])

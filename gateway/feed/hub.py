@@ -86,6 +86,7 @@ class FeedHub(Known):
         # When the packets that left ``recent`` were received: a resuming stream is told
         # how many it missed (consumers/streams.py).
         self.evicted = collections.deque(maxlen=100_000)
+        self.held_stations = settings.FEED_HELD_STATIONS  # read once: settings cost a lookup each time
         # The last position of each station (or object), least recently heard
         # first: what a new map is drawn from, long after those packets left
         # ``recent``.
@@ -232,7 +233,7 @@ class FeedHub(Known):
             name = facts["object"] or facts["from"]
             self.positions[name] = (self.packets, item, facts)
             self.positions.move_to_end(name)
-            if len(self.positions) > settings.FEED_HELD_STATIONS:
+            if len(self.positions) > self.held_stations:
                 self.positions.popitem(last=False)
         else:  # as aprsc: a message is where its addressee is, anything else where its sender is
             where = self.position(facts.get("addressee") or facts.get("from"))
