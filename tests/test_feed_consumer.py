@@ -344,3 +344,21 @@ async def test_a_thousand_packets_go_to_the_archive_at_once(settings):
     await news.wait(1)
     with pytest.raises(asyncio.TimeoutError):  # nothing twice
         await archive_message(0.2)
+
+
+async def test_the_next_packet_waits_a_whole_interval_after_a_full_message(settings):
+    from consumers.aprs.base import ARCHIVE_HAND_ON
+
+    settings.ARCHIVE_FLUSH_INTERVAL = 1.0
+    news = await news_instance()
+    assert (await news.receive_output(1))["type"] == "aprs.batches"
+    lines = [CAR.replace(b"Demo car", b"car %d" % n) for n in range(ARCHIVE_HAND_ON)]
+    for at in range(0, len(lines), settings.FEED_BATCH_MAX):
+        await ingest(news, *lines[at : at + settings.FEED_BATCH_MAX])
+    assert len((await archive_message(1))["packets"]) == ARCHIVE_HAND_ON
+    await asyncio.sleep(0.4)
+    await ingest(news, FAR)
+    sent = time.monotonic()
+    # the first message's interval ends while FAR waits; FAR's own interval starts with it
+    assert [body["raw"] for body in (await archive_message(3))["packets"]] == [FAR]
+    assert time.monotonic() - sent >= 0.8

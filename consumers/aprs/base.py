@@ -64,6 +64,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     recorder = None  # shares the positions this node ingests (gateway/feed/positions.py), with Redis
     handed_on = 0  # the seq of the last packet handed to the feed
     unarchived_from = 0  # the seq of the first packet the archive has not had, while ``unarchived`` holds any
+    archive_timer = None  # hands ``unarchived`` on ARCHIVE_FLUSH_INTERVAL after its first packet
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,8 +125,9 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         self.handed_on = last["seq"]
         if archived and not self.unarchived:
             self.unarchived_from = packets[0]["seq"]
-            loop = asyncio.get_running_loop()
-            loop.call_later(settings.ARCHIVE_FLUSH_INTERVAL, lambda: asyncio.ensure_future(self.archive_due()))
+            self.archive_timer = asyncio.get_running_loop().call_later(
+                settings.ARCHIVE_FLUSH_INTERVAL, lambda: asyncio.ensure_future(self.archive_due())
+            )
         self.unarchived.extend(archived)
         if len(self.unarchived) >= ARCHIVE_HAND_ON:
             await self.send_archive()
@@ -178,8 +180,10 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
             self.log_loss(f"channel layer unavailable ({exc}); bulletin lost")
 
     async def send_archive(self):
-        """What the archive has not had yet, in one message (its timer, if still to come, then
-        finds nothing to do)."""
+        """What the archive has not had yet, in one message."""
+        if self.archive_timer is not None:
+            self.archive_timer.cancel()
+            self.archive_timer = None
         batch, self.unarchived = self.unarchived, []
         try:
             await again_once(
