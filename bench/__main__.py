@@ -103,6 +103,10 @@ def main(argv=None):
     lines = all_corpus_lines()
     quick = args.quick
     step = {"seconds": 1.0 if quick else args.seconds, "warmup": 1.0 if quick else 3.0}
+    # quick, with the archive on: a packet reaches the database about two ARCHIVE_FLUSH_INTERVALs
+    # (1 s) after it arrives (its connection's message, then the worker's batch): the window
+    # opens after them, and is long enough to hold one of the worker's writes (about every second)
+    archive_step = {"warmup": 3.0, "seconds": 2.0} if quick else step
     # --quick measures one step of each ladder: under a loaded test machine a step may
     # miss its targets, and the smoke test is about the harness, not the figures.
     ladder = {"start_rate": 20.0, "max_rate": 20.0, "min_rate": 20.0, "bisections": 0} if quick else {}
@@ -185,14 +189,10 @@ def main(argv=None):
         )
         report["P3"] = {"in_process": micro}
         quick_ingest = {"start_rate": 200.0, "max_rate": 200.0, "min_rate": 200.0, "bisections": 0} if quick else {}
-        # quick: a packet reaches the database about two ARCHIVE_FLUSH_INTERVALs (1 s) after it
-        # arrives (its connection's message, then the worker's batch): the window opens after
-        # them, and is long enough to hold one of the worker's writes (about every second)
-        ingest_step = {"warmup": 3.0, "seconds": 2.0} if quick else step
         # redis-worker: not the default settings, what an operator can do when ingest is the limit
         for config in ("inmemory", "redis", "redis-worker"):
             best_ingest, rows = fanout.ingest_capacity(
-                config, lines, args.redis_url, log=log, **quick_ingest, **ingest_step
+                config, lines, args.redis_url, log=log, **quick_ingest, **archive_step
             )
             report["P3"][config] = {"best": best_ingest, "ladder": rows}
             # against the baseline of this run: this machine's speed varies from day to day
@@ -210,10 +210,7 @@ def main(argv=None):
         report["P3archive"] = {}
         for config in ("inmemory", "redis"):
             for rate in (100.0,) if quick else (100.0, 1000.0):
-                # quick: a window of 2 s, opened as above, holds at least one of the archive's writes
-                rows = fanout.ingest_cost(
-                    config, rate, lines, args.redis_url, **({"seconds": 2.0, "warmup": 3.0} if quick else step)
-                )
+                rows = fanout.ingest_cost(config, rate, lines, args.redis_url, **archive_step)
                 report["P3archive"][f"{config}@{rate:g}"] = rows
                 off, on = rows["off"], rows["on"]
                 print(

@@ -126,15 +126,16 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         if archived and not self.unarchived:
             self.unarchived_from = packets[0]["seq"]
             self.archive_timer = asyncio.get_running_loop().call_later(
-                settings.ARCHIVE_FLUSH_INTERVAL, lambda: asyncio.ensure_future(self.archive_due())
+                settings.ARCHIVE_FLUSH_INTERVAL, lambda: asyncio.ensure_future(self.hand_on_archive())
             )
         self.unarchived.extend(archived)
         if len(self.unarchived) >= ARCHIVE_HAND_ON:
             await self.send_archive()
         await self.send({"type": "aprs.ack", "seq": self.unarchived_from - 1 if self.unarchived else last["seq"]})
 
-    async def archive_due(self):
-        """``ARCHIVE_FLUSH_INTERVAL`` after the first packet the archive has not had yet."""
+    async def hand_on_archive(self):
+        """What the archive has not had yet, and the acknowledgement that then covers every
+        packet handed on: ``ARCHIVE_FLUSH_INTERVAL`` after the first of them, or on stopping."""
         async with self.handing_on:
             if self.unarchived:
                 await self.send_archive()
@@ -213,9 +214,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
 
     async def aprs_disconnect(self, event):
         logger.info("aprs application stopping: %s", event.get("reason", ""))
-        async with self.handing_on:
-            if self.unarchived:
-                await self.send_archive()
+        await self.hand_on_archive()
         try:
             await self.stop_messaging()
         except LAYER_ERRORS as exc:  # the layer may be what failed
