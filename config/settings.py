@@ -7,6 +7,7 @@ A bad value stops the process at start with one line naming the variable
 
 import ipaddress
 import json
+import math
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from protocols.aprs.address import parse_server
+from protocols.aprs.address import parse_host, parse_server
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,8 +35,8 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name}={value!r}: expected true/false")
 
 
-def env_float(name, default, low=None, high=None):
-    """A number from the environment; positive unless a range [low, high] is given."""
+def env_float(name, default, low, high):
+    """A finite number from ``low`` to ``high`` (NaN and infinities are refused)."""
     value = os.environ.get(name)
     if value is None or value == "":
         return default
@@ -43,11 +44,17 @@ def env_float(name, default, low=None, high=None):
         number = float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r}: expected a number") from None
-    if low is None and number <= 0:
-        raise ImproperlyConfigured(f"{name}={value!r}: must be greater than 0")
-    if low is not None and not low <= number <= high:
-        raise ImproperlyConfigured(f"{name}={value!r}: must be from {low:g} to {high:g}")
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ImproperlyConfigured(f"{name}={value!r}: must be a number from {low:g} to {high:g}")
     return number
+
+
+def env_int(name, default, low, high):
+    """A whole number from ``low`` to ``high``."""
+    number = env_float(name, default, low, high)
+    if number != int(number):
+        raise ImproperlyConfigured(f"{name}={os.environ[name]!r}: must be a whole number from {low} to {high}")
+    return int(number)
 
 
 def env_list(name, default=""):
@@ -55,9 +62,21 @@ def env_list(name, default=""):
 
 
 def env_servers(name, default_port, default=""):
-    """``host[:port]`` addresses, comma-separated, as (host, port) pairs."""
+    """``host[:port]`` addresses, comma-separated, as (host, port) pairs. A variable that is
+    set but names no server (``,,,``) is refused rather than read as "none"."""
+    if env(name, default).strip() and not env_list(name, default):
+        raise ImproperlyConfigured(f"{name}={env(name)!r}: no HOST:PORT in it (unset it for none)")
     try:
         return [parse_server(text, default_port) for text in env_list(name, default)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+def env_host(name, default):
+    """An address to listen on: an IP address or a host name."""
+    value = env(name, default)
+    try:
+        return parse_host(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}: {exc}") from None
 
@@ -76,6 +95,9 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-debug-only-key"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+# Where the daemon's HTTP and websocket server listens (--bind, --port).
+BIND = env_host("BIND", "127.0.0.1")
+PORT = env_int("PORT", 8000, 1, 65535)
 
 INSTALLED_APPS = [
     "daphne",
@@ -147,18 +169,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # seconds for it; WAL lets the pages read while a worker writes.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         transaction_mode="IMMEDIATE",
-        timeout=env_float("SQLITE_TIMEOUT", 20.0),
+        timeout=env_float("SQLITE_TIMEOUT", 20.0, 0.1, 3600),
         init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Archive ----------------------------------------------------------------------
 ARCHIVE_ENABLED = env_bool("ARCHIVE_ENABLED", True)
-ARCHIVE_RETENTION_DAYS = env_float("ARCHIVE_RETENTION_DAYS", 7.0)
-ARCHIVE_BATCH = int(env_float("ARCHIVE_BATCH", 2000))  # a write's own cost, over fewer packets: docs/fanout.md
-ARCHIVE_FLUSH_INTERVAL = env_float("ARCHIVE_FLUSH_INTERVAL", 1.0)
+ARCHIVE_RETENTION_DAYS = env_float("ARCHIVE_RETENTION_DAYS", 7.0, 0.01, 36500)
+ARCHIVE_BATCH = env_int("ARCHIVE_BATCH", 2000, 1, 100_000)  # a write's own cost, over fewer packets: docs/fanout.md
+ARCHIVE_FLUSH_INTERVAL = env_float("ARCHIVE_FLUSH_INTERVAL", 1.0, 0.01, 60)
 # Packets the archive channel holds for a worker that is behind; past that they are counted and dropped.
-ARCHIVE_CAPACITY = int(env_float("ARCHIVE_CAPACITY", 20000))
+ARCHIVE_CAPACITY = env_int("ARCHIVE_CAPACITY", 20000, 1, 10_000_000)
 
 
 def env_redis(name):
@@ -169,6 +191,9 @@ def env_redis(name):
     parts = urlsplit(value)
     if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
         raise ImproperlyConfigured(f"{name}={value!r}: expected redis://HOST[:PORT][/DB] (or rediss://, unix://)")
+    database = parts.path.lstrip("/") if parts.scheme != "unix" else ""
+    if database and not (database.isascii() and database.isdigit() and int(database) <= 15):
+        raise ImproperlyConfigured(f"{name}={value!r}: the database after the host is a number from 0 to 15")
     try:
         parts.port  # noqa: B018  (raises on a port that is no number or out of range)
     except ValueError as exc:
@@ -181,7 +206,7 @@ REDIS_URL = env_redis("REDIS_URL")
 # (comma-separated), the master's name, the database.
 REDIS_SENTINELS = env_servers("REDIS_SENTINELS", 26379)
 REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", "mymaster")
-REDIS_DB = int(env_float("REDIS_DB", 0, low=0, high=15))
+REDIS_DB = env_int("REDIS_DB", 0, 0, 15)
 if REDIS_URL and REDIS_SENTINELS:
     raise ImproperlyConfigured("REDIS_URL and REDIS_SENTINELS: set one of them")
 # redis-py 8 times socket reads out after 5 s by default, the same as channels_redis'
@@ -240,7 +265,7 @@ if (BASE_DIR / "package.json").exists():
 MAP_TILE_URL = env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
 MAP_CENTER = [env_float("MAP_CENTER_LAT", 49.05, -90, 90), env_float("MAP_CENTER_LON", -72.03, -180, 180)]
-MAP_ZOOM = int(env_float("MAP_ZOOM", 9, 1, 19))
+MAP_ZOOM = env_int("MAP_ZOOM", 9, 1, 19)
 
 
 def _origin(url):
@@ -291,26 +316,30 @@ if APRS_FILTER_FILE:
         APRS_FILTER = " ".join(Path(APRS_FILTER_FILE).read_text(encoding="ascii").split())
     except (OSError, UnicodeDecodeError) as exc:
         raise ImproperlyConfigured(f"APRS_FILTER_FILE: {exc}") from None
-APRS_STALE_TIMEOUT = env_float("APRS_STALE_TIMEOUT", 120.0)
-APRS_KEEPALIVE_INTERVAL = env_float("APRS_KEEPALIVE_INTERVAL", 240.0)
-APRS_RECONNECT_MIN = env_float("APRS_RECONNECT_MIN", 1.0)
-APRS_RECONNECT_MAX = env_float("APRS_RECONNECT_MAX", 60.0)
+APRS_STALE_TIMEOUT = env_float("APRS_STALE_TIMEOUT", 120.0, 1, 3600)
+APRS_KEEPALIVE_INTERVAL = env_float("APRS_KEEPALIVE_INTERVAL", 240.0, 1, 3600)
+APRS_RECONNECT_MIN = env_float("APRS_RECONNECT_MIN", 1.0, 0.01, 3600)
+APRS_RECONNECT_MAX = env_float("APRS_RECONNECT_MAX", 60.0, 0.01, 86400)
 APRS_ENABLED = env_bool("APRS_ENABLED", True)
+if APRS_RECONNECT_MIN > APRS_RECONNECT_MAX:
+    raise ImproperlyConfigured(
+        f"APRS_RECONNECT_MIN={APRS_RECONNECT_MIN:g} is over APRS_RECONNECT_MAX={APRS_RECONNECT_MAX:g}"
+    )
 
 # --- Local radio: the APRS-IS server port for iGates, a KISS TNC --------------
 # The port iGates (direwolf, aprx, APRSdroid) log in to; 0 = off. Runs on every
 # node with the ingest role (14580 is APRS-IS's filtered port).
-IGATE_PORT = int(env_float("IGATE_PORT", 0, low=0, high=65535))
-IGATE_BIND = env("IGATE_BIND", env("BIND", "127.0.0.1"))  # --bind governs every listening socket
-IGATE_LOGIN_TIMEOUT = env_float("IGATE_LOGIN_TIMEOUT", 30.0)  # aprsc's
-IGATE_KEEPALIVE_INTERVAL = env_float("IGATE_KEEPALIVE_INTERVAL", 20.0)
+IGATE_PORT = env_int("IGATE_PORT", 0, 0, 65535)
+IGATE_BIND = env_host("IGATE_BIND", BIND)  # --bind governs every listening socket
+IGATE_LOGIN_TIMEOUT = env_float("IGATE_LOGIN_TIMEOUT", 30.0, 0.1, 3600)  # aprsc's
+IGATE_KEEPALIVE_INTERVAL = env_float("IGATE_KEEPALIVE_INTERVAL", 20.0, 0.1, 3600)
 # TCP clients the server port takes at once, in all and from one address (aprsc's maxclients).
-IGATE_MAX_CLIENTS = int(env_float("IGATE_MAX_CLIENTS", 500))
+IGATE_MAX_CLIENTS = env_int("IGATE_MAX_CLIENTS", 500, 1, 1_000_000)
 # Source calls whose packets, and logins, the server port refuses (CALL or PREFIX*), as
 # aprsc's DisallowSourceCall and DisallowLoginCall.
 IGATE_DISALLOW_SOURCE = tuple(env_list("IGATE_DISALLOW_SOURCE", "N0CALL,NOCALL,SERVER"))
 IGATE_DISALLOW_LOGIN = tuple(env_list("IGATE_DISALLOW_LOGIN", ""))
-IGATE_MAX_PER_ADDRESS = int(env_float("IGATE_MAX_PER_ADDRESS", 10))
+IGATE_MAX_PER_ADDRESS = env_int("IGATE_MAX_PER_ADDRESS", 10, 1, 1_000_000)
 # The server ID in logresp and q-constructs (qAC,<ID>): a callsign-like name.
 IGATE_SERVER_ID = env("IGATE_SERVER_ID", "") or (APRS_CALLSIGN if APRS_CALLSIGN != "N0CALL" else "APRSGW")
 # A KISS-over-TCP TNC (direwolf's KISSPORT is 8001): HOST:PORT, empty = none.
@@ -333,15 +362,15 @@ if not ROLES or set(ROLES) - {"web", "ingest", "worker"}:
 # guest nick (never a registered name or anything shaped like a callsign).
 CHAT_ALLOW_GUESTS = env_bool("CHAT_ALLOW_GUESTS", False)
 # Messages one sender may send in a burst, and the seconds that burst refills over.
-CHAT_RATE_BURST = int(env_float("CHAT_RATE_BURST", 5))
-CHAT_RATE_PERIOD = env_float("CHAT_RATE_PERIOD", 5.0)
+CHAT_RATE_BURST = env_int("CHAT_RATE_BURST", 5, 1, 10_000_000)
+CHAT_RATE_PERIOD = env_float("CHAT_RATE_PERIOD", 5.0, 0.01, 86400)
 # --- Caps --------------------------------------------------------------------------
 # Open HTTP requests, websockets and streams (SSE, long-poll) at once, in all and from
 # one address; past them a websocket handshake gets 403 and a request 503.
-MAX_CONNECTIONS = int(env_float("MAX_CONNECTIONS", 10000))
-MAX_CONNECTIONS_PER_ADDRESS = int(env_float("MAX_CONNECTIONS_PER_ADDRESS", 64))
+MAX_CONNECTIONS = env_int("MAX_CONNECTIONS", 10000, 1, 10_000_000)
+MAX_CONNECTIONS_PER_ADDRESS = env_int("MAX_CONNECTIONS_PER_ADDRESS", 64, 1, 10_000_000)
 # Bytes a request body may have; a larger one is answered 413 before it is read.
-MAX_REQUEST_BODY = int(env_float("MAX_REQUEST_BODY", 1024 * 1024))
+MAX_REQUEST_BODY = env_int("MAX_REQUEST_BODY", 1024 * 1024, 1, 2**31)
 
 # --- Accounts -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -355,8 +384,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Failed logins an account, and an address, may have in LOGIN_FAILURE_WINDOW seconds
 # before logins are refused for the rest of the window (gateway/web/throttle.py).
-LOGIN_FAILURE_LIMIT = int(env_float("LOGIN_FAILURE_LIMIT", 5))
-LOGIN_FAILURE_WINDOW = env_float("LOGIN_FAILURE_WINDOW", 900.0)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, 1, 10_000)
+LOGIN_FAILURE_WINDOW = env_float("LOGIN_FAILURE_WINDOW", 900.0, 1, 10**7)
 # The cache the login throttle counts in: shared by every node when Redis is there.
 CACHES = {
     # Django's Redis cache takes a URL only: behind Sentinel each node counts on its own.
@@ -374,7 +403,7 @@ if BEHIND_TLS_PROXY:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
-    SECURE_HSTS_SECONDS = int(env_float("HSTS_SECONDS", 31536000, low=0, high=10**9))
+    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000, 0, 10**9)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
 
@@ -383,9 +412,9 @@ LOGOUT_REDIRECT_URL = "/"
 
 # --- APRS messages from the web (outbox) ---------------------------------------------
 APRS_MESSAGING = env_bool("APRS_MESSAGING", False)
-OUTBOX_TRIES = int(env_float("OUTBOX_TRIES", 5))
-OUTBOX_RETRY = env_float("OUTBOX_RETRY", 30.0)  # the first retry; each next one waits twice as long
-OUTBOX_ROUTE_WAIT = env_float("OUTBOX_ROUTE_WAIT", 5.0)  # seconds for a transmitter to take a new message
+OUTBOX_TRIES = env_int("OUTBOX_TRIES", 5, 1, 100)
+OUTBOX_RETRY = env_float("OUTBOX_RETRY", 30.0, 0.1, 86400)  # the first retry; each next one waits twice as long
+OUTBOX_ROUTE_WAIT = env_float("OUTBOX_ROUTE_WAIT", 5.0, 0.1, 3600)  # seconds for a transmitter to take a new message
 
 
 # --- Metrics --------------------------------------------------------------------
@@ -401,30 +430,30 @@ METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 # --- Live feed ---------------------------------------------------------------
 # Packets a websocket client may have waiting before its oldest are dropped.
-FEED_CLIENT_BUFFER = int(env_float("FEED_CLIENT_BUFFER", 1000))
+FEED_CLIENT_BUFFER = env_int("FEED_CLIENT_BUFFER", 1000, 1, 1_000_000)
 # Bytes the server may have queued on one client's socket before it counts as slow.
-FEED_CLIENT_BACKLOG = int(env_float("FEED_CLIENT_BACKLOG", 256 * 1024))
+FEED_CLIENT_BACKLOG = env_int("FEED_CLIENT_BACKLOG", 256 * 1024, 1024, 2**31)
 # The kernel's send buffer for each feed socket (websocket and server-port clients).
 # Bounded, so a client that stops reading shows up in FEED_CLIENT_BACKLOG at once
 # instead of hiding megabytes in the kernel (Linux doubles the value given).
-FEED_SOCKET_BUFFER = int(env_float("FEED_SOCKET_BUFFER", 64 * 1024))
+FEED_SOCKET_BUFFER = env_int("FEED_SOCKET_BUFFER", 64 * 1024, 1024, 2**31)
 # Seconds between batched frames to a client (several packets per frame).
-FEED_FLUSH_INTERVAL = env_float("FEED_FLUSH_INTERVAL", 0.02)
+FEED_FLUSH_INTERVAL = env_float("FEED_FLUSH_INTERVAL", 0.02, 0.001, 10)
 # Frames per second the hub aims not to pass: with more clients than this x the
 # interval, the interval grows (1,000 clients: 50 ms). See docs/fanout.md.
-FEED_FRAMES_PER_SECOND = env_float("FEED_FRAMES_PER_SECOND", 20000)
+FEED_FRAMES_PER_SECOND = env_float("FEED_FRAMES_PER_SECOND", 20000, 1, 10**7)
 # Most packets one channel-layer message to the feed group carries.
-FEED_BATCH_MAX = int(env_float("FEED_BATCH_MAX", 200))
+FEED_BATCH_MAX = env_int("FEED_BATCH_MAX", 200, 1, 1000)
 # Least seconds between two channel-layer messages of one connection's packets (feed,
 # archive): a packet after a quiet moment goes at once; under load, what arrives within
 # the interval travels together. Each message to Redis costs CPU whatever it holds: on
 # channels-redis at 100 packets/s (archive on), 0.05 takes the daemon from 60 % of a core
 # to 18 %, for 40-70 ms more latency (docs/fanout.md); 0.01 keeps the feed fastest.
-LAYER_BATCH_INTERVAL = env_float("LAYER_BATCH_INTERVAL", 0.01)
+LAYER_BATCH_INTERVAL = env_float("LAYER_BATCH_INTERVAL", 0.01, 0, 10)
 # Seconds between a hub's "alive" notes in Redis; a hub silent for 4.5 of them (its
 # node killed) is taken out of the feed group and chat rooms (gateway/members.py).
-FEED_HUB_HEARTBEAT = env_float("FEED_HUB_HEARTBEAT", 20.0)
+FEED_HUB_HEARTBEAT = env_float("FEED_HUB_HEARTBEAT", 20.0, 0.1, 3600)
 # Recent packets each node keeps for long-polling clients (longpoll/).
-LONGPOLL_BUFFER = int(env_float("LONGPOLL_BUFFER", 5000))
+LONGPOLL_BUFFER = env_int("LONGPOLL_BUFFER", 5000, 1, 10_000_000)
 # Stations whose last position each node keeps for new map viewers ("recent").
-FEED_HELD_STATIONS = int(env_float("FEED_HELD_STATIONS", 20000))
+FEED_HELD_STATIONS = env_int("FEED_HELD_STATIONS", 20000, 1, 10_000_000)

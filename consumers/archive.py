@@ -17,6 +17,7 @@ import time
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError
 
@@ -41,7 +42,8 @@ class ArchiveConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     flush_handle = None
     next_purge = 0.0
     retry_delay = 0.0  # while the database refuses: seconds until the next try, doubling
-    fence = 0  # the highest fencing token seen: older ones come from a leader past its lease
+    fence = 0  # the highest fencing token seen: packets with older ones come from the previous leader
+    late_from = None  # the older token whose late packets were logged last (one line per handover)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -50,15 +52,27 @@ class ArchiveConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     async def worker_start(self, event):
         """The daemon starts its workers at once (gateway/daemon/worker.py): nothing to do yet."""
 
+    async def worker_stop(self, event):
+        """The daemon is stopping and the channel is drained: store what is gathered, once
+        more if the database refuses, then say what could not be stored."""
+        for _ in range(2):
+            self.retry_delay = 0.0
+            await self.flush()
+            if not self.pending:
+                break
+        if self.pending:
+            metrics.archive_dropped.inc(len(self.pending))
+            logger.error("archive: %d packets not stored on stopping (the database refused)", len(self.pending))
+        raise StopConsumer()
+
     async def archive_packets(self, event):
         if self.pending is None:
             self.pending = []
         for body in event["packets"]:
             token = body.get("fence")
-            if token is not None:
-                if token < self.fence:
-                    metrics.archive_stale.inc()
-                    continue
+            if token is not None and token < self.fence:
+                self.previous_leader(token)
+            elif token is not None:
                 self.fence = token
             self.pending.append(body)
         if self.retry_delay:
@@ -67,6 +81,22 @@ class ArchiveConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
             await self.flush()
         else:
             self.flush_later(settings.ARCHIVE_FLUSH_INTERVAL)
+
+    def previous_leader(self, token):
+        """A packet of an older leader after the new one's: stored all the same. The links
+        read only while their lease surely holds (gateway/daemon/leader.py: ``fence``), so
+        it was received by the one leader of its moment; it is late here because the
+        archive's messages wait up to ARCHIVE_FLUSH_INTERVAL, not because it is stale.
+        The live feed, which is not delayed, is where fencing drops (gateway/feed/hub.py)."""
+        metrics.archive_previous_leader.inc()
+        if self.late_from != token:
+            self.late_from = token
+            logger.info(
+                "archive: packets of the previous leader (fencing token %d) arrive after the new one's (%d); "
+                "stored, as received while its lease held",
+                token,
+                self.fence,
+            )
 
     def flush_later(self, delay):
         if self.flush_handle is None:

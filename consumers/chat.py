@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from typing import Literal
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -20,7 +21,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from consumers.dispatch import NoDatabaseEvents
-from consumers.frames import POLICY_VIOLATION, BadFrames, FrameError, close_for_policy, parse_frame
+from consumers.frames import POLICY_VIOLATION, BadFrames, Frame, FrameError, FrameSchema, Text, Value, close_for_policy
 from consumers.language import InTheirLanguage
 from consumers.messages import queue_aprs_message
 from consumers.patience import PatientReceive
@@ -70,6 +71,63 @@ async def announce_later(layer, event):
     logger.error("chat: message %s never reached its room live (it is in the history)", event["message"]["id"])
 
 
+# --- the frames each consumer takes (docs/chat.md) ----------------------------------
+class Say(Frame):
+    type: Literal["message"]
+    text: Value = None
+    id: Value = None
+
+
+class Nick(Frame):
+    type: Literal["nick"]
+    nick: Value = None
+
+
+class Ping(Frame):
+    type: Literal["ping"]
+
+
+class APRSMessage(Frame):
+    type: Literal["aprs_message"]
+    to: Value = None
+    text: Value = None
+
+
+class Announce(Frame):
+    type: Literal["announce"]
+    room: Text = LOBBY
+    text: Value = None
+
+
+class Delete(Frame):
+    type: Literal["delete"]
+    id: Value = None
+
+
+class Mute(Frame):
+    type: Literal["mute"]
+    user: Value = None
+    minutes: Value = None
+
+
+class Ban(Frame):
+    type: Literal["ban"]
+    user: Value = None
+
+
+class Unban(Frame):
+    type: Literal["unban"]
+    user: Value = None
+
+
+class Online(Frame):
+    type: Literal["online"]
+
+
+MEMBER_FRAMES = FrameSchema(Say, Nick, Ping, APRSMessage)
+ADMIN_FRAMES = FrameSchema(Announce, Delete, Mute, Ban, Unban, Online)
+
+
 def unavailable():
     return chat.ChatError("unavailable", gettext("the chat is unavailable for a moment; try again"))
 
@@ -91,11 +149,10 @@ class PublicChatConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, Asyn
 
     NO_DATABASE = frozenset({"chat.muted", "outbox.state", "inbox.message"})
 
-    FRAME_TYPES = {"message", "nick", "ping", "aprs_message"}
     counted = None
 
     async def connect(self):
-        self.bad_frames = BadFrames()
+        self.bad_frames = BadFrames("chat")
         self.counted = metrics.websocket_clients.labels("chat")
         self.counted.inc()
         self.identity = await database_sync_to_async(chat.identity_of)(
@@ -191,12 +248,12 @@ class PublicChatConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, Asyn
     # --- frames from the client -------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
         try:
-            frame = parse_frame(text_data, bytes_data, self.FRAME_TYPES)
-            if frame["type"] == "message":
+            frame = MEMBER_FRAMES.parse(text_data, bytes_data)
+            if frame.type == "message":
                 await self.post(frame)
-            elif frame["type"] == "nick":
-                await self.choose_nick(frame.get("nick"))
-            elif frame["type"] == "aprs_message":
+            elif frame.type == "nick":
+                await self.choose_nick(frame.nick)
+            elif frame.type == "aprs_message":
                 await self.send_aprs_message(frame)
             else:
                 await self.send_json({"type": "pong"})
@@ -215,18 +272,18 @@ class PublicChatConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, Asyn
                 "rate_limited",
                 gettext("too many messages; retry in %(s)s s") % {"s": number_format(wait, 1)},
                 retry_after=round(wait, 1),
-                id=frame.get("id"),
+                id=frame.id,
             )
         payload, created = await database_sync_to_async(chat.post_message)(
-            self.room, self.identity, frame.get("text"), frame.get("id")
+            self.room, self.identity, frame.text, frame.id
         )
         if created:  # stored first; a retried id is acknowledged, not sent twice
             await announce(self.channel_layer, self.room.name, payload)
-        await self.send_json({"type": "ack", "id": frame.get("id"), "message_id": payload["id"]})
+        await self.send_json({"type": "ack", "id": frame.id, "message_id": payload["id"]})
 
     async def send_aprs_message(self, frame):
         """Queue an APRS message to a station; its state changes come as "outbox" frames."""
-        await queue_aprs_message(self, self.scope.get("user"), frame.get("to"), frame.get("text"))
+        await queue_aprs_message(self, self.scope.get("user"), frame.to, frame.text)
 
     async def outbox_state(self, event):
         await self.send_json({"type": "outbox", "message": event["message"]})
@@ -248,7 +305,7 @@ class PublicChatConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, Asyn
 
     async def refuse(self, frame):
         await self.send_json(frame)
-        if frame["code"] not in ("rate_limited", "muted", "unavailable") and self.bad_frames.refused():
+        if frame["code"] not in ("rate_limited", "muted", "unavailable") and self.bad_frames.refused(frame["code"]):
             logger.warning("closing a chat client after %d bad frames", self.bad_frames.count)
             if not close_for_policy(self.scope):
                 await self.close(POLICY_VIOLATION)
@@ -274,7 +331,6 @@ class AdminChatConsumer(PatientReceive, InTheirLanguage, WebsocketConsumer):
     nothing here is on the hot path of a busy room.
     """
 
-    FRAME_TYPES = {"announce", "delete", "mute", "ban", "unban", "online"}
     counted = None
 
     def disconnect(self, code):
@@ -285,7 +341,7 @@ class AdminChatConsumer(PatientReceive, InTheirLanguage, WebsocketConsumer):
         user = self.scope.get("user")
         if not (user and user.is_authenticated and user.is_staff):
             return self.close()  # before accept: the handshake is refused (HTTP 403)
-        self.bad_frames = BadFrames()
+        self.bad_frames = BadFrames("chat-admin")
         self.user = user
         self.accept()
         self.counted = metrics.websocket_clients.labels("chat-admin")
@@ -296,9 +352,9 @@ class AdminChatConsumer(PatientReceive, InTheirLanguage, WebsocketConsumer):
 
     def receive(self, text_data=None, bytes_data=None):
         try:
-            frame = parse_frame(text_data, bytes_data, self.FRAME_TYPES)
-            result = getattr(self, "do_" + frame["type"])(frame)
-            self.send_json({"type": "done", "action": frame["type"], **(result or {})})
+            frame = ADMIN_FRAMES.parse(text_data, bytes_data)
+            result = getattr(self, "do_" + frame.type)(frame)
+            self.send_json({"type": "done", "action": frame.type, **(result or {})})
         except FrameError as exc:
             self.refuse({"type": "error", "code": "bad_frame", "reason": str(exc)})
         except chat.ChatError as exc:
@@ -308,29 +364,29 @@ class AdminChatConsumer(PatientReceive, InTheirLanguage, WebsocketConsumer):
             self.refuse(unavailable().frame())
 
     def do_announce(self, frame):
-        payload = chat.announce(self.user, frame.get("room", LOBBY), frame.get("text"))
+        payload = chat.announce(self.user, frame.room, frame.text)
         room = payload["room"]
         self.group_send(room_group(room), {"type": "chat.message", "room": room, "message": payload})
         return {"message_id": payload["id"]}
 
     def do_delete(self, frame):
-        room, message_id = chat.delete_message(self.user, frame.get("id"))
+        room, message_id = chat.delete_message(self.user, frame.id)
         self.group_send(room_group(room), {"type": "chat.deleted", "room": room, "id": message_id})
         return {"id": message_id}
 
     def do_mute(self, frame):
-        group, until = chat.mute(self.user, frame.get("user"), frame.get("minutes"))
+        group, until = chat.mute(self.user, frame.user, frame.minutes)
         self.group_send(group, {"type": "chat.muted", "until": until})
-        return {"user": frame["user"], "until": until}
+        return {"user": frame.user, "until": until}
 
     def do_ban(self, frame):
-        group = chat.ban(self.user, frame.get("user"))
+        group = chat.ban(self.user, frame.user)
         self.group_send(group, {"type": "chat.banned"})
-        return {"user": frame["user"]}
+        return {"user": frame.user}
 
     def do_unban(self, frame):
-        chat.unban(self.user, frame.get("user"))
-        return {"user": frame["user"]}
+        chat.unban(self.user, frame.user)
+        return {"user": frame.user}
 
     def do_online(self, frame):
         return {"online": chat.online()}
@@ -340,7 +396,11 @@ class AdminChatConsumer(PatientReceive, InTheirLanguage, WebsocketConsumer):
 
     def refuse(self, frame):
         self.send_json(frame)
-        if frame["code"] != "unavailable" and self.bad_frames.refused() and not close_for_policy(self.scope):
+        if (
+            frame["code"] != "unavailable"
+            and self.bad_frames.refused(frame["code"])
+            and not close_for_policy(self.scope)
+        ):
             self.close(POLICY_VIOLATION)
 
     def send_json(self, content):

@@ -11,6 +11,7 @@ frame gets an ``error`` frame and the connection stays open; after
 
 import logging
 import time
+from typing import Literal
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -21,9 +22,11 @@ from consumers.frames import (
     MAX_FRAME,
     POLICY_VIOLATION,
     BadFrames,
+    Frame,
     FrameError,
+    FrameSchema,
+    Value,
     close_for_policy,
-    parse_frame,
 )
 from consumers.language import InTheirLanguage
 from gateway.daemon import metrics
@@ -35,7 +38,18 @@ from protocols.aprs.filters import FilterError, parse_filter
 
 logger = logging.getLogger("gateway.feed")
 
-FRAME_TYPES = {"subscribe", "unsubscribe"}
+
+class Subscribe(Frame):
+    type: Literal["subscribe"]
+    filter: Value = ""  # read by parse_filter, which names what is wrong
+    recent: Value = 0  # checked by subscribe(): its own error code
+
+
+class Unsubscribe(Frame):
+    type: Literal["unsubscribe"]
+
+
+FRAMES = FrameSchema(Subscribe, Unsubscribe)
 
 
 class APRSFeedConsumer(InTheirLanguage, AsyncWebsocketConsumer):
@@ -47,7 +61,7 @@ class APRSFeedConsumer(InTheirLanguage, AsyncWebsocketConsumer):
     counted = None
 
     async def connect(self):
-        self.bad_frames = BadFrames()
+        self.bad_frames = BadFrames("feed")
         await self.accept()
         self.counted = metrics.websocket_clients.labels("feed")
         self.counted.inc()
@@ -63,11 +77,11 @@ class APRSFeedConsumer(InTheirLanguage, AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
-            message = parse_frame(text_data, bytes_data, FRAME_TYPES)
+            frame = FRAMES.parse(text_data, bytes_data)
         except FrameError as exc:
             return await self.refuse("bad_frame", str(exc))
-        if message["type"] == "subscribe":
-            await self.subscribe(message.get("filter", ""), message.get("recent", 0))
+        if frame.type == "subscribe":
+            await self.subscribe(frame.filter, frame.recent)
         else:
             self.unsubscribe()
             await self.send_json({"type": "unsubscribed"})
@@ -117,7 +131,7 @@ class APRSFeedConsumer(InTheirLanguage, AsyncWebsocketConsumer):
 
     async def refuse(self, code, reason, **extra):
         await self.send_json({"type": "error", "code": code, "reason": reason, **extra})
-        if self.bad_frames.refused():
+        if self.bad_frames.refused(reason):
             logger.warning("closing a feed client after %d bad frames", self.bad_frames.count)
             if not close_for_policy(self.scope):
                 await self.close(code=POLICY_VIOLATION)

@@ -11,13 +11,14 @@ received), ``error``. docs/messaging.md has the whole life of a message.
 """
 
 import itertools
+from typing import Literal
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.translation import gettext
 
 from consumers.dispatch import NoDatabaseEvents
-from consumers.frames import BadFrames, FrameError, close_for_policy, parse_frame
+from consumers.frames import POLICY_VIOLATION, BadFrames, Frame, FrameError, FrameSchema, Value, close_for_policy
 from consumers.language import InTheirLanguage
 from consumers.patience import PatientReceive
 from gateway import chat, inbox, outbox
@@ -28,7 +29,29 @@ from gateway.names import OUTBOX_CHANNEL, user_group
 from protocols.aprs.login import LoginError, validate_callsign
 
 CLOSE_LOGIN_REQUIRED = 4401
-POLICY_VIOLATION = 1008
+
+
+class Send(Frame):
+    type: Literal["send"]
+    to: Value = None
+    text: Value = None
+
+
+class Thread(Frame):
+    type: Literal["thread"]
+    station: Value = None
+
+
+class Conversations(Frame):
+    type: Literal["conversations"]
+
+
+class Complete(Frame):
+    type: Literal["complete"]
+    prefix: Value = None
+
+
+FRAMES = FrameSchema(Send, Thread, Conversations, Complete)
 
 
 async def queue_aprs_message(consumer, user, to, text):
@@ -40,7 +63,6 @@ async def queue_aprs_message(consumer, user, to, text):
 
 class MessagesConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, AsyncWebsocketConsumer):
     NO_DATABASE = frozenset({"outbox.state", "inbox.message"})
-    FRAME_TYPES = {"send", "thread", "conversations", "complete"}
     COMPLETIONS = 20
     counted = None
 
@@ -52,7 +74,7 @@ class MessagesConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, AsyncW
                 {"type": "error", "code": "login_required", "reason": gettext("log in to see your messages")}
             )
             return await self.close(CLOSE_LOGIN_REQUIRED)
-        self.bad_frames = BadFrames()
+        self.bad_frames = BadFrames("messages")
         self.counted = metrics.websocket_clients.labels("messages")
         self.counted.inc()
         self.group = user_group(self.user.pk)
@@ -77,13 +99,13 @@ class MessagesConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, AsyncW
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
-            frame = parse_frame(text_data, bytes_data, self.FRAME_TYPES)
-            if frame["type"] == "send":
-                await queue_aprs_message(self, self.user, frame.get("to"), frame.get("text"))
-            elif frame["type"] == "thread":
-                await self.send_json(await database_sync_to_async(self.open_thread)(frame.get("station")))
-            elif frame["type"] == "complete":
-                await self.send_json({"type": "stations", "stations": self.stations_heard(frame.get("prefix"))})
+            frame = FRAMES.parse(text_data, bytes_data)
+            if frame.type == "send":
+                await queue_aprs_message(self, self.user, frame.to, frame.text)
+            elif frame.type == "thread":
+                await self.send_json(await database_sync_to_async(self.open_thread)(frame.station))
+            elif frame.type == "complete":
+                await self.send_json({"type": "stations", "stations": self.stations_heard(frame.prefix)})
             else:
                 await self.send_json(await database_sync_to_async(self.conversations)())
         except FrameError as exc:
@@ -121,7 +143,7 @@ class MessagesConsumer(PatientReceive, InTheirLanguage, NoDatabaseEvents, AsyncW
 
     async def refuse(self, frame):
         await self.send_json(frame)
-        if self.bad_frames.refused() and not close_for_policy(self.scope):
+        if self.bad_frames.refused(frame["code"]) and not close_for_policy(self.scope):
             await self.close(code=POLICY_VIOLATION)
 
     async def outbox_state(self, event):

@@ -22,6 +22,7 @@ import time
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from django.conf import settings
 
 from consumers.patience import PatientReceive
@@ -55,6 +56,12 @@ class OutboxConsumer(PatientReceive, AsyncConsumer):
     async def worker_start(self, event):
         """The daemon starts its workers at once: retries due since a restart are made."""
         await self.send_due()
+
+    async def worker_stop(self, event):
+        """The daemon is stopping: every message's state is in the database already."""
+        if self.ticker is not None:
+            self.ticker.cancel()
+        raise StopConsumer()
 
     async def outbox_wake(self, event):
         await self.send_due()

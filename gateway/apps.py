@@ -6,4 +6,4 @@ class GatewayConfig(AppConfig):
     verbose_name = "APRS gateway"
 
     def ready(self):
-        from gateway.web import throttle  # noqa: F401  (its signal receivers count failed logins)
+        from gateway.web import throttle  # noqa: F401  (its signal receiver clears an account's count on login)

@@ -1,5 +1,9 @@
 """Accounts: password rules, login throttling on both login pages, usernames without tricks."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -51,3 +55,38 @@ def test_one_address_guessing_many_accounts_is_locked_out(settings):
     refused = client.post("/accounts/login/", {"username": "bob", "password": "bob-secret-1"})
     assert "Too many failed logins" in refused.content.decode()
     assert Client().post("/accounts/login/", {"username": "bob", "password": "bob-secret-1"}).status_code == 302
+
+
+class CountingBackend:
+    """Counts password checks; every one fails, slowly, as a real hash does."""
+
+    checked = 0
+    lock = threading.Lock()
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        with self.lock:
+            CountingBackend.checked += 1
+        time.sleep(0.05)
+        return None
+
+    def get_user(self, user_id):
+        return None
+
+
+@pytest.mark.parametrize("login_page", ["/accounts/login/", "/admin/login/"])
+def test_fifty_wrong_passwords_at_once_get_at_most_the_limit_checked(login_page, settings):
+    """The count is taken before the check, atomically: a read-then-write counter let all 50 through."""
+    settings.LOGIN_FAILURE_LIMIT = 5
+    settings.AUTHENTICATION_BACKENDS = ["tests.test_accounts.CountingBackend"]
+    CountingBackend.checked = 0
+    start = threading.Barrier(50)
+
+    def guess(n):
+        client = Client(REMOTE_ADDR=f"192.0.2.{n}")  # 50 addresses: only the account's count holds them
+        start.wait()
+        return client.post(login_page, {"username": "mod", "password": f"guess-{n}"}).content.decode()
+
+    with ThreadPoolExecutor(50) as pool:
+        pages = list(pool.map(guess, range(50)))
+    assert CountingBackend.checked == 5
+    assert sum("Too many failed logins" in page for page in pages) == 45

@@ -4,6 +4,7 @@ import base64
 import time
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.test import Client
 
 from gateway import archive
@@ -233,8 +234,40 @@ def test_telemetry_comes_with_its_names_units_and_equations(corpus):
         ("/api/packets/", {"since": "0001-01-01T00:00:00+14:00"}, "out of range"),
         ("/api/packets/", {"until": "9999-12-31T23:59:59-14:00"}, "out of range"),
         ("/api/stations/N0DEMO/", {"since": "1e308"}, "out of range"),
+        # int() of over 4,300 digits raises Python's own ValueError: it was a 500
+        ("/api/packets/", {"limit": "9" * 5000}, "limit"),
+        ("/api/packets/", {"before": "9" * 5000}, "before"),
+        ("/api/bad-packets/", {"before": "9" * 5000}, "before"),
+        ("/api/bad-packets/", {"limit": "1" + "0" * 4400}, "limit"),
+        ("/api/packets/", {"before": str(2**63)}, "before"),  # past any id a database column holds
     ],
 )
 def test_bad_parameters_get_400_with_the_reason(path, params, reason):
     status, body = api(path, **params)
     assert status == 400 and reason in body["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_archive_keeps_a_previous_leaders_packets_that_arrive_after_the_new_ones(caplog):
+    """Fencing in the archive dropped them silently: received while the old lease held, they
+    reach the archive late because its messages wait up to a second (docs/architecture.md)."""
+    from channels.testing import ApplicationCommunicator
+
+    from consumers.aprs.base import archive_body
+    from consumers.archive import ArchiveConsumer
+
+    def body(line, token, seq):
+        event = decode_line(line, NOW)
+        return archive_body({**event, "fence": token, "seq": seq}, packet_json(event["packet"]))
+
+    worker = ApplicationCommunicator(ArchiveConsumer.as_asgi(), {"type": "channel", "channel": "aprs-archive"})
+    new, old = CAR[:2], CAR[2:]
+    await worker.send_input({"type": "archive.packets", "packets": [body(line, 7, n) for n, line in enumerate(new)]})
+    await worker.send_input(
+        {"type": "archive.packets", "packets": [body(line, 5, n + 9) for n, line in enumerate(old)]}
+    )
+    await worker.send_input({"type": "worker.stop"})  # stores what it gathered, then ends
+    await worker.wait(5)
+    stored = {bytes(raw) for raw in await sync_to_async(list)(Packet.objects.values_list("raw", flat=True))}
+    assert stored == set(CAR)
+    assert "packets of the previous leader (fencing token 5) arrive after the new one's (7)" in caplog.text

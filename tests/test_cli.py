@@ -1,6 +1,8 @@
 """The command line: passcode, replay server, and configuration errors."""
 
 import asyncio
+import re
+import runpy
 import subprocess
 import sys
 
@@ -139,14 +141,26 @@ def test_run_names_unapplied_migrations(tmp_path):
         ({"APRS_SERVERS": "a.example:14580,b.example:x"}, "APRS_SERVERS: 'b.example:x': port must be a number"),
         ({"DATABASE_URL": "mysql//nohost"}, "DATABASE_URL: Scheme '://' is unknown"),
         ({"ROLES": "web,cook"}, "ROLES='web,cook': expected some of web, ingest, worker"),
-        ({"IGATE_PORT": "70000"}, "IGATE_PORT='70000': must be from 0 to 65535"),
+        ({"IGATE_PORT": "70000"}, "IGATE_PORT='70000': must be a number from 0 to 65535"),
+        ({"FEED_FLUSH_INTERVAL": "inf"}, "FEED_FLUSH_INTERVAL='inf': must be a number from 0.001 to 10"),
+        ({"FEED_FLUSH_INTERVAL": "nan"}, "FEED_FLUSH_INTERVAL='nan': must be a number from 0.001 to 10"),
+        ({"APRS_STALE_TIMEOUT": "nan"}, "APRS_STALE_TIMEOUT='nan': must be a number from 1 to 3600"),
+        ({"APRS_SERVERS": ",,,"}, "APRS_SERVERS=',,,': no HOST:PORT in it"),
+        ({"APRS_SERVERS": "[::1:14580"}, "APRS_SERVERS: '[::1:14580': an IPv6 address goes in brackets"),
+        ({"APRS_SERVERS": "h a s:14580"}, "APRS_SERVERS: 'h a s:14580': 'h a s' is not an IP address or a host name"),
+        ({"KISS_SERVER": "::::"}, "KISS_SERVER: '::::': not HOST:PORT"),
+        ({"REDIS_URL": "redis://host/abc"}, "REDIS_URL='redis://host/abc': the database after the host is a number"),
+        ({"PORT": "99999"}, "PORT='99999': must be a number from 1 to 65535"),
+        ({"BIND": "h a"}, "BIND: 'h a': not an IP address or a host name"),
+        ({"ARCHIVE_BATCH": "1.5"}, "ARCHIVE_BATCH='1.5': must be a whole number from 1 to 100000"),
     ],
 )
 def test_run_and_check_config_refuse_the_same_bad_settings(env, message):
     import os
 
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", **env}
-    for command in (("check-config",), ("run", "--port", str(free_port()))):
+    port = () if "PORT" in env else ("--port", str(free_port()))
+    for command in (("check-config",), ("run", *port)):
         result = cli(*command, env=environment)
         assert result.returncode == 2, (command, result.stdout, result.stderr)
         (line,) = result.stderr.strip().splitlines()
@@ -164,3 +178,37 @@ def test_bind_governs_the_igate_port_unless_it_has_its_own():
     ):
         result = cli("check-config", env={**environment, **extra})
         assert expected in result.stdout, (extra, result.stdout, result.stderr)
+
+
+NUMBERS = re.compile(r'env_(float|int)\("([A-Z_]+)", [^,]+, ([-0-9._*]+), ([-0-9._*]+)\)')
+NUMERIC_SETTINGS = NUMBERS.findall((REPO / "config" / "settings.py").read_text())
+
+
+def settings_with(**env):
+    """config/settings.py read afresh with ``env`` on top of a minimal environment."""
+    from unittest import mock
+
+    base = {"SECRET_KEY": "x", "DEBUG": "false", "BEHIND_TLS_PROXY": "true"}  # HSTS_SECONDS is read behind TLS
+    with mock.patch.dict("os.environ", {**base, **env}, clear=True):
+        return runpy.run_path(str(REPO / "config" / "settings.py"))
+
+
+def test_every_numeric_setting_is_read_with_a_range():
+    assert len(NUMERIC_SETTINGS) >= 35
+    source = (REPO / "config" / "settings.py").read_text()
+    assert 'env_float("' not in NUMBERS.sub("", source).replace("def env_float", "")
+
+
+@pytest.mark.parametrize("kind, name, low, high", NUMERIC_SETTINGS, ids=[n for _, n, _, _ in NUMERIC_SETTINGS])
+def test_every_numeric_setting_refuses_nan_infinity_and_out_of_range(kind, name, low, high):
+    from django.core.exceptions import ImproperlyConfigured
+
+    low, high = eval(low), eval(high)  # noqa: S307  (literals of our own settings file)
+    bad = ["nan", "NaN", "inf", "-inf", "1e999", "many", str(low - 1), str(high * 2 + 1)]
+    if kind == "int":
+        bad.append(str(low + 0.5))
+    for value in bad:
+        with pytest.raises(ImproperlyConfigured, match=name):
+            settings_with(**{name: value})
+    valid = {name: str(high), **({"APRS_RECONNECT_MAX": "86400"} if name == "APRS_RECONNECT_MIN" else {})}
+    settings_with(**valid)  # the highest value allowed is taken

@@ -13,6 +13,7 @@ import sys
 import time
 
 import jsonschema
+import pytest
 import yaml
 
 from tests.conftest import REPO, free_port, require
@@ -359,3 +360,20 @@ def test_the_daemon_sets_the_garbage_collector_for_a_long_run():
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+@pytest.mark.parametrize("which", ["http", "igate"])
+async def test_a_port_that_cannot_be_bound_exits_non_zero_before_serving(daemon, which):
+    """daphne logged "serving", then a listen failure, then exited 0: a systemd unit's
+    Restart=on-failure never restarted it. A taken iGate port only logged an error."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        flags = () if which == "http" else ("--igate-port", str(port), "--no-aprs")
+        gateway = daemon(*flags, port=port if which == "http" else None)
+        code = await asyncio.to_thread(gateway.process.wait, 30)
+    assert code == 2, gateway.log()
+    assert "serving http://" not in gateway.log()
+    what = "cannot listen for HTTP" if which == "http" else f"cannot listen for iGates on port {port}"
+    assert f"aprs-gateway: error: {what}" in gateway.log()

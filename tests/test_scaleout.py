@@ -1,6 +1,7 @@
 """Several daemons on one Redis: one uplink, every packet once, failover, Redis restarts."""
 
 import asyncio
+import json
 import signal
 import time
 
@@ -124,3 +125,22 @@ async def test_roles_split_web_and_ingest(daemon, upstream, redis):
     await client.subscribe("")
     assert await send_and_receive(session, client, numbered(0, 10)) == numbered(0, 10)
     assert upstream.sessions.empty()
+
+
+async def test_readyz_is_not_ready_while_no_node_holds_the_uplink(daemon, upstream, redis):
+    """A node standing by feeds nothing while no node leads: after a Redis outage two nodes
+    said ready for 6 s with no uplink anywhere. Here a web node waits for an ingest node."""
+    env = {"REDIS_URL": redis.url}
+    web = await daemon("--aprs-server", upstream.address, "--role", "web", env=env).started()
+    status, body = await web.request("/readyz")
+    link = json.loads(body)["checks"]["aprs_link"]
+    assert status == 503 and link == {"ok": False, "state": "off", "error": "no node of the cluster holds the uplink"}
+    ingest = await daemon("--aprs-server", upstream.address, "--role", "ingest", "--role", "worker", env=env).started()
+    session = await upstream.next_session()
+    session.logresp()
+    await ingest.until_log("aprs application started")
+    ready = await web.get_json("/readyz")
+    assert ready["ready"] and ready["checks"]["aprs_link"]["leader"].endswith(f":{ingest.process.pid}")
+    redis.kill()
+    status, body = await web.request("/readyz")
+    assert status == 503 and "cannot ask Redis who leads" in json.loads(body)["checks"]["aprs_link"]["error"]

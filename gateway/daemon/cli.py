@@ -23,6 +23,7 @@ MANAGEMENT = {
 
 ENV_FLAGS = {
     "bind": "BIND",
+    "port": "PORT",
     "aprs_server": "APRS_SERVERS",
     "callsign": "APRS_CALLSIGN",
     "passcode": "APRS_PASSCODE",
@@ -34,13 +35,20 @@ ENV_FLAGS = {
 }
 
 
+def port_number(text):
+    """A TCP port, for argparse."""
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
+        raise argparse.ArgumentTypeError(f"{text!r}: a port from 1 to 65535")
+    return int(text)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="aprs-gateway", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="start the gateway daemon")
-    run.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1"), help="address to listen on (BIND)")
-    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="HTTP port (PORT)")
+    run.add_argument("--bind", help="address to listen on (BIND, default 127.0.0.1)")
+    run.add_argument("--port", help="HTTP port (PORT, default 8000)")
     run.add_argument(
         "--aprs-server",
         action="append",
@@ -52,7 +60,7 @@ def build_parser():
     run.add_argument("--filter", help="APRS-IS server-side filter (APRS_FILTER)")
     run.add_argument("--stale-timeout", help="seconds of silence before reconnecting (APRS_STALE_TIMEOUT)")
     run.add_argument(
-        "--igate-port", type=int, metavar="PORT", help="APRS-IS server port for local iGates, 0 for none (IGATE_PORT)"
+        "--igate-port", metavar="PORT", help="APRS-IS server port for local iGates, 0 for none (IGATE_PORT)"
     )
     run.add_argument("--kiss", metavar="HOST:PORT", help="KISS-over-TCP TNC to read, e.g. 127.0.0.1:8001 (KISS_SERVER)")
     run.add_argument("--no-aprs", action="store_true", help="no uplink, no demo feed")
@@ -82,7 +90,7 @@ def build_parser():
         help="live: /healthz (the process answers); "
         "ready: /readyz (it can do its job: database, channel layer, links, tasks)",
     )
-    probe.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="HTTP port (PORT)")
+    probe.add_argument("--port", type=port_number, default=os.environ.get("PORT", "8000"), help="HTTP port (PORT)")
 
     importer = commands.add_parser("import", help="store packet captures in the archive, with their own times")
     importer.add_argument("files", nargs="+", metavar="FILE", help="TNC2 lines, aprx-rf.log or direwolf output")
@@ -113,9 +121,11 @@ def command_run(args):
 
     django.setup()
     refuse_unmigrated_database()
+    from django.conf import settings
+
     from gateway.daemon import process
 
-    process.run(args.bind, args.port, args.application)
+    process.run(settings.BIND, settings.PORT, args.application)
 
 
 def refuse_unmigrated_database():

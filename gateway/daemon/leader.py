@@ -41,6 +41,18 @@ def node_name():
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+async def holder():
+    """The node holding the uplink's lock now (``host:pid``), or None: asked of Redis by any
+    node, so one that stands by can tell whether anyone feeds the cluster. Raises RedisError
+    or OSError when Redis does not answer."""
+    client = redis_client.for_a_moment()
+    try:
+        name = await client.get(LOCK_NAME)
+    finally:
+        await client.aclose()
+    return name.decode() if name else None
+
+
 class Leadership:
     """Calls ``gained()`` when this node takes the uplink and ``lost()`` when it must let go."""
 

@@ -99,11 +99,15 @@ async def start_demo_feed():
 class APRSLinks:
     """``start()`` the protocol server and the iGate port; ``elect()`` to compete for the
     uplink and the TNC (``on_ready`` once leading or standing by); ``release()`` lets
-    them go at once; ``stop()`` (a Deferred) ends everything, applications last."""
+    them go at once; ``stop()`` (a Deferred) ends everything, applications last.
+    ``on_listening()`` once the iGate port listens; ``on_failure(reason)`` when it cannot:
+    the daemon stops."""
 
-    def __init__(self, application, close_timeout, on_ready):
+    def __init__(self, application, close_timeout, on_ready, on_listening, on_failure):
         self.protocol_server = APRSProtocolServer(application, close_timeout=close_timeout)
         self.on_ready = on_ready
+        self.on_listening = on_listening
+        self.on_failure = on_failure
         self.igate = self.tnc = self.uplink = self.leadership = None
         self.demo_address = None
 
@@ -114,11 +118,10 @@ class APRSLinks:
             self.igate = runtime.igate_port = IGatePort(
                 self.protocol_server, igate_config(), runtime.link_counters["igate"]
             )
-            self.igate.start().addErrback(self._igate_failed)
+            self.igate.start().addCallbacks(lambda _: self.on_listening(), self._igate_failed)
 
-    @staticmethod
-    def _igate_failed(failure):
-        logger.error("iGate server port %d not opened: %s", settings.IGATE_PORT, failure.getErrorMessage())
+    def _igate_failed(self, failure):
+        self.on_failure(f"cannot listen for iGates on port {settings.IGATE_PORT}: {failure.getErrorMessage()}")
 
     @defer.inlineCallbacks
     def elect(self):

@@ -75,8 +75,9 @@ REGISTRY.register(LinkCollector())
 feed_packets_stale = Counter(
     "aprs_gateway_feed_packets_stale", "Feed packets dropped as published by a leader past its lease (fencing)"
 )
-archive_stale = Counter(
-    "aprs_gateway_archive_packets_stale", "Packets not archived as published by a leader past its lease (fencing)"
+archive_previous_leader = Counter(
+    "aprs_gateway_archive_packets_previous_leader",
+    "Packets archived after a newer leader's: received by the previous leader while its lease held",
 )
 task_restarts = Counter("aprs_gateway_task_restarts", "Long-lived tasks restarted after a failure", ["task"])
 igate_forwarded = Counter("aprs_gateway_igate_packets_forwarded", "Locally gated packets sent up to APRS-IS")
@@ -84,6 +85,9 @@ uplink_leader = Gauge("aprs_gateway_uplink_leader", "1 if this node holds the AP
 
 build = Info("aprs_gateway_build", "The running gateway's version")
 stream_clients = Gauge("aprs_gateway_stream_clients", "Open SSE streams, by stream", ["stream"])
+websocket_bad_frames = Counter(
+    "aprs_gateway_websocket_bad_frames", "Websocket frames refused as malformed or unknown, by endpoint", ["endpoint"]
+)
 websocket_clients = Gauge(
     "aprs_gateway_websocket_clients",
     "Open websocket connections, by route (SSE: aprs_gateway_stream_clients)",

@@ -70,8 +70,11 @@ class Gateway:
             self.application = without_websockets(self.application)
         self.roles = roles
         self.links = None  # the aprs protocol server and its links, on ingest nodes
+        self.workers = self.worker = None  # the supervised worker task, and the worker it runs
         self.stopping = False
         self.links_stopping = None
+        self.failure = None  # why the daemon could not start (a port it cannot listen on)
+        self.not_listening = {"http"} | ({"igate"} if "ingest" in roles and settings.IGATE_PORT else set())
         self.ready = {"listening": False, "uplink": not self.runs_uplink}
         self.server = GatewayServer(
             application=self.application,
@@ -79,7 +82,8 @@ class Gateway:
             signal_handlers=False,
             application_close_timeout=CLOSE_TIMEOUT,
             server_name="aprs-gateway",
-            on_listening=partial(self._mark_ready, "listening"),
+            on_listening=partial(self.listening, "http"),
+            on_listen_failure=self.fail,
             # Behind nginx the client is the one X-Forwarded-For names (per-address caps, logs).
             **(PROXY_HEADERS if settings.BEHIND_TLS_PROXY else {}),
         )
@@ -92,7 +96,13 @@ class Gateway:
     def run(self):
         reactor.callWhenRunning(self.install_signal_handlers)
         if "ingest" in self.roles:
-            self.links = APRSLinks(self.application, CLOSE_TIMEOUT, on_ready=partial(self._mark_ready, "uplink"))
+            self.links = APRSLinks(
+                self.application,
+                CLOSE_TIMEOUT,
+                on_ready=partial(self._mark_ready, "uplink"),
+                on_listening=partial(self.listening, "igate"),
+                on_failure=self.fail,
+            )
             reactor.callWhenRunning(self.links.start)
         if self.runs_uplink:
             reactor.callWhenRunning(self.links.elect)
@@ -105,18 +115,38 @@ class Gateway:
             reactor.callWhenRunning(self.start_workers)
         if "web" in self.roles:
             reactor.callWhenRunning(self.start_hub)
-        reactor.addSystemEventTrigger("before", "shutdown", self.finish_links)
+        reactor.addSystemEventTrigger("before", "shutdown", self.finish_links_then_workers)
         reactor.addSystemEventTrigger("before", "shutdown", self.leave_groups)
         LoopingCall(self.report_status).start(STATUS_INTERVAL, now=False)
         interval = systemd.watchdog_interval()
         if interval:
             LoopingCall(systemd.notify, "WATCHDOG=1").start(interval)
-        logger.info(
-            "serving http://%s:%d/ (websocket feed at ws/aprs/), roles %s", self.bind, self.port, ",".join(self.roles)
-        )
         collect_garbage_rarely()
         self.server.run()
         finish_pending_tasks(asyncio.get_event_loop())
+        if self.failure:
+            raise OSError(self.failure)
+
+    def listening(self, what):
+        """Said once every port listens (HTTP, and the iGate port where there is one)."""
+        self.not_listening.discard(what)
+        if self.not_listening:
+            return
+        logger.info(
+            "serving http://%s:%d/ (websocket feed at ws/aprs/), roles %s", self.bind, self.port, ",".join(self.roles)
+        )
+        self._mark_ready("listening")
+
+    def fail(self, reason):
+        """A port the daemon cannot listen on: stop, and exit non-zero saying why (a systemd
+        unit's Restart=on-failure then tries again; an exit 0 would not be restarted)."""
+        if self.failure is None:
+            self.failure = reason
+            logger.critical("%s: stopping", reason)
+            if reactor.running:
+                reactor.stop()
+            else:
+                reactor.callWhenRunning(reactor.stop)
 
     def install_signal_handlers(self):
         """On the reactor's own asyncio loop (daphne makes it current as it starts)."""
@@ -135,20 +165,20 @@ class Gateway:
         """The "channel" workers (archive, outbox) in this process, as runworker would run
         them: they wait out a layer outage, and a failure restarts them (supervised)."""
         channels = [OUTBOX_CHANNEL] + ([ARCHIVE_CHANNEL] if settings.ARCHIVE_ENABLED else [])
-        workers = []
 
         async def work():
-            worker = PatientWorker(application=self.application, channels=channels, channel_layer=get_channel_layer())
-            workers[:] = [worker]
-            await worker.arun()
+            self.worker = PatientWorker(
+                application=self.application, channels=channels, channel_layer=get_channel_layer()
+            )
+            await self.worker.arun()
 
         def retire():
             """The failed worker's consumers may hold work in hand (the archive's batch):
             they get WORKER_GRACE seconds to finish it before they are cancelled."""
-            for instance in workers[0].application_instances.values() if workers else ():
+            for instance in self.worker.application_instances.values() if self.worker else ():
                 asyncio.get_event_loop().call_later(WORKER_GRACE, instance["future"].cancel)
 
-        Supervised("worker", work, on_failure=retire).start()
+        self.workers = Supervised("worker", work, on_failure=retire).start()
         logger.info("worker: consuming %s", ", ".join(channels))
 
     def _mark_ready(self, what):
@@ -156,13 +186,24 @@ class Gateway:
         if all(self.ready.values()):
             systemd.notify("READY=1", f"STATUS={self.status_line()}")
 
-    def finish_links(self):
+    def finish_links_then_workers(self):
         """Before the reactor stops: the links' stop (begun by the signal if there was
-        one), then the applications get ``CLOSE_TIMEOUT`` to finish."""
-        if self.links is None:
+        one), their applications getting ``CLOSE_TIMEOUT`` to hand on what they hold;
+        then the workers take it and finish (``WORKER_GRACE``): the archive stores every
+        packet this node handed to its clients."""
+        stopped = defer.succeed(None)
+        if self.links is not None:
+            stopping, self.links_stopping = self.links_stopping, None
+            stopped = self.links.stop(released=stopping)
+        return stopped.addCallback(lambda _: self.finish_workers())
+
+    def finish_workers(self):
+        if self.workers is None:
             return None
-        stopping, self.links_stopping = self.links_stopping, None
-        return self.links.stop(released=stopping)
+        self.workers.stop()  # no restart from here on
+        if self.worker is None:
+            return None
+        return defer.Deferred.fromFuture(asyncio.ensure_future(self.worker.finish(WORKER_GRACE)))
 
     def leave_groups(self):
         """Before the reactor stops: this node's hubs leave their groups (gateway/members.py)."""

@@ -11,6 +11,12 @@ daphne hands a request to the application only once its whole body is read,
 and then all of it at once: ``CappedRequest`` answers 413 as soon as a body
 passes ``MAX_REQUEST_BODY`` (by its Content-Length, or as it arrives) and
 never reads the rest.
+
+Websocket frames a client may not send are answered as RFC 6455 says, with a
+close frame rather than a dropped connection (autobahn's ``failByDrop``):
+invalid UTF-8 in a text frame gets 1007, a message over
+``WEBSOCKET_MAX_MESSAGE`` gets 1009. Smaller frames that are still too large
+for an endpoint get its error frame (consumers/frames.py).
 """
 
 from functools import partial
@@ -25,13 +31,19 @@ from gateway.feed.wsframe import frame_writer
 from gateway.names import BACKLOG_EXTENSION, CLOSE_EXTENSION, FRAME_EXTENSION
 from protocols.tcp import bound_send_buffer, unsent_bytes
 
+WEBSOCKET_MAX_MESSAGE = 64 * 1024
+"""Bytes of one websocket message (and frame) past which the connection is closed with 1009."""
+
 
 class GatewayServer(Server):
     """daphne's ``Server`` with the feed's scope extensions; reports when every port listens."""
 
-    def __init__(self, *args, on_listening=None, **kwargs):
+    def __init__(self, *args, on_listening=None, on_listen_failure=None, **kwargs):
+        kwargs.setdefault("websocket_max_message_size", WEBSOCKET_MAX_MESSAGE)
+        kwargs.setdefault("websocket_max_frame_size", WEBSOCKET_MAX_MESSAGE)
         super().__init__(*args, **kwargs)
         self.on_listening = on_listening
+        self.on_listen_failure = on_listen_failure
         self.ports = []
 
     def create_application(self, protocol, scope):
@@ -46,6 +58,7 @@ class GatewayServer(Server):
     def listen_success(self, port):
         """Every port listens before any connection comes: the place to cap request bodies."""
         if not self.ports:
+            self.ws_factory.setProtocolOptions(failByDrop=False)  # a close frame with the reason's code
             build = self.http_factory.buildProtocol
 
             def capped(addr):
@@ -59,6 +72,12 @@ class GatewayServer(Server):
         self.ports.append(port)
         if self.on_listening and len(self.ports) == len(self.endpoints):
             self.on_listening()
+
+    def listen_error(self, failure):
+        """daphne logs and stops the reactor, and the process would exit 0: say why instead."""
+        if self.on_listen_failure is None:
+            return super().listen_error(failure)
+        self.on_listen_failure(f"cannot listen for HTTP: {failure.getErrorMessage()}")
 
     def websocket_connections(self):
         return [

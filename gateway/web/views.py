@@ -22,9 +22,10 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.translation import gettext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
 
 from gateway import inbox
-from gateway.daemon import runtime
+from gateway.daemon import leader, runtime
 from gateway.daemon.metrics import people_online
 from gateway.feed.hub import running_hub
 from gateway.models import LOBBY, Room
@@ -109,7 +110,7 @@ async def readyz(request):
     checks = {
         "database": await _check(sync_to_async(_database_answers)()),
         "channel_layer": await _check(_layer_round_trip()),
-        "aprs_link": _link_check(),
+        "aprs_link": await _link_check(),
         **{f"task {name}": task.status() for name, task in runtime.tasks.items()},
     }
     ready = all(check["ok"] for check in checks.values())
@@ -138,13 +139,23 @@ async def _layer_round_trip():
     await layer.receive(channel)
 
 
-def _link_check():
-    """Ready unless this node holds the uplink and is not logged in upstream."""
+async def _link_check():
+    """Not ready while this node holds the uplink and is not logged in upstream, nor while
+    a cluster that has an uplink to hold (on Redis) has no node holding it: a node standing
+    by then feeds its clients nothing (after a Redis outage, until a node takes the lock)."""
     uplink = runtime.uplink
-    if uplink is None:
+    if uplink is not None:
+        state = uplink.state
+        return {"ok": state in ("verified", "unverified"), "state": state}
+    if settings.REDIS is None or not (settings.APRS_ENABLED or settings.KISS_SERVER):
         return {"ok": True, "state": runtime.uplink_role}
-    state = uplink.state
-    return {"ok": state in ("verified", "unverified"), "state": state}
+    try:
+        held_by = await asyncio.wait_for(leader.holder(), 2.0)
+    except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        return {"ok": False, "state": runtime.uplink_role, "error": f"cannot ask Redis who leads: {exc}"}
+    if held_by is None:
+        return {"ok": False, "state": runtime.uplink_role, "error": "no node of the cluster holds the uplink"}
+    return {"ok": True, "state": runtime.uplink_role, "leader": held_by}
 
 
 def metrics(request):
