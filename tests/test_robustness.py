@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import websockets
 
 from tests.conftest import REPO, RedisServer
@@ -269,3 +270,70 @@ async def test_nobody_logs_in_or_uploads_as_this_gateway(daemon):
             break
         await asyncio.sleep(0.05)
     assert status["igate"]["refused"] == {"source is this gateway's callsign": 2}
+
+
+ANY_SHAPE = [
+    '{"type":["subscribe"]}',
+    '{"type":{"a":1}}',
+    "[" * 600 + "]" * 600,  # 1.2 KB, nested 600 deep
+    '{"type":"subscribe","filter":' + "[" * 300 + "]" * 300 + "}",
+    '{"type":"delete","id":Infinity}',
+    '{"type":"mute","user":"x","minutes":NaN}',
+    '{"type":"announce","room":{"x":1}}',
+    '{"type":"message","text":[[["deep"]]],"id":{"a":[]}}',
+    '{"type":"send","to":' + "9" * 4000 + "}",
+    '{"type":"subscribe","recent":-1e999}',
+    "null",
+    '"type"',
+]
+"""Frames that crashed a consumer (1011, a 105 KB traceback each) before one schema checked
+every frame: a type that is no string, deep nesting, numbers past what JSON should carry."""
+
+
+async def test_frames_of_any_shape_get_an_error_frame_never_1011_nor_a_traceback(daemon):
+    from tests.test_chat_daemon import CREATE_USERS, log_in
+
+    daemon.manage("migrate", "--noinput")
+    daemon.manage("shell", "-c", CREATE_USERS)
+    gateway = await daemon("--no-aprs").started()
+    mod = await asyncio.to_thread(log_in, gateway.url, "mod", "mod-secret-1")
+    endpoints = [
+        ("/ws/aprs/", None, '{"type":"unsubscribe"}', "unsubscribed"),
+        ("/chat/", None, '{"type":"ping"}', "pong"),
+        ("/chat/admin/", mod, '{"type":"online"}', "done"),
+        ("/ws/messages/", mod, '{"type":"conversations"}', "conversations"),
+    ]
+    for path, cookie, good, answer in endpoints:
+        headers = {"Cookie": cookie} if cookie else {}
+        socket = await websockets.connect(gateway.ws_url + path, origin=gateway.url, additional_headers=headers)
+        await socket.recv()  # hello, joined, admin
+        for frame in ANY_SHAPE:
+            await socket.send(frame)
+            while (reply := json.loads(await asyncio.wait_for(socket.recv(), 5)))["type"] == "presence":
+                pass
+            assert reply["type"] == "error" and reply["code"] == "bad_frame", (path, frame[:40], reply)
+        await socket.send(good)  # the connection lives on
+        while (reply := json.loads(await asyncio.wait_for(socket.recv(), 5)))["type"] == "presence":
+            pass
+        assert reply["type"] == answer, (path, reply)
+        await socket.close()
+    log = gateway.log()
+    assert "Traceback" not in log and "ERROR" not in log
+    assert log.count("a bad frame") == len(endpoints)  # once per connection, however many
+    metrics_text = (await gateway.get("/metrics")).decode()
+    assert metric(metrics_text, "aprs_gateway_websocket_bad_frames_total") == len(endpoints) * len(ANY_SHAPE)
+
+
+async def test_invalid_utf8_closes_with_1007_and_an_oversized_message_with_1009(daemon):
+    gateway = await daemon("--no-aprs").started()
+    for payload, code in ((b'{"type":"ping","x":"\xff\xfe"}', 1007), (b"x" * 70_000, 1009)):
+        for path in ("/ws/aprs/", "/chat/"):
+            socket = await websockets.connect(gateway.ws_url + path, origin=gateway.url, max_size=None)
+            await socket.recv()
+            await socket.send(payload, text=True)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(socket.recv(), 10)
+            assert closed.value.rcvd is not None, f"{path}: dropped without a close frame"
+            assert closed.value.rcvd.code == code, (path, closed.value.rcvd)
+    assert "Traceback" not in gateway.log()
