@@ -291,13 +291,17 @@ CONTENT_SECURITY_POLICY = {
 LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 # No timestamps by default: journald and docker add their own.
 LOG_TIMESTAMPS = env_bool("LOG_TIMESTAMPS", False)
+LOG_REPEAT_LIMIT = env_int("LOG_REPEAT_LIMIT", 20, 0, 1_000_000)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": ("%(asctime)s " if LOG_TIMESTAMPS else "") + "%(levelname)s %(name)s: %(message)s"},
     },
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Lines of one kind (logger, level, template) a minute before the rest of the minute is held
+    # back (gateway/daemon/logs.py): 1,000 logins or bad frames cannot flood the log. 0: no limit.
+    "filters": {"repeats": {"()": "gateway.daemon.logs.RepeatLimit", "limit": LOG_REPEAT_LIMIT}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["repeats"]}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }

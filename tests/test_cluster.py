@@ -214,7 +214,7 @@ async def test_a_node_that_starts_later_knows_the_positions_heard_before_it(daem
     late = await daemon("--no-aprs", "--igate-port", str(late_port), env=env).started()
     await late.until_log("stations' positions loaded from Redis")
     friend, _ = await IGateClient.logged_in(late_port, "N0ME", filter_="f/N0FRND/5")
-    await late.until_log("filter 'f/N0FRND/5' applied")
+    await late.until_log("(N0ME) logged in, verified, software test 1.0, filter 'f/N0FRND/5'")
     gate.send("N1BUDDY>APRS,WIDE1-1:!1001.00N/01000.00E>2 km from the friend")
     assert await friend.read_packet() == b"N1BUDDY>APRS,WIDE1-1,qAS,N0GATE:!1001.00N/01000.00E>2 km from the friend"
 

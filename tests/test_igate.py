@@ -113,7 +113,7 @@ async def test_clients_get_what_their_filter_passes_but_not_their_own(daemon):
     gateway = await igate_daemon(daemon)
     watcher, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-1", filter_="b/N1ABC*")
     gate, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-2", filter_="b/N1ABC*")
-    await gateway.until_log("filter 'b/N1ABC*' applied", count=2)
+    await gateway.until_log("filter 'b/N1ABC*'", count=2)
     gate.send("N1ABC>APRS,WIDE1-1:>one", "N2XYZ>APRS:>not wanted", "N1ABC-5>APRS:>two")
     assert await watcher.read_packet() == b"N1ABC>APRS,WIDE1-1,qAS,N0CALL-2:>one"
     assert await watcher.read_packet() == b"N1ABC-5>APRS,qAS,N0CALL-2:>two"
@@ -141,7 +141,7 @@ async def test_local_packets_go_up_to_aprs_is_once(daemon, upstream):
     assert await session.read_line() == b"N1ABC>APRS,WIDE1-1,qAS,N0CALL-10:>gated"
     # from APRS-IS back to us: a local iGate's copy of it now is a duplicate, not sent up again
     session.send_lines([b"N2XYZ>APRS,TCPIP*,qAC,T2TEST:>from the internet"])
-    await gateway.until_log("aprs application started for igate")
+    await gateway.until_log(") logged in, ")
     await asyncio.sleep(0.5)
     igate.send("N2XYZ>APRS,WIDE1-1:>from the internet", "N1ABC>APRS:>next")
     assert await session.read_line() == b"N1ABC>APRS,qAS,N0CALL-10:>next"
@@ -193,7 +193,7 @@ async def test_web_message_goes_to_the_igate_that_heard_the_station_and_its_ack_
     near, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
     far, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-11")
     near.send("N0DEMO-9>APRS,WIDE1-1:>on the air")
-    await gateway.until_log("aprs application started for igate", count=2)
+    await gateway.until_log(") logged in, ", count=2)
     cookie = await asyncio.to_thread(log_in, gateway.url, "ham", "ham-secret-1")
     socket = await websockets.connect(
         gateway.ws_url + "/chat/", origin=gateway.url, additional_headers={"Cookie": cookie}

@@ -104,7 +104,7 @@ async def test_aprsd_answers_a_web_user_and_the_gateway_acks_its_pong(daemon, pe
     port = free_port()
     gateway = await daemon("--no-aprs", "--igate-port", str(port)).started()
     with running_aprsd(tmp_path, port) as log:
-        await gateway.until_log("aprs application started for igate N0APD-5", timeout=60)
+        await gateway.until_log("(N0APD-5) logged in", timeout=60)
         socket, _ = await messages_socket(gateway)
         await socket.send(json.dumps({"type": "send", "to": "N0APD-5", "text": "ping"}))
         queued = await outbox_state(socket, "queued")

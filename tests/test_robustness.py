@@ -58,7 +58,7 @@ async def test_an_upload_that_outgrows_510_bytes_with_its_q_construct_is_refused
     client, _ = await IGateClient.logged_in(gateway.igate_port, "N0IGT")
     client.send("N0SQ1>APRS,WIDE1-1:" + "0" * 490)  # 509 bytes; with ,qAS,N0IGT 519
     client.send("N0SQ1>APRS,WIDE1-1:>after")
-    await gateway.until_log("aprs application started for igate N0IGT")
+    await gateway.until_log("(N0IGT) logged in")
     for _ in range(100):
         status = await gateway.get_json("/api/status")
         if status["igate"]["accepted"] == 1:
@@ -337,3 +337,26 @@ async def test_invalid_utf8_closes_with_1007_and_an_oversized_message_with_1009(
             assert closed.value.rcvd is not None, f"{path}: dropped without a close frame"
             assert closed.value.rcvd.code == code, (path, closed.value.rcvd)
     assert "Traceback" not in gateway.log()
+
+
+async def test_a_thousand_igate_logins_do_not_flood_the_log(daemon):
+    """Four INFO lines per iGate connection, and no limit on lines of one kind: 1,000 logins
+    grew the log by 372 KB. Now two lines a connection, and 20 a minute of each kind."""
+    env = {"IGATE_MAX_PER_ADDRESS": "2000", "IGATE_MAX_CLIENTS": "2000"}
+    gateway = await igate_daemon(daemon, "--no-aprs", env=env)
+    before = len(gateway.log())
+    gate = asyncio.Semaphore(100)
+
+    async def log_in_and_leave(n):
+        async with gate:
+            client, logresp = await IGateClient.logged_in(gateway.igate_port, f"NL{n:04d}")
+            assert logresp.startswith(b"# logresp")
+            client.writer.close()
+
+    await asyncio.gather(*(log_in_and_leave(n) for n in range(1000)))
+    await gateway.until_log("disconnected", count=21)
+    await asyncio.sleep(1)
+    grown = gateway.log()[before:]
+    assert len(grown) < 20_000, f"{len(grown)} bytes for 1,000 logins:\n{grown[:2000]}"
+    assert grown.count("logged in, verified") == 21  # 20, then the one that says the rest are held back
+    assert "more lines like this are held back for up to 60 s" in grown

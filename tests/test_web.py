@@ -466,7 +466,7 @@ async def test_messages_between_two_users_on_two_nodes_and_with_aprsd(open_page,
     first, second = messaging_site
     await first.started()
     await second.started()
-    await first.until_log("aprs application started for igate N0APD-5", timeout=60)
+    await first.until_log("(N0APD-5) logged in", timeout=60)
     ann = await open_page("ann", base_url=first.url)
     bob = await open_page("bob", base_url=second.url)
     await ann.goto("/messages/?to=N0BOB")

@@ -78,7 +78,9 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
             await self.start_messaging()
         except LAYER_ERRORS as exc:  # the outbox asks again every second once the layer is back
             self.log_loss(f"channel layer unavailable ({exc}); the outbox does not know this connection yet")
-        logger.info(
+        # an iGate's own line says it logged in (protocols/aprs/igate.py): one line per client, not two
+        logger.log(
+            logging.DEBUG if self.scope["source"] == "igate" else logging.INFO,
             "aprs application started for %s %s (%s, server %s)",
             self.scope["source"],
             self.scope["login"],
@@ -213,7 +215,11 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
             logger.error("%s: %d losses so far", what, self.layer_errors)
 
     async def aprs_disconnect(self, event):
-        logger.info("aprs application stopping: %s", event.get("reason", ""))
+        logger.log(
+            logging.DEBUG if self.scope["source"] == "igate" else logging.INFO,
+            "aprs application stopping: %s",
+            event.get("reason", ""),
+        )
         await self.hand_on_archive()
         try:
             await self.stop_messaging()

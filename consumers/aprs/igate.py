@@ -47,7 +47,10 @@ class IGateConsumer(Messaging, APRSConsumer):
         """A filter from the login or ``#filter`` (the port kept the parts it could read):
         an empty one passes nothing, as on APRS-IS port 14580; messages come all the same."""
         self.subscribe(event["filter"])
-        logger.info("%s: filter %r applied", self.via, event["filter"])
+        # the login's filter is in the port's "logged in" line; a #filter command is news
+        logger.log(
+            logging.INFO if self.ready_sent else logging.DEBUG, "%s: filter %r applied", self.via, event["filter"]
+        )
         if not self.ready_sent:
             self.ready_sent = True
             await self.send({"type": "aprs.ready"})

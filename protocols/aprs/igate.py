@@ -146,13 +146,6 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         self.logresp = login.format_logresp(credentials.as_given, self.verified, self.config.server_id)
         self.logresp_fallback = self.port.reactor.callLater(READY_TIMEOUT, self.ready)
         self.keepalive.start(self.config.keepalive_interval, now=False)
-        logger.info(
-            "%s logged in, %s, software %s %s",
-            self.name,
-            "verified" if self.verified else "unverified",
-            credentials.software or "?",
-            credentials.version or "?",
-        )
         self.port.client_logged_in(self)
         if credentials.filter:
             self.set_filter(credentials.filter)
@@ -162,6 +155,16 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         if self.logresp is not None:
             self.transport.write(self.logresp)
             self.logresp = None
+            # One line when a client comes (its application ready) and one when it goes:
+            # a thousand logins are two thousand lines, not four (and past the rate limit, fewer).
+            logger.info(
+                "%s logged in, %s, software %s %s, filter %r",
+                self.name,
+                "verified" if self.verified else "unverified",
+                self.login.software or "?",
+                self.login.version or "?",
+                self.filter,
+            )
         if self.logresp_fallback is not None and self.logresp_fallback.active():
             self.logresp_fallback.cancel()
 
