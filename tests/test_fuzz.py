@@ -6,6 +6,7 @@ raises anything but the documented refusal, what is accepted is well-formed, and
 nothing grows without bound."""
 
 import json
+import math
 import os
 import re
 
@@ -15,8 +16,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers.feed import APRSFeedConsumer
-from consumers.frames import FrameError, parse_frame
+from consumers.frames import FrameError
 from gateway.feed.items import feed_item
 from gateway.feed.wsframe import dumps
 from protocols.aprs import ax25, captures, kiss, login, qconstruct
@@ -28,6 +28,7 @@ from tests.data import CORPUS_FILES, corpus_lines
 from tests.feedclient import raw_bytes
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))
+ENDPOINT_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "500"))  # a connection each: `make fuzz` runs 100,000
 fuzz = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -160,52 +161,125 @@ def test_capture_readers(lines, fmt):
         pass
 
 
-json_value = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), text),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)),
+# JSON as text, so that it can hold what json.dumps would refuse or never write: integers of
+# thousands of digits (int() stops at 4,300), NaN and Infinity, nesting hundreds deep.
+json_scalar = st.one_of(
+    st.sampled_from(["null", "true", "false", "NaN", "Infinity", "-Infinity", "1e999", "-1e999", "-0", "1e-999"]),
+    st.integers().map(str),
+    st.one_of(st.integers(16, 400), st.integers(4_301, 6_000)).map(lambda digits: "9" * digits),
+    st.floats().map(repr).filter(lambda f: f not in ("nan", "inf", "-inf")),
+    text.map(json.dumps),  # lone surrogates come out as \\ud800 escapes
+)
+json_text = st.recursive(
+    json_scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4).map(lambda items: "[" + ",".join(items) + "]"),
+        st.dictionaries(st.text(max_size=8), inner, max_size=4).map(
+            lambda members: "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in members.items()) + "}"
+        ),
+    ),
     max_leaves=10,
 )
+deep_json = st.builds(
+    lambda depth, inner, shape: (shape[0] * depth) + inner + (shape[1] * depth),
+    st.integers(1, 2000),
+    json_scalar,
+    st.sampled_from([("[", "]"), ('{"a":', "}")]),
+)
+any_json = st.one_of(json_text, deep_json)
+
+
+def frames_for(types, fields):
+    """Frames for an endpoint: any JSON, and objects with a ``type`` (known or any JSON) and
+    the endpoint's own fields holding any JSON at all."""
+    return st.one_of(
+        any_json,
+        text,
+        st.builds(
+            lambda kind, rest: "{" + ",".join([f'"type":{kind}', *(f"{json.dumps(k)}:{v}" for k, v in rest)]) + "}",
+            st.one_of(st.sampled_from(sorted(types)).map(json.dumps), any_json),
+            st.lists(st.tuples(st.sampled_from(sorted(fields)), any_json), max_size=3),
+        ),
+    )
+
+
+ENDPOINTS = {
+    # path: (its frame schema, the fields its frames have, a user's role, the first frame's type)
+    "/ws/aprs/": ("consumers.feed.FRAMES", {"filter", "recent"}, None, "hello"),
+    "/chat/": ("consumers.chat.MEMBER_FRAMES", {"text", "id", "nick", "to"}, None, "joined"),
+    "/chat/admin/": ("consumers.chat.ADMIN_FRAMES", {"room", "text", "id", "user", "minutes"}, "staff", "admin"),
+    "/ws/messages/": ("consumers.messages.FRAMES", {"to", "text", "station", "prefix"}, "user", "hello"),
+}
+
+
+def schema_of(path):
+    from django.utils.module_loading import import_string
+
+    return import_string(ENDPOINTS[path][0])
+
+
+def all_frames():
+    return st.sampled_from(sorted(ENDPOINTS)).flatmap(
+        lambda path: st.tuples(st.just(path), frames_for(schema_of(path).types, ENDPOINTS[path][1]))
+    )
 
 
 @fuzz
-@given(
-    st.one_of(
-        text,
-        json_value.map(lambda value: json.dumps(value)),
-        st.builds(
-            lambda t, rest: json.dumps({"type": t, **rest}),
-            st.sampled_from(["subscribe", "message", "nick", "ping", "x"]),
-            st.dictionaries(st.sampled_from(["filter", "text", "id", "recent", "nick"]), json_value),
-        ),
-    )
-)
-def test_websocket_frames(frame):
+@given(all_frames())
+def test_websocket_frames(path_and_frame):
+    """Every endpoint's schema: a frame is its model, with a single value in every field,
+    or a FrameError whose reason can be sent; never anything else."""
+    path, frame = path_and_frame
     try:
-        parsed = parse_frame(frame, None, {"subscribe", "unsubscribe", "message", "nick", "ping"})
+        parsed = schema_of(path).parse(frame, None)
     except FrameError as refusal:
         dumps({"type": "error", "reason": str(refusal)}).encode("utf-8")
         return
-    dumps(parsed).encode("utf-8")  # what we say back can always be sent
+    assert parsed.type in schema_of(path).types
+    for value in parsed.model_dump().values():
+        assert value is None or isinstance(value, (str, int, float, bool)), (path, frame)
+        assert not isinstance(value, float) or math.isfinite(value)
+    dumps(parsed.model_dump()).encode("utf-8")  # what we say back can always be sent
 
 
-@pytest.mark.django_db  # Channels closes stale database connections before each event
-@fuzz
-@given(
-    st.builds(
-        lambda t, rest: json.dumps({"type": t, **rest}),
-        st.sampled_from(["subscribe", "unsubscribe", "x"]),
-        st.dictionaries(st.sampled_from(["filter", "recent"]), json_value, max_size=2),
-    )
-)
-async def test_feed_consumer_answers_every_frame(frame):
-    # The consumer itself (the origin check and sessions in front of it have their own tests).
-    communicator = WebsocketCommunicator(APRSFeedConsumer.as_asgi(), "/ws/aprs/")
+@pytest.fixture
+def someone(request):
+    """The user each endpoint is opened as (anonymous, a logged-in user with a callsign, staff)."""
+    from django.contrib.auth.models import AnonymousUser, User
+
+    from gateway.models import Profile, Room
+
+    Room.objects.get_or_create(name="lobby")
+    role = ENDPOINTS[request.node.callspec.params["path"]][2]
+    if role is None:
+        return AnonymousUser()
+    user = User.objects.create_user(f"fuzz-{role}", is_staff=role == "staff")
+    Profile.objects.create(user=user, callsign="N0ANN")
+    return user
+
+
+@pytest.mark.django_db(transaction=True)  # the consumers reach the database from Channels' threads
+@pytest.mark.parametrize("path", sorted(ENDPOINTS))
+@settings(fuzz, max_examples=ENDPOINT_EXAMPLES)
+@given(data=st.data())
+async def test_every_endpoint_answers_every_frame(path, someone, data):
+    """Through the real router, as a browser's frames arrive: each is answered with a frame
+    (an error for what is refused), never a crash (1011) or silence."""
+    from channels.routing import URLRouter
+
+    from config.asgi import websocket_routes
+
+    frame = data.draw(frames_for(schema_of(path).types, ENDPOINTS[path][1]).filter(bool))  # the harness sends no ""
+    communicator = WebsocketCommunicator(URLRouter(websocket_routes), path)
+    communicator.scope["user"] = someone
+    communicator.scope["client"] = ["127.0.0.1", 5000]
     connected, _ = await communicator.connect(timeout=30)  # the harness, not the property: a busy machine
     assert connected
-    assert (await communicator.receive_json_from(timeout=30))["type"] == "hello"
+    assert (await communicator.receive_json_from(timeout=30))["type"] == ENDPOINTS[path][3]
     await communicator.send_to(text_data=frame)
-    reply = await communicator.receive_json_from(timeout=30)  # generous: the machine may be busy
-    assert reply["type"] in ("subscribed", "unsubscribed", "error")
+    while (reply := await communicator.receive_json_from(timeout=30))["type"] == "presence":
+        pass
+    assert reply["type"] not in ("hello", "joined", "admin"), reply
     await communicator.disconnect()
 
 
@@ -213,11 +287,14 @@ async def test_feed_consumer_answers_every_frame(frame):
 @fuzz
 @given(
     st.dictionaries(
-        st.sampled_from(["since", "until", "limit", "before", "callsign", "format", "bbox"]),
+        st.sampled_from(["since", "until", "limit", "before", "callsign", "format", "bbox", "hours"]),
         st.one_of(
             text,
             st.integers().map(str),
             st.floats().map(str),
+            json_scalar,
+            st.integers(4_301, 6_000).map(lambda digits: "1" * digits),  # int() refuses over 4,300 digits
+            any_json,
             st.sampled_from(
                 [
                     "1e308",
@@ -227,6 +304,7 @@ async def test_feed_consumer_answers_every_frame(frame):
                     "0001-01-01T00:00:00+14:00",
                     "9999-12-31T23:59:59-14:00",
                     "2026-11-28T00:00:00",
+                    str(2**63),
                 ]
             ),
         ),
@@ -239,6 +317,7 @@ async def test_feed_consumer_answers_every_frame(frame):
             "/api/bad-packets/",
             "/api/stations/N0CALL/",
             "/api/stations/N0CALL/weather/",
+            "/api/stations/N0CALL/telemetry/",
         ]
     ),
 )
