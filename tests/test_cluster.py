@@ -81,6 +81,14 @@ async def test_a_frozen_leader_wakes_up_and_publishes_nothing_stale(daemon, upst
         assert any(n >= sent_before_waking for n in numbers), numbers[-5:]
         seen.update(numbers)
     assert "the leader's lease lapsed; discarding its lines and closing it" in old.log()
+    # The links' own fencing (reading nothing once the lease may have lapsed) leaves the hubs
+    # little to drop: what the old leader had read just before the freeze. Without it the old
+    # leader publishes what its socket held over 15 s (118 packets in a run) and the hubs'
+    # fencing alone keeps the clients right.
+    for node in (old, new):
+        stale = metric_total((await node.get("/metrics")).decode(), "aprs_gateway_feed_packets_stale_total")
+        print(f"node {node.port}: {stale:.0f} stale packets dropped by its hub")
+        assert stale <= 10
     twice = daemon.manage(
         "shell",
         "-c",
@@ -249,3 +257,43 @@ async def test_a_killed_node_leaves_the_feed_and_room_groups_and_a_stopped_one_a
     while await members() != [1, 0]:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
+
+
+def feed_batch(numbers, fence, origin="test!origin", sequence=None):
+    """A ``feed.packets`` message as an ``aprs`` application publishes it (consumers/aprs/base.py)."""
+    from gateway.feed.items import feed_item, packet_json
+    from protocols.aprs.filters import packet_facts
+
+    packets = []
+    for n in numbers:
+        event = decode_line(f"N0FEN>APRS:>fenced {n}".encode(), time.time())
+        facts = packet_facts(event["packet"], event["raw"])
+        facts["received"] = event["received"]
+        packets.append([feed_item(event, packet_json(event["packet"])), facts])
+    return {
+        "type": "feed.packets",
+        "origin": origin,
+        "sequence": sequence or numbers[-1],
+        "fence": fence,
+        "packets": packets,
+    }
+
+
+async def test_hubs_drop_batches_of_an_older_fencing_token_and_count_them(daemon, redis):
+    """The feed hub's fencing (FeedHub.stale) on a real node: after token 10, a batch of
+    token 5 (a leader that woke past its lease) never reaches a client; batches without a
+    token (iGates) always do. Switched off, the client gets the stale batch."""
+    node = await daemon("--no-aprs", "--role", "web", env={"REDIS_URL": redis.url}).started()
+    watcher = await FeedClient.connect(node.ws_url)
+    await watcher.subscribe("")
+    layer = RedisChannelLayer(hosts=[redis.url])
+    batches = (([1, 2], 10), ([3, 4, 5], 5), ([6], None), ([7], 10), ([8], 11), ([9], 10), ([12], 11))
+    for numbers, fence in batches:
+        await layer.group_send(FEED_GROUP, feed_batch(numbers, fence, origin=f"test!{fence}"))
+        await asyncio.sleep(0.1)
+    items = await watcher.packets(6)
+    assert [int(item["text"].rsplit(" ", 1)[1]) for item in items] == [1, 2, 6, 7, 8, 12]
+    await asyncio.sleep(0.5)
+    metrics_text = (await node.get("/metrics")).decode()
+    assert metric_total(metrics_text, "aprs_gateway_feed_packets_stale_total") == 4  # 3, 4, 5 and 9
+    assert node.log().count("packets from an old leader (fencing token") == 2

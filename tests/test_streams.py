@@ -121,8 +121,11 @@ async def test_longpoll_cursor_semantics(daemon, upstream):
         assert empty["packets"] == [] and time.monotonic() - began >= 0.9  # waited, then gave up
         waiting = asyncio.ensure_future(client.get("/longpoll/", params={"cursor": 0, "timeout": 20}))
         await asyncio.sleep(0.5)
+        assert not waiting.done()
         session.send_lines(LINES[:5])
+        sent_at = time.monotonic()
         first = (await waiting).json()  # answered as soon as packets came, not after 20 s
+        assert time.monotonic() - sent_at < 2.0, "the long poll was not answered when packets came"
         assert [p["text"] for p in first["packets"]][:1] == [LINES[0].decode()]
         await asyncio.sleep(0.5)
         batch = (await client.get("/longpoll/", params={"cursor": 0})).json()
