@@ -109,7 +109,7 @@ def main(argv=None):
     archive_step = {"warmup": 3.0, "seconds": 2.0} if quick else step
     # --quick measures one step of each ladder: under a loaded test machine a step may
     # miss its targets, and the smoke test is about the harness, not the figures.
-    ladder = {"start_rate": 20.0, "max_rate": 20.0, "min_rate": 20.0, "bisections": 0} if quick else {}
+    ladder = {"start_rate": 20.0, "max_rate": 20.0, "min_rate": 20.0, "bisections": 0, "repeat": False} if quick else {}
     clients = 4 if quick else args.clients
     report = {"settings": {"quick": quick, "clients": clients, **step}}
     log = print
@@ -188,7 +188,8 @@ def main(argv=None):
             f"aprslib.parse alone {micro['baseline_per_s']:,.0f}/s; ratio {micro['ratio']:.2f}"
         )
         report["P3"] = {"in_process": micro}
-        quick_ingest = {"start_rate": 200.0, "max_rate": 200.0, "min_rate": 200.0, "bisections": 0} if quick else {}
+        quick_ingest = {"start_rate": 200.0, "max_rate": 200.0, "min_rate": 200.0, "bisections": 0, "repeat": False}
+        quick_ingest = quick_ingest if quick else {}
         # redis-worker: not the default settings, what an operator can do when ingest is the limit
         for config in ("inmemory", "redis", "redis-worker"):
             best_ingest, rows = fanout.ingest_capacity(
@@ -270,7 +271,8 @@ def main(argv=None):
             f"\niGate server port: TCP clients on everything at {rate:g} packets/s: most that all get it "
             f"(>= {fanout.MIN_DELIVERED:.0%} delivered, none disconnected)"
         )
-        capacity = {"start_clients": 4, "max_clients": 4, "min_clients": 4, "bisections": 0} if quick else {}
+        capacity = {"start_clients": 4, "max_clients": 4, "min_clients": 4, "bisections": 0, "repeat": False}
+        capacity = capacity if quick else {}
         best = {}
         for config in ("baseline-tcp", "baseline-tcp-batched", "igate"):
             best[config], rows = fanout.tcp_clients_capacity(config, rate, lines, log=log, **capacity, **step)

@@ -6,9 +6,11 @@ clients in separate processes subscribe and count what arrives during a
 measuring window after a warm-up; then everything is torn down. A step never
 takes longer than its start-up, warm-up and window plus a fixed grace.
 
-``sustainable()`` finds the highest rate a configuration keeps up with: a
-ladder (doubling until a step fails, or halving until one passes), then
-bisection between the last good and the first bad rate.
+``sustainable()`` finds the highest rate a configuration keeps up with:
+``ladder()`` measures a fixed geometric series of rates until two fail in a
+row, each until two runs agree, then bisects above the highest rate whose
+steps below it all passed; every step is reported, and a step whose clients,
+not the server, were the limit says CLIENT-BOUND.
 
 Configurations: ``baseline`` (bench/baseline.py), ``inmemory`` (the daemon,
 in-memory layer), ``redis`` (the daemon on channels-redis), ``redis-Nnodes``
@@ -315,54 +317,103 @@ def sustained(row):
     return delivered_by_all(row) and row["p99_ms"] is not None and row["p99_ms"] <= MAX_P99_MS and row["dropped"] == 0
 
 
+CLIENT_BOUND_CPU = 85.0
+"""A measuring client process this busy (% of one core) while the server is not: the
+clients, not the server, were the limit of that step."""
+
+
+def client_bound(row):
+    return row.get("client_cpu_percent", 0) >= CLIENT_BOUND_CPU and row["server_cpu_percent"] < 60.0
+
+
 def ladder(
-    measure_at, ok, start_rate=25.0, max_rate=6400.0, bisections=3, log=print, min_rate=1.0, key="offered_per_s"
+    measure_at,
+    ok,
+    start_rate=25.0,
+    max_rate=6400.0,
+    bisections=3,
+    log=print,
+    min_rate=1.0,
+    key="offered_per_s",
+    repeat=True,
 ):
-    """The best row ``ok`` accepts (None if not even ``min_rate`` passes) and every row
-    measured: the rate (or what ``key`` names: ``clients``) doubles until a step fails
-    (or halves until one passes, when ``start_rate`` already fails), then is bisected
-    between the last good and the first bad."""
-    rows, good, bad = [], None, None
+    """The headline row and every row measured. Nothing is guessed from one step:
 
-    def step(rate):
-        row = measure_at(rate)
+    - the rate (or what ``key`` names: ``clients``) walks a fixed geometric series,
+      ``start_rate`` doubling up to ``max_rate``, and stops after two failures in a row
+      (one marginal step does not end the walk);
+    - each rate is measured until two runs agree on kept-up or not, a third deciding
+      otherwise; the step's row is the median run by p99 (``runs`` keeps them all;
+      ``repeat=False``, for the smoke test, measures each rate once);
+    - when ``start_rate`` itself fails, halves below it are tried down to ``min_rate``;
+    - the headline is the highest rate whose steps below it all passed; it is then
+      bisected toward the first failure above it.
+    """
+    rows, steps = [], {}
+
+    def measure(rate):
+        runs = []
+        while not runs or (repeat and (len(runs) < 2 or (len(runs) == 2 and ok(runs[0]) != ok(runs[1])))):
+            runs.append(measure_at(rate))
+        verdict = sum(ok(run) for run in runs) * 2 > len(runs)
+        agreeing = sorted((run for run in runs if ok(run) == verdict), key=lambda run: run.get("p99_ms") or 0)
+        row = {**agreeing[len(agreeing) // 2], "runs": runs, "kept_up": verdict}
         rows.append(row)
-        latency = f"p99 {row['p99_ms']:.0f} ms, " if row["p99_ms"] is not None else ""
-        if "archived_per_s" in row:
-            latency += f"archived {row['archived_per_s']:,.0f}/s (lag {row['archive_lag_s']:.1f} s), "
-        if row.get("worker_cpu_percent") is not None:
-            latency += f"archive worker cpu {row['worker_cpu_percent']:.0f}%, "
-        log(
-            f"  {row['config']} {row['clients']} clients @ {row['offered_per_s']:g}/s: "
-            f"{row['delivered_copies_per_s']:,.0f} copies/s, {latency}"
-            f"dropped {row['dropped']}, server cpu {row['server_cpu_percent']:.0f}%: "
-            f"{'kept up' if ok(row) else 'NOT kept up'}"
-        )
-        return ok(row)
+        steps[rate] = row
+        log(describe(row, runs))
+        return verdict
 
-    rate = start_rate
+    series, rate = [], start_rate
     while rate <= max_rate:
-        if not step(rate):
-            bad = rows[-1]
-            break
-        good = rows[-1]
+        series.append(rate)
         rate *= 2
+    failed_in_a_row = 0
+    for rate in series:
+        failed_in_a_row = 0 if measure(rate) else failed_in_a_row + 1
+        if failed_in_a_row == 2:
+            break
     rate = start_rate / 2
-    while good is None and rate >= min_rate:
-        if step(rate):
-            good = rows[-1]
-        else:
-            bad = rows[-1]
-            rate /= 2
+    while not steps[start_rate]["kept_up"] and rate >= min_rate:
+        if measure(rate):
+            break
+        rate /= 2
+    good = bad = None
+    for rate in sorted(steps):  # a pass above a failure is not a headline: it may be luck
+        if not steps[rate]["kept_up"]:
+            bad = steps[rate]
+            break
+        good = steps[rate]
     for _ in range(bisections if good and bad else 0):
         rate = round((good[key] + bad[key]) / 2, 1)
         if rate in (good[key], bad[key]):
             break
-        if step(rate):
-            good = rows[-1]
+        if measure(rate):
+            good = steps[rate]
         else:
-            bad = rows[-1]
+            bad = steps[rate]
     return good, rows
+
+
+def describe(row, runs):
+    """One step of a ladder, every run: rate, delivered share, latency, both sides' CPU."""
+    parts = []
+    for run in runs:
+        share = run["delivered_copies_per_s"] / max(run.get("offered_copies_per_s") or run["offered_per_s"], 1e-9)
+        latency = f"p50 {run['p50_ms']:.0f} / p99 {run['p99_ms']:.0f} ms" if run["p99_ms"] is not None else "no latency"
+        extra = ""
+        if "archived_per_s" in run:
+            extra += f", archived {run['archived_per_s']:,.0f}/s (lag {run['archive_lag_s']:.1f} s)"
+        if run.get("worker_cpu_percent") is not None:
+            extra += f", worker cpu {run['worker_cpu_percent']:.0f}%"
+        parts.append(
+            f"{100 * share:.1f}% delivered, {latency}, dropped {run['dropped']}, "
+            f"server cpu {run['server_cpu_percent']:.0f}%, clients cpu {run.get('client_cpu_percent', 0):.0f}%{extra}"
+            + (" CLIENT-BOUND" if client_bound(run) else "")
+        )
+    verdict = "kept up" if row["kept_up"] else "NOT kept up"
+    return f"  {row['config']} {row['clients']} clients @ {row['offered_per_s']:g}/s: {verdict}\n" + "\n".join(
+        f"    run {n}: {part}" for n, part in enumerate(parts, 1)
+    )
 
 
 def sustainable(
@@ -375,6 +426,7 @@ def sustainable(
     max_rate=6400.0,
     bisections=3,
     min_rate=1.0,
+    repeat=True,
     **step,
 ):
     """P1/P6: the highest rate ``clients`` whole-feed clients get in full and in time."""
@@ -386,11 +438,21 @@ def sustainable(
         bisections,
         log,
         min_rate,
+        repeat=repeat,
     )
 
 
 def tcp_clients_capacity(
-    config, rate, lines, log=print, start_clients=100, max_clients=6400, bisections=3, min_clients=1, **step
+    config,
+    rate,
+    lines,
+    log=print,
+    start_clients=100,
+    max_clients=6400,
+    bisections=3,
+    min_clients=1,
+    repeat=True,
+    **step,
 ):
     """The most server-port (TCP) clients on everything that all get the feed at ``rate``."""
 
@@ -398,7 +460,9 @@ def tcp_clients_capacity(
         clients = int(clients)
         return run_step(config, clients, rate, lines, client_processes=2 if clients <= 1000 else 4, **step)
 
-    return ladder(measure_at, delivered_by_all, start_clients, max_clients, bisections, log, min_clients, key="clients")
+    return ladder(
+        measure_at, delivered_by_all, start_clients, max_clients, bisections, log, min_clients, "clients", repeat
+    )
 
 
 def ingest_step(config, rate, lines, redis_url=None, warmup=3.0, seconds=5.0, archive=False):
@@ -484,6 +548,7 @@ def ingest_capacity(
     bisections=3,
     min_rate=1.0,
     archive=True,
+    repeat=True,
     **step,
 ):
     """P3: the highest rate the daemon takes in on one core (at most 100 % CPU), routes to
@@ -496,6 +561,7 @@ def ingest_capacity(
         bisections,
         log,
         min_rate,
+        repeat=repeat,
     )
 
 
