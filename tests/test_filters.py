@@ -173,3 +173,16 @@ def test_lenient_parsing_keeps_the_good_parts_and_says_which_were_not():
     assert parsed.matches(facts(CAR)) and not parsed.matches(facts(SYDNEY))
     nothing = parse_filter("x/1", lenient=True)
     assert nothing.errors and not nothing.matches(facts(CAR))
+
+
+def test_every_digipeater_before_the_last_used_hop_counts_as_used():
+    """aprsc's src/filter.c (filter_process_one_d): TNC2 marks only the last hop a packet went
+    through with *, so every call before it was used too; hops after it, and the q-construct's
+    entry call, were not."""
+    multi = b"OH2ABC>APRS,OH7RDA,OH8RDA*,WIDE2-1,qAR,OH2IGT:>two hops"
+    assert passes("d/OH7RDA", multi)  # before the *: used (we only counted starred hops)
+    assert passes("d/OH8RDA", multi)
+    assert passes("d/OH7*", multi)
+    assert not passes("d/WIDE2-1", multi)  # after the last *: not used yet
+    assert not passes("d/OH2IGT", multi)  # the entry call, after the q-construct
+    assert not passes("d/OH7RDA", b"OH2ABC>APRS,OH7RDA,OH8RDA,qAR,OH2IGT:>not digipeated")

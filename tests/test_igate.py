@@ -1,6 +1,7 @@
 """The APRS-IS server port for iGates, through the real daemon and real TCP clients."""
 
 import asyncio
+import time
 import json
 
 import pytest
@@ -289,3 +290,30 @@ async def test_my_range_and_friend_range_follow_the_last_positions_heard(daemon)
     ]
     with pytest.raises(asyncio.TimeoutError):
         await me.read_packet(timeout=1)
+
+
+async def test_a_login_with_a_300_part_filter_of_8_kb_is_taken_and_every_part_applies(daemon):
+    """aprsc reads a login (and #filter) line up to its 8 kB input buffer; packets keep 512
+    bytes. A login over 510 bytes was dropped as an over-long packet: any filter of ~470
+    characters failed (aprsc's 38filter-verylong)."""
+    gateway = await igate_daemon(daemon, env={"IGATE_MAX_PER_ADDRESS": "400", "IGATE_MAX_CLIENTS": "400"})
+    ranges = [f"r/{-60 + n * 0.4:.4f}/{-170 + n:.4f}/10.00" for n in range(299)]  # the 151st: 0/-20
+    text = " ".join([*ranges, "b/N1LAST"])
+    assert 7_000 < len(text) < 8_100
+    big, logresp = await IGateClient.logged_in(gateway.igate_port, "N0BIG", filter_=text)
+    assert logresp.startswith(b"# logresp N0BIG verified") and not big.said_before_logresp
+    gate, _ = await IGateClient.logged_in(gateway.igate_port, "N0GATE")
+    far = "N1FAR>APRS,WIDE1-1:!0000.00N/00000.00E>nowhere near"
+    first = "N1ONE>APRS,WIDE1-1:!6000.00S/17000.00W>in the first range"
+    middle = "N1MID>APRS,WIDE1-1:!0000.00N/02000.00W>in the 151st"
+    gate.send(far, first, "N1LAST>APRS,WIDE1-1:>the last part", middle)
+    got = [await big.read_packet() for _ in range(3)]
+    assert [line.split(b">")[0] for line in got] == [b"N1ONE", b"N1LAST", b"N1MID"]
+    began = time.monotonic()
+    for n in range(300):
+        client, logresp = await IGateClient.logged_in(gateway.igate_port, f"N{n:03d}FLT", filter_=text)
+        assert logresp.startswith(b"# logresp"), logresp
+        client.writer.close()
+    took = time.monotonic() - began
+    print(f"300 logins with a {len(text):,}-character filter: {took:.1f} s")
+    assert took < 60

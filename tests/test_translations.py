@@ -116,8 +116,8 @@ def test_a_filter_error_from_protocols_is_said_in_the_users_language():
             "'m/50': m/ cần một hô hiệu đã đăng nhập",
             "'r/1/2': cần lat/lon/km",
         ]
-        assert invalid(said(FilterError("filter longer than 512 characters"))).startswith(
-            "bộ lọc không hợp lệ: bộ lọc dài"
+        assert invalid(said(FilterError("filter longer than %(most)s characters", most=8190))) == (
+            "bộ lọc không hợp lệ: bộ lọc dài hơn 8190 ký tự"
         )
 
 

@@ -318,8 +318,22 @@ def _symbol(part, args, known, login):
 
 
 def _digipeater(part, args, known, login):
+    """aprsc (``filter.c``, ``filter_process_one_d``): a digipeater counts as used when it stands
+    at or before the last hop marked ``*`` ahead of the q-construct, since TNC2 marks only the
+    last hop a packet went through (``WIDE1,OH7RDA,OH8RDA*``: all three were used)."""
     match = _calls(part, args)
-    return lambda f: any(hop.endswith("*") and match(hop[:-1]) for hop in f["path"])
+
+    def used(f):
+        hops = f["path"]
+        last = -1
+        for at, hop in enumerate(hops):
+            if len(hop) == 3 and hop.startswith("QA"):
+                break
+            if hop.endswith("*"):
+                last = at
+        return any(match(hop.rstrip("*")) for hop in hops[: last + 1])
+
+    return used
 
 
 def _unproto(part, args, known, login):
@@ -389,6 +403,10 @@ class PassAll:
         return True
 
 
+MAX_FILTER = 8190
+"""Characters of one filter: what aprsc reads of a login or #filter line (its 8 kB buffer, less
+CRLF); a client that needs a 300-part filter gets it, as from aprsc."""
+
 PASS_NOTHING = Filter("", [], [])
 """A server-port client without a filter: nothing from the feed (port 14580's rule)."""
 
@@ -400,8 +418,8 @@ def parse_filter(text, login="", known=NOTHING_KNOWN, lenient=False):
     passes nothing."""
     if not isinstance(text, str):
         raise FilterError(gettext_noop("filter must be a string"))
-    if len(text) > 512:
-        raise FilterError(gettext_noop("filter longer than 512 characters"))
+    if len(text) > MAX_FILTER:
+        raise FilterError(gettext_noop("filter longer than %(most)s characters"), most=MAX_FILTER)
     parts = text.split()
     if not parts:
         return PassAll()

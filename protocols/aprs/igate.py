@@ -45,6 +45,9 @@ logger = logging.getLogger("aprs.igate")
 
 CAP_LOG_INTERVAL = 60.0
 HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"OPTIONS ", b"CONNECT ")
+COMMAND_MAX = 8190
+"""Bytes of a login or ``#filter`` line, without CRLF: aprsc reads them up to its 8 kB input
+buffer (a ~470-character filter was refused with packets' 510 before); packets keep 510."""
 READY_TIMEOUT = 2.0
 """Seconds the logresp waits for the application's aprs.ready at most."""
 
@@ -73,7 +76,7 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         self.port = port
         self.config = port.config
         self.address = (address.host, address.port)
-        self.splitter = LineSplitter()
+        self.splitter = LineSplitter(COMMAND_MAX)
         self.login = None
         self.filter = ""  # the parts of the client's filter that apply
         self.verified = False
@@ -109,6 +112,8 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
                 self._login(line)
             elif line.startswith(b"#"):
                 self._command(line)
+            elif len(line) > MAX_CONTENT:  # a packet: 512 bytes with its CRLF (logins and #filter: 8 kB)
+                self.port.refused(self, "over 512 bytes")
             else:
                 self.port.upload(self, line)
         if self.splitter.oversized != oversized:
@@ -187,7 +192,7 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
         """Apply what can be read of a filter, say what cannot (aprsc's words)."""
         try:
             parsed = parse_filter(text, login=self.login.callsign, lenient=True)
-        except FilterError as exc:  # the whole text: over 512 characters
+        except FilterError as exc:  # the whole text: over MAX_FILTER characters
             parsed, errors = None, [str(exc)]
         else:
             errors = parsed.errors
