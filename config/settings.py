@@ -339,10 +339,12 @@ IGATE_LOGIN_TIMEOUT = env_float("IGATE_LOGIN_TIMEOUT", 30.0, 0.1, 3600)  # aprsc
 IGATE_KEEPALIVE_INTERVAL = env_float("IGATE_KEEPALIVE_INTERVAL", 20.0, 0.1, 3600)
 # TCP clients the server port takes at once, in all and from one address (aprsc's maxclients).
 IGATE_MAX_CLIENTS = env_int("IGATE_MAX_CLIENTS", 500, 1, 1_000_000)
-# Source calls whose packets, and logins, the server port refuses (CALL or PREFIX*), as
-# aprsc's DisallowSourceCall and DisallowLoginCall.
-IGATE_DISALLOW_SOURCE = tuple(env_list("IGATE_DISALLOW_SOURCE", "N0CALL,NOCALL,SERVER"))
+# Source calls whose packets, logins, and iGates whose gated packets the server port refuses,
+# as aprsc's DisallowSourceCall, DisallowLoginCall and DisallowIgateCall, in aprsc's glob
+# syntax (* any characters, ? one: N0CALL*, *DROP, OH?DRU). aprsc matches its defaults as prefixes.
+IGATE_DISALLOW_SOURCE = tuple(env_list("IGATE_DISALLOW_SOURCE", "N0CALL*,NOCALL*,SERVER*"))
 IGATE_DISALLOW_LOGIN = tuple(env_list("IGATE_DISALLOW_LOGIN", ""))
+IGATE_DISALLOW_IGATE = tuple(env_list("IGATE_DISALLOW_IGATE", ""))
 IGATE_MAX_PER_ADDRESS = env_int("IGATE_MAX_PER_ADDRESS", 10, 1, 1_000_000)
 # The server ID in logresp and q-constructs (qAC,<ID>): a callsign-like name.
 IGATE_SERVER_ID = env("IGATE_SERVER_ID", "") or (APRS_CALLSIGN if APRS_CALLSIGN != "N0CALL" else "APRSGW")

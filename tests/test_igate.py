@@ -1,8 +1,8 @@
 """The APRS-IS server port for iGates, through the real daemon and real TCP clients."""
 
 import asyncio
-import time
 import json
+import time
 
 import pytest
 import websockets
@@ -317,3 +317,15 @@ async def test_a_login_with_a_300_part_filter_of_8_kb_is_taken_and_every_part_ap
     took = time.monotonic() - began
     print(f"300 logins with a {len(text):,}-character filter: {took:.1f} s")
     assert took < 60
+
+
+async def test_a_login_as_pass_is_refused_as_aprsc_refuses_it(daemon):
+    """login.c: "pass" is on aprsc's built-in list of calls that may not log in (a client that
+    wrote its words in the wrong order); IGATE_DISALLOW_LOGIN takes globs."""
+    gateway = await igate_daemon(daemon, env={"IGATE_DISALLOW_LOGIN": "*DROP"})
+    for call in ("pass", "N1DROP"):
+        client, answer = await IGateClient.logged_in(gateway.igate_port, call, verified=False)
+        assert answer.startswith(b"# login refused: ") and b"may not log in here" in answer, answer
+        client.writer.close()
+    client, answer = await IGateClient.logged_in(gateway.igate_port, "N1KEEP", verified=False)
+    assert answer.startswith(b"# logresp N1KEEP unverified")

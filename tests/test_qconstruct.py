@@ -5,33 +5,33 @@ import pytest
 from protocols.aprs.dupes import DupeFilter
 from protocols.aprs.qconstruct import Refused, incoming, rf_gated, with_server_q
 
-LOGIN, SERVER = "N0CALL-10", "T2TEST"
+LOGIN, SERVER = "N0GATE-10", "T2TEST"
 
 
 @pytest.mark.parametrize(
     "line, expected",
     [
         # heard on RF with no q-construct: aprsc appends qAS,<login> (the login is not the source)
-        (b"N1ABC-9>APRS,WIDE1-1:!4903.50N/07201.75W-", b"N1ABC-9>APRS,WIDE1-1,qAS,N0CALL-10:!4903.50N/07201.75W-"),
-        (b"N1ABC>APRS:>status", b"N1ABC>APRS,qAS,N0CALL-10:>status"),
+        (b"N1ABC-9>APRS,WIDE1-1:!4903.50N/07201.75W-", b"N1ABC-9>APRS,WIDE1-1,qAS,N0GATE-10:!4903.50N/07201.75W-"),
+        (b"N1ABC>APRS:>status", b"N1ABC>APRS,qAS,N0GATE-10:>status"),
         # ,CALL,I: qAR when CALL is the login, qAr otherwise
-        (b"N1ABC>APRS,WIDE2-1,N0CALL-10,I:>x", b"N1ABC>APRS,WIDE2-1,qAR,N0CALL-10:>x"),
+        (b"N1ABC>APRS,WIDE2-1,N0GATE-10,I:>x", b"N1ABC>APRS,WIDE2-1,qAR,N0GATE-10:>x"),
         (b"N1ABC>APRS,K1DIG,I:>x", b"N1ABC>APRS,qAr,K1DIG:>x"),
         # direwolf adds its own q-construct: kept
-        (b"N1ABC>APRS,WIDE1-1,qAO,N0CALL-10:>x", b"N1ABC>APRS,WIDE1-1,qAO,N0CALL-10:>x"),
-        (b"N1ABC>APRS,qAR,N0CALL-10:>x", b"N1ABC>APRS,qAR,N0CALL-10:>x"),
+        (b"N1ABC>APRS,WIDE1-1,qAO,N0GATE-10:>x", b"N1ABC>APRS,WIDE1-1,qAO,N0GATE-10:>x"),
+        (b"N1ABC>APRS,qAR,N0GATE-10:>x", b"N1ABC>APRS,qAR,N0GATE-10:>x"),
         # the client's own packet (source == login, exactly): path replaced by TCPIP*,qAC,<server>
-        (b"N0CALL-10>APDW16,WIDE2-1:!4903.50N/07201.75W#", b"N0CALL-10>APDW16,TCPIP*,qAC,T2TEST:!4903.50N/07201.75W#"),
-        (b"N0CALL-10>APRS,qAR,N0CALL-10:>own", b"N0CALL-10>APRS,TCPIP*,qAC,T2TEST:>own"),
-        (b"n0call-10>APRS,TCPIP*:>hi", b"n0call-10>APRS,TCPIP*,qAS,N0CALL-10:>hi"),  # not the login to aprsc
+        (b"N0GATE-10>APDW16,WIDE2-1:!4903.50N/07201.75W#", b"N0GATE-10>APDW16,TCPIP*,qAC,T2TEST:!4903.50N/07201.75W#"),
+        (b"N0GATE-10>APRS,qAR,N0GATE-10:>own", b"N0GATE-10>APRS,TCPIP*,qAC,T2TEST:>own"),
+        (b"n0gate-10>APRS,TCPIP*:>hi", b"n0gate-10>APRS,TCPIP*,qAS,N0GATE-10:>hi"),  # not the login to aprsc
         # a q-construct without a callsign after it, or not three characters, is dropped and rebuilt
-        (b"N1ABC>APRS,qAR:>x", b"N1ABC>APRS,qAS,N0CALL-10:>x"),
-        (b"N1ABC>APRS,qARX,K1:>x", b"N1ABC>APRS,qAS,N0CALL-10:>x"),
+        (b"N1ABC>APRS,qAR:>x", b"N1ABC>APRS,qAS,N0GATE-10:>x"),
+        (b"N1ABC>APRS,qARX,K1:>x", b"N1ABC>APRS,qAS,N0GATE-10:>x"),
         # a qAI trace: the login it came from, then this server, are appended
-        (b"N1ABC>APRS,qAI,T2FAR:>x", b"N1ABC>APRS,qAI,T2FAR,N0CALL-10,T2TEST:>x"),
-        (b"N0CALL-10>APRS,qAI,N0CALL-10:>x", b"N0CALL-10>APRS,qAI,N0CALL-10,T2TEST:>x"),
+        (b"N1ABC>APRS,qAI,T2FAR:>x", b"N1ABC>APRS,qAI,T2FAR,N0GATE-10,T2TEST:>x"),
+        (b"N0GATE-10>APRS,qAI,N0GATE-10:>x", b"N0GATE-10>APRS,qAI,N0GATE-10,T2TEST:>x"),
         # bytes after the header are never touched
-        (b"N1ABC>APRS:>\xb0\xff\x00", b"N1ABC>APRS,qAS,N0CALL-10:>\xb0\xff\x00"),
+        (b"N1ABC>APRS:>\xb0\xff\x00", b"N1ABC>APRS,qAS,N0GATE-10:>\xb0\xff\x00"),
     ],
 )
 def test_q_construct(line, expected):
@@ -48,10 +48,10 @@ def test_q_construct(line, expected):
         (b"N1ABC>APRS,qAR,K1ABC,T2TEST:>x", "our server ID after"),
         (b"N1ABC>APRS,qAR,T2TEST:>x", "our server ID after"),
         (b"N1ABC>APRS,qAR,K1ABC,K1ABC:>x", "a call twice"),
-        (b"N1ABC>APRS,qAR,N0CALL-10,K1ABC:>x", "the login is not the last"),
+        (b"N1ABC>APRS,qAR,N0GATE-10,K1ABC:>x", "the login is not the last"),
         (b"N1ABC>APRS,qAZ,K1ABC:>x", "qAZ"),
         (b"N1ABC>APRS,qAR,OTHER-1:>x", "another client's login"),
-        (b"N1ABC>APRS,qAR,K1.ABC:>x", "invalid path callsign"),  # aprsc checks calls after q too
+        (b"N1ABC>APRS,qAR,K1.ABC:>x", "invalid call after the q-construct"),  # aprsc checks calls after q too
         (b"N1ABC>APRS,I:>x", "I without a via call"),
         # incoming.c's checks of the header
         (b"no header at all", "no colon"),
@@ -127,3 +127,45 @@ def test_mangled_copies_are_duplicates_of_the_first():
     assert dupes.first_time(b"N1ABC>APRS:>bell\x07 and DEL\x7f")
     assert not dupes.first_time(b"N1ABC>APRS:>bell and DEL")  # control bytes and DEL lost
     assert not dupes.first_time(b"N1ABC>APRS:>bell  and DEL ")  # or replaced by spaces
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        # incoming.c: aprsc's default DisallowSourceCall entries match as prefixes
+        (b"NOCALL-1>APRS:>x", "disallowed source"),
+        (b"SERVER-5>APRS:>x", "disallowed source"),
+        (b"N0CALL-10>APRS:>x", "disallowed source"),
+        # incoming.c (check_invalid_src_dst): an SSID separator with no SSID
+        (b"N1ABC->APRS:>x", "invalid source callsign"),
+        # incoming.c: messages to KIPSS and javaMSG are dropped (query floods), any case
+        (b"N1ABC>APRS::KIPSS    :hello", "message to KIPSS"),
+        (b"N1ABC>APRS::javaMSG  :hello", "message to JAVAMSG"),
+        # parse_qc.c: a q-construct that is not qA? drops the packet
+        (b"N1ABC>APRS,qOR,N2XYZ:>x", "not of type qA"),
+    ],
+)
+def test_what_aprsc_drops_beyond_the_basics(line, reason):
+    with pytest.raises(Refused, match=reason):
+        incoming(line, LOGIN, SERVER)
+
+
+def test_disallow_lists_take_aprscs_glob_syntax():
+    """config.c / incoming.c: DisallowSourceCall, DisallowLoginCall and DisallowIgateCall take
+    * (any characters) and ? (one) anywhere in the pattern."""
+    for source, patterns in ((b"N1DROP", ("*DROP",)), (b"OH7DRU", ("OH?DRU",)), (b"MIXREJ", ("mi*rej",))):
+        with pytest.raises(Refused, match="disallowed source"):
+            incoming(source + b">APRS:>x", LOGIN, SERVER, disallowed_sources=patterns)
+    assert incoming(b"OH77DRU>APRS:>x", LOGIN, SERVER, disallowed_sources=("OH?DRU",))
+    gated = b"N1ABC>APRS,WIDE1-1,qAR,BADGATE-1:>x"
+    with pytest.raises(Refused, match="gated by a disallowed iGate"):
+        incoming(gated, LOGIN, SERVER, disallowed_igates=("BADGATE*",))
+    assert incoming(gated, LOGIN, SERVER, disallowed_igates=("OTHER*",))
+    assert incoming(b"N1ABC>APRS,WIDE1-1:>x", LOGIN, SERVER, disallowed_igates=("N0IGT*",))  # qAS: no gating
+
+
+def test_a_32_hex_call_after_the_q_construct_is_a_call():
+    """parse_qc.c: after the q-construct, a call may be an IPv6 address as 32 hex digits (qAI
+    traces, UDP peers); only the path before it must hold 1-9 character calls."""
+    line = b"N1ABC>APRS,qAI,20010DB8000000000000000000000001,T2OTHER:>x"
+    assert incoming(line, LOGIN, SERVER).startswith(b"N1ABC>APRS,qAI,20010DB8000000000000000000000001,T2OTHER,")

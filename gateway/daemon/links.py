@@ -78,6 +78,7 @@ def igate_config():
         send_buffer=settings.FEED_SOCKET_BUFFER,
         disallowed_sources=settings.IGATE_DISALLOW_SOURCE,
         disallowed_logins=settings.IGATE_DISALLOW_LOGIN,
+        disallowed_igates=settings.IGATE_DISALLOW_IGATE,
         own_callsigns=frozenset({settings.IGATE_SERVER_ID.upper(), settings.APRS_CALLSIGN.upper()}) - {"N0CALL"},
     )
 

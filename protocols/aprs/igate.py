@@ -65,8 +65,9 @@ class IGatePortConfig:
     max_per_address: int = 10
     send_buffer: int = 64 * 1024  # the kernel's, per client: see FEED_SOCKET_BUFFER
     own_callsigns: frozenset = frozenset()  # upper case: what no client may send as (server ID, our login)
-    disallowed_sources: tuple = qconstruct.DISALLOWED_SOURCES  # CALL or PREFIX*
+    disallowed_sources: tuple = qconstruct.DISALLOWED_SOURCES  # aprsc's glob syntax: * and ?
     disallowed_logins: tuple = ()
+    disallowed_igates: tuple = ()  # aprsc's DisallowIgateCall
 
 
 class IGateClientProtocol(TimeoutMixin, LinkProtocol):
@@ -139,7 +140,9 @@ class IGateClientProtocol(TimeoutMixin, LinkProtocol):
             credentials = login.parse_login(line)
             if credentials.callsign == self.config.server_id.upper():  # aprsc refuses it too
                 raise login.LoginError(f"{credentials.as_given} is this server's ID")
-            if qconstruct.matches(credentials.callsign, self.config.disallowed_logins):
+            if qconstruct.matches(
+                credentials.callsign, (*qconstruct.DISALLOWED_LOGINS, *self.config.disallowed_logins)
+            ):
                 raise login.LoginError(f"{credentials.as_given} may not log in here")
         except login.LoginError as exc:
             return self._bad_command(f"login refused: {exc}")
@@ -359,7 +362,12 @@ class IGatePort(Link):
         others = {call.upper() for call in self.verified if call != client.login.callsign}
         try:
             line = qconstruct.incoming(
-                line, client.login.callsign, self.config.server_id, others, self.config.disallowed_sources
+                line,
+                client.login.callsign,
+                self.config.server_id,
+                others,
+                self.config.disallowed_sources,
+                self.config.disallowed_igates,
             )
         except qconstruct.Refused as exc:
             return self.refused(client, str(exc))

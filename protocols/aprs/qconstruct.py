@@ -15,8 +15,11 @@ In order, a packet is refused when:
   call twice after it; the login after it but not last; another verified
   client's login after it; a call after it that is not letters, digits and
   ``-``; a path ending in ``,I`` with no call before it;
-- it is a general query (``?APRS?``, ``?WX?``, ...), a DX spot, or comes from
-  a disallowed source (``N0CALL``, ``NOCALL``, ``SERVER`` by default);
+- its source has an empty SSID (``SRC-``); a q-construct is not of type ``qA``;
+- it is a general query (``?APRS?``, ``?WX?``, ...), a DX spot, comes from
+  a disallowed source (``N0CALL*``, ``NOCALL*``, ``SERVER*`` by default, aprsc's
+  glob syntax), was gated by a disallowed iGate, or is a message to ``KIPSS``
+  or ``javaMSG``;
 - its source is another client logged in here (aprsc counts it a duplicate).
 
 Otherwise its q-construct becomes (``source == login`` compared exactly, as
@@ -30,6 +33,7 @@ characters long, is dropped first.
 Everything works on bytes: the info field is never decoded.
 """
 
+import fnmatch
 import re
 
 from . import tnc2
@@ -40,8 +44,13 @@ UNVERIFIED = (b"TCPXX", b"TCPXX*", b"qAX")
 CALL = re.compile(rb"[A-Za-z0-9-]{1,9}")
 PATH_CALL = re.compile(rb"[A-Za-z0-9-]{1,9}\*?")
 Q_CALL = re.compile(rb"[A-Za-z0-9-]+")
-DISALLOWED_SOURCES = ("N0CALL", "NOCALL", "SERVER")
-"""aprsc's disallowed source calls; IGATE_DISALLOW_SOURCE replaces them (``PREFIX*`` allowed)."""
+DISALLOWED_SOURCES = ("N0CALL*", "NOCALL*", "SERVER*")
+"""aprsc's disallowed source calls, which it matches as prefixes (``NOCALL-1``, ``SERVER-5``);
+IGATE_DISALLOW_SOURCE replaces them, in aprsc's glob syntax."""
+DISALLOWED_LOGINS = ("pass",)
+"""aprsc's built-in refusal: a client that wrote ``user pass ...`` has its words in the wrong order."""
+DROPPED_ADDRESSEES = ("KIPSS", "JAVAMSG")
+"""Messages to these (a Kenwood TH-D7's query, javAPRS's chat) flood APRS-IS: aprsc drops them."""
 
 
 class Refused(ValueError):
@@ -72,14 +81,18 @@ def q_index(path):
 
 
 def matches(call, patterns):
-    """Whether ``call`` (text) is one of ``patterns`` (``CALL`` or ``PREFIX*``), case ignored."""
+    """Whether ``call`` (text) is one of ``patterns``, case ignored, in aprsc's glob syntax:
+    ``*`` any characters, ``?`` one (``*DROP``, ``OH?DRU``, ``mi*rej``, ``N0CALL*``)."""
     call = call.upper()
-    return any(call.startswith(p[:-1].upper()) if p.endswith("*") else call == p.upper() for p in patterns)
+    return any(fnmatch.fnmatchcase(call, pattern.upper().replace("[", "[[]")) for pattern in patterns)
 
 
-def incoming(line, login, server_id, local_logins=frozenset(), disallowed_sources=DISALLOWED_SOURCES):
+def incoming(
+    line, login, server_id, local_logins=frozenset(), disallowed_sources=DISALLOWED_SOURCES, disallowed_igates=()
+):
     """The line as our server passes it on, from a verified client logged in as ``login``;
-    ``local_logins``: the other verified logins of the port (upper case). Refused otherwise."""
+    ``local_logins``: the other verified logins of the port (upper case); ``disallowed_igates``:
+    iGates whose gated packets are refused (aprsc's DisallowIgateCall). Refused otherwise."""
     head, colon, info = line.partition(b":")
     if not colon:
         raise Refused("no colon")
@@ -88,7 +101,7 @@ def incoming(line, login, server_id, local_logins=frozenset(), disallowed_source
     source, _, rest = head.partition(b">")
     if not rest:
         raise Refused("no path")
-    if not CALL.fullmatch(source):
+    if not CALL.fullmatch(source) or source.endswith(b"-"):  # "SRC-": an empty SSID (aprsc)
         raise Refused("invalid source callsign")
     if not info:
         raise Refused("no info")
@@ -98,8 +111,11 @@ def incoming(line, login, server_id, local_logins=frozenset(), disallowed_source
     reason = refusal(path)
     if reason:
         raise Refused(reason)
-    if any(not (len(hop) == 3 and hop[:1] == b"q") and not PATH_CALL.fullmatch(hop) for hop in path):
+    q = q_index(path)
+    if any(not PATH_CALL.fullmatch(hop) for hop in path[:q]):  # after the q-construct: q_dropcheck's rules
         raise Refused("invalid path callsign")
+    if q is not None and path[q][:2] != b"qA":
+        raise Refused("q-construct not of type qA")
     if info[:1] == b"}":
         inner = info[1:].partition(b":")[0]
         if b",TCPIP" in inner or b",TCPXX" in inner:
@@ -112,9 +128,23 @@ def incoming(line, login, server_id, local_logins=frozenset(), disallowed_source
     text_source = source.decode("ascii")
     if matches(text_source, disallowed_sources):
         raise Refused("disallowed source callsign")
+    if disallowed_igates and gated_by(path, disallowed_igates):
+        raise Refused("gated by a disallowed iGate")
+    addressee = info[1:10].decode("ascii", "replace").strip().upper() if info[:1] == b":" else ""
+    if addressee in DROPPED_ADDRESSEES:
+        raise Refused(f"message to {addressee}")
     if text_source != login and text_source.upper() in local_logins:
         raise Refused("source logged in on another connection")
     return join_header(source, dest, path, info)
+
+
+def gated_by(path, patterns):
+    """Whether the iGate that put this packet on APRS-IS (the call after a qAR, qAr, qAO or qAo
+    construct) is one of ``patterns``."""
+    q = q_index(path)
+    if q is None or path[q] not in (b"qAR", b"qAr", b"qAO", b"qAo") or q + 1 >= len(path):
+        return False
+    return matches(path[q + 1].decode("ascii", "replace"), patterns)
 
 
 def q_algorithm(source, path, login, server_id, local_logins):
