@@ -329,3 +329,18 @@ async def test_a_login_as_pass_is_refused_as_aprsc_refuses_it(daemon):
         client.writer.close()
     client, answer = await IGateClient.logged_in(gateway.igate_port, "N1KEEP", verified=False)
     assert answer.startswith(b"# logresp N1KEEP unverified")
+
+
+async def test_a_receive_only_clients_own_position_centres_its_my_range(daemon):
+    """incoming.c: aprsc puts an unverified client's own position in its history before it drops
+    the packet, so m/ works for pass -1 clients. Ours refused the packet and m/ passed nothing."""
+    gateway = await igate_daemon(daemon)
+    listener, logresp = await IGateClient.logged_in(gateway.igate_port, "N0RO", verified=False, filter_="m/20")
+    assert logresp.startswith(b"# logresp N0RO unverified")
+    listener.send("N0RO>APRS,TCPIP*:!4903.00N/07201.00W-receive-only, here")
+    gate, _ = await IGateClient.logged_in(gateway.igate_port, "N0GATE")
+    await asyncio.sleep(0.3)
+    gate.send("N1FAR>APRS,WIDE1-1:!1000.00N/01000.00E>far away", "N1NEAR>APRS,WIDE1-1:!4904.00N/07202.00W>near")
+    assert await listener.read_packet() == b"N1NEAR>APRS,WIDE1-1,qAS,N0GATE:!4904.00N/07202.00W>near"
+    status = await gateway.get_json("/api/status")
+    assert status["igate"]["refused"]["unverified login"] == 1  # still not passed on

@@ -28,7 +28,7 @@ HEARD_MAX = 5000
 
 
 class IGateConsumer(Messaging, APRSConsumer):
-    NO_DATABASE = APRSConsumer.NO_DATABASE | {"aprs.filter"}
+    NO_DATABASE = APRSConsumer.NO_DATABASE | {"aprs.filter", "aprs.position"}
     subscription = None
     ready_sent = False
 
@@ -54,6 +54,14 @@ class IGateConsumer(Messaging, APRSConsumer):
         if not self.ready_sent:
             self.ready_sent = True
             await self.send({"type": "aprs.ready"})
+
+    async def aprs_position(self, event):
+        """A receive-only client's own position, its packet refused: where it is for m/ (aprsc)."""
+        get_hub().note_position(event["call"], event["latitude"], event["longitude"])
+        if self.recorder is not None:  # other nodes' hubs learn it through Redis
+            self.recorder.note(
+                {"from": event["call"], "object": "", "lat": event["latitude"], "lon": event["longitude"]}
+            )
 
     def subscribe(self, text):
         self.unsubscribe()

@@ -92,7 +92,7 @@ class FeedHub(Known):
         # ``recent``.
         self.positions = collections.OrderedDict()
         self.rf_igates = {}  # entry call -> monotonic time it last gated a packet from RF
-        self.remembered = {}  # positions recorded in Redis before this hub started (positions.py)
+        self.remembered = {}  # positions recorded in Redis before this hub started (positions.py), and noted
         self.arrived = asyncio.Event()
         self.lost = 0  # packets the channel layer dropped before they got here
         self.fence = 0  # the highest fencing token heard (gateway/daemon/leader.py)
@@ -120,7 +120,7 @@ class FeedHub(Known):
             logger.warning("feed hub could not leave the feed group (%s); peers will drop it", exc)
 
     async def _remember(self):
-        self.remembered = await positions.load()
+        self.remembered = {**await positions.load(), **self.remembered}
         if self.remembered:
             logger.info("%d stations' positions loaded from Redis", len(self.remembered))
 
@@ -276,6 +276,11 @@ class FeedHub(Known):
     def position(self, call):
         held = self.positions.get(call)
         return self.remembered.get(call) if held is None else (held[2]["lat"], held[2]["lon"])
+
+    def note_position(self, call, lat, lon):
+        """Where a station is without a packet on the feed (a receive-only iGate client's own
+        position, refused as an upload): for m/ and f/, as positions other nodes recorded."""
+        self.remembered[call] = (lat, lon)
 
     def rf_igate(self, call):
         seen = self.rf_igates.get(call)

@@ -36,6 +36,7 @@ from protocols.occasional import Occasionally
 from protocols.tcp import bound_send_buffer, unsent_bytes, write_now
 
 from . import login, qconstruct, tnc2
+from .decode import decode_line
 from .filters import FilterError, parse_filter
 from .lines import MAX_CONTENT, LineSplitter
 from .link import Link, LinkProtocol
@@ -356,6 +357,7 @@ class IGatePort(Link):
         if tnc2.message_addressee(line) == "SERVER":
             return self.to_server(client, line)
         if not client.verified:
+            self.own_position(client, line)
             return self.refused(client, "unverified login")
         if tnc2.header_fields(line).get("from", "").upper() in self.config.own_callsigns:
             return self.refused(client, "source is this gateway's callsign")
@@ -377,6 +379,17 @@ class IGatePort(Link):
             return self.refused(client, "duplicate")
         self.counters["accepted"] += 1
         self.protocol_server.packet_received(client, line, forward=True)
+
+    def own_position(self, client, line):
+        """aprsc (incoming.c) keeps a receive-only client's own position for its m/ filter before
+        it drops the packet: ``aprs.position`` tells the application where the client is."""
+        if tnc2.header_fields(line).get("from", "") != client.login.as_given:  # exactly, as aprsc
+            return
+        packet = decode_line(line, time.time())["packet"]
+        lat, lon = packet.get("latitude"), packet.get("longitude")
+        if isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
+            event = {"type": "aprs.position", "call": client.login.callsign, "latitude": lat, "longitude": lon}
+            self.protocol_server.event(client, event)
 
     def to_server(self, client, line):
         """A message to SERVER is for us, and only from the client's own callsign (aprsc)."""
