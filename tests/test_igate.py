@@ -33,8 +33,8 @@ async def feed_packets(feed, count, timeout=10):
 
 async def test_login_logresp_and_keepalive(daemon):
     gateway = await igate_daemon(daemon, env={"IGATE_KEEPALIVE_INTERVAL": "0.5", "IGATE_SERVER_ID": "T2LOCAL"})
-    client, logresp = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
-    assert logresp == b"# logresp N0CALL-10 verified, server T2LOCAL"
+    client, logresp = await IGateClient.logged_in(gateway.igate_port, "N0IGT-10")
+    assert logresp == b"# logresp N0IGT-10 verified, server T2LOCAL"
     keepalive = await client.read_line(timeout=3)
     assert keepalive.startswith(b"# aprs-gateway ") and keepalive.endswith(b" T2LOCAL")
     other, logresp = await IGateClient.logged_in(gateway.igate_port, "N1ABC", verified=False)
@@ -72,22 +72,22 @@ async def test_login_rules(daemon):
     browser.send("GET / HTTP/1.0")
     assert b"# closing: an HTTP request on an APRS-IS port" in await browser.until_closed(5)
     # a second verified login with the same callsign replaces the first
-    first, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
-    second, logresp = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
-    assert logresp.startswith(b"# logresp N0CALL-10 verified")
-    assert b"replaced by a new login of N0CALL-10" in await first.until_closed(5)
-    second.send("N0CALL-10>APRS,TCPIP*:>still here")
+    first, _ = await IGateClient.logged_in(gateway.igate_port, "N0IGT-10")
+    second, logresp = await IGateClient.logged_in(gateway.igate_port, "N0IGT-10")
+    assert logresp.startswith(b"# logresp N0IGT-10 verified")
+    assert b"replaced by a new login of N0IGT-10" in await first.until_closed(5)
+    second.send("N0IGT-10>APRS,TCPIP*:>still here")
     feed = await FeedClient.connect(gateway.ws_url)
-    await feed.subscribe("b/N0CALL-10")
-    second.send("N0CALL-10>APRS,TCPIP*:>second login")
-    assert await feed_packets(feed, 1) == [b"N0CALL-10>APRS,TCPIP*,qAC,APRSGW:>second login"]
+    await feed.subscribe("b/N0IGT-10")
+    second.send("N0IGT-10>APRS,TCPIP*:>second login")
+    assert await feed_packets(feed, 1) == [b"N0IGT-10>APRS,TCPIP*,qAC,APRSGW:>second login"]
 
 
 async def test_uploads_get_q_constructs_and_lose_what_aprsc_drops(daemon):
     gateway = await igate_daemon(daemon, env={"IGATE_SERVER_ID": "T2LOCAL"})
     feed = await FeedClient.connect(gateway.ws_url)
     await feed.subscribe("")
-    igate, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
+    igate, _ = await IGateClient.logged_in(gateway.igate_port, "N0IGT-10")
     stranger, _ = await IGateClient.logged_in(gateway.igate_port, "N1ABC", verified=False)
     stranger.send("N1ABC>APRS,TCPIP*:>unverified upload")
     igate.send(
@@ -95,13 +95,13 @@ async def test_uploads_get_q_constructs_and_lose_what_aprsc_drops(daemon):
         b"N1ABC-9>APRS,WIDE2*:!4903.50N/07201.75W>mobile \xb0\xff",  # the same heard again
         b"N1ABC-8>APRS,NOGATE:>not for the internet",
         b"N1ABC-7>APRS:" + b"x" * 600,  # over 512 bytes
-        b"N0CALL-10>APDW16,WIDE2-1:>own status",
-        b"N1ABC-6>APRS,WIDE1-1,qAO,N0CALL-10:>direwolf style",
+        b"N0IGT-10>APDW16,WIDE2-1:>own status",
+        b"N1ABC-6>APRS,WIDE1-1,qAO,N0IGT-10:>direwolf style",
     )
     assert await feed_packets(feed, 3) == [
-        b"N1ABC-9>APRS,WIDE1-1,qAS,N0CALL-10:!4903.50N/07201.75W>mobile \xb0\xff",
-        b"N0CALL-10>APDW16,TCPIP*,qAC,T2LOCAL:>own status",
-        b"N1ABC-6>APRS,WIDE1-1,qAO,N0CALL-10:>direwolf style",
+        b"N1ABC-9>APRS,WIDE1-1,qAS,N0IGT-10:!4903.50N/07201.75W>mobile \xb0\xff",
+        b"N0IGT-10>APDW16,TCPIP*,qAC,T2LOCAL:>own status",
+        b"N1ABC-6>APRS,WIDE1-1,qAO,N0IGT-10:>direwolf style",
     ]
     status = await gateway.get_json("/api/status")
     assert status["igate"]["accepted"] == 3
@@ -137,15 +137,15 @@ async def test_local_packets_go_up_to_aprs_is_once(daemon, upstream):
     session = await upstream.next_session()
     session.logresp()
     await gateway.until_log("aprs application started for aprs-is")
-    igate, _ = await IGateClient.logged_in(port, "N0CALL-10")
+    igate, _ = await IGateClient.logged_in(port, "N0IGT-10")
     igate.send("N1ABC>APRS,WIDE1-1:>gated", "N1ABC>APRS,WIDE2-1:>gated")
-    assert await session.read_line() == b"N1ABC>APRS,WIDE1-1,qAS,N0CALL-10:>gated"
+    assert await session.read_line() == b"N1ABC>APRS,WIDE1-1,qAS,N0IGT-10:>gated"
     # from APRS-IS back to us: a local iGate's copy of it now is a duplicate, not sent up again
     session.send_lines([b"N2XYZ>APRS,TCPIP*,qAC,T2TEST:>from the internet"])
     await gateway.until_log(") logged in, ")
     await asyncio.sleep(0.5)
     igate.send("N2XYZ>APRS,WIDE1-1:>from the internet", "N1ABC>APRS:>next")
-    assert await session.read_line() == b"N1ABC>APRS,qAS,N0CALL-10:>next"
+    assert await session.read_line() == b"N1ABC>APRS,qAS,N0IGT-10:>next"
 
 
 async def test_slow_tcp_client_is_disconnected(daemon, upstream):
@@ -191,7 +191,7 @@ async def test_web_message_goes_to_the_igate_that_heard_the_station_and_its_ack_
     daemon.manage("migrate", "--noinput")
     daemon.manage("shell", "-c", HAM.format(verified=True))
     gateway = await igate_daemon(daemon)
-    near, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-10")
+    near, _ = await IGateClient.logged_in(gateway.igate_port, "N0IGT-10")
     far, _ = await IGateClient.logged_in(gateway.igate_port, "N0CALL-11")
     near.send("N0DEMO-9>APRS,WIDE1-1:>on the air")
     await gateway.until_log(") logged in, ", count=2)
@@ -231,15 +231,19 @@ async def test_messages_reach_the_login_and_stations_it_heard_with_a_courtesy_po
     other, _ = await IGateClient.logged_in(gateway.igate_port, "N0AWAY", filter_="b/NOBODY")
     home.send("N1RF-7>APRS,WIDE1-1:>heard on home's radio")
     other.send(
-        "N0AWAY>APRS,TCPIP*:!4903.50N/07201.75W-away",  # the sender's position: sent along once
+        "N0AWAY>APRS,TCPIP*:!4903.50N/07201.75W-before the message: not sent along",
         "N0AWAY>APRS,TCPIP*::N0HOME   :for the login{1",
         "N0AWAY>APRS,TCPIP*::N1RF-7   :for a station home heard{2",
         "N0AWAY>APRS,TCPIP*::N9ELSE   :for nobody here{3",
+        "N0AWAY>APRS,TCPIP*:!4903.51N/07201.75W-the next position: sent once",
+        "N0AWAY>APRS,TCPIP*:!4903.52N/07201.75W-and no more",
     )
+    # filter.c / config.c (courtesy_list_storetime): a client given a station's message gets that
+    # station's *next* position, once, within 30 minutes; not its last one before the message
     assert [await home.read_packet() for _ in range(3)] == [
-        b"N0AWAY>APRS,TCPIP*,qAC,APRSGW:!4903.50N/07201.75W-away",
         b"N0AWAY>APRS,TCPIP*,qAC,APRSGW::N0HOME   :for the login{1",
         b"N0AWAY>APRS,TCPIP*,qAC,APRSGW::N1RF-7   :for a station home heard{2",
+        b"N0AWAY>APRS,TCPIP*,qAC,APRSGW:!4903.51N/07201.75W-the next position: sent once",
     ]
     home.send("N0HOME>APRS,TCPIP*::N0AWAY   :ack1")  # the ack goes back: N0AWAY is a login too
     assert await other.read_packet() == b"N0HOME>APRS,TCPIP*,qAC,APRSGW::N0AWAY   :ack1"

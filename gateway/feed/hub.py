@@ -32,6 +32,7 @@ from gateway.daemon import metrics
 from gateway.feed import positions
 from gateway.feed.index import SubscriberIndex
 from gateway.feed.items import packets_frame
+from gateway.feed.subscriptions import COURTESY_FOR
 from gateway.feed.wsframe import text_frame
 from gateway.layers import LAYER_ERRORS
 from gateway.loops import PerLoop
@@ -49,6 +50,8 @@ YIELD_EVERY = 100
 RF_IGATE_FOR = 3600.0
 """Seconds an entry station seen with qAR/qAr counts as an RF iGate (aprsc's q//I)."""
 RF_IGATES_MAX = 20000
+COURTESY_MAX = 5000
+"""Message senders whose next position is owed before the expired ones are swept."""
 
 _hubs = PerLoop(lambda: FeedHub(get_channel_layer()))
 
@@ -92,6 +95,7 @@ class FeedHub(Known):
         # ``recent``.
         self.positions = collections.OrderedDict()
         self.rf_igates = {}  # entry call -> monotonic time it last gated a packet from RF
+        self.courtesy = {}  # message sender -> {server-port client: deadline}: its next position goes to them
         self.remembered = {}  # positions recorded in Redis before this hub started (positions.py), and noted
         self.arrived = asyncio.Event()
         self.lost = 0  # packets the channel layer dropped before they got here
@@ -226,6 +230,7 @@ class FeedHub(Known):
     def dispatch(self, item, facts):
         """Queue one packet for every local subscriber whose filter matches."""
         self.packets += 1
+        owed = self.courtesy.pop(facts["from"], None) if "lat" in facts and self.courtesy else None
         if len(self.recent) == self.recent.maxlen:
             self.evicted.append(self.recent[0][2].get("received", 0))
         self.recent.append((self.packets, item, facts))
@@ -257,20 +262,46 @@ class FeedHub(Known):
                 self.dirty.add(subscription)
         if "addressee" in facts and self.subscriptions.messaging:
             self.route_message(item, facts)
+        if owed:
+            self.courtesy_position(item, facts, owed)
         self._schedule_flush()
 
     def route_message(self, item, facts):
         """A message to the server-port clients it is for, whatever their filters (a
         client whose filter passes it got it above: a filter only passes what its
-        boxes hold, so it was a candidate)."""
-        sender = self.positions.get(facts.get("from"))
+        boxes hold, so it was a candidate). Each of them is owed the sender's next
+        position (aprsc: ``courtesy_list_storetime``, filter.c)."""
+        deadline = time.monotonic() + COURTESY_FOR
         for subscription in self.subscriptions.messaging:
-            if subscription.filter.matches(facts) or not subscription.wants_message(facts["addressee"]):
+            if not subscription.wants_message(facts["addressee"]):
                 continue
-            for entry in subscription.message_entries(item, facts, sender and sender[2]):
+            if not subscription.filter.matches(facts):
+                entry = subscription.entry(item, facts)
+                if entry is None:
+                    continue
                 if subscription.push(entry):
                     self.flush_now = True
                 self.dirty.add(subscription)
+            self.courtesy.setdefault(facts["from"], {})[subscription] = deadline
+        if len(self.courtesy) > COURTESY_MAX:
+            now = time.monotonic()
+            self.courtesy = {
+                sender: owed for sender, owed in self.courtesy.items() if any(until > now for until in owed.values())
+            }
+
+    def courtesy_position(self, item, facts, owed):
+        """The first position of a message's sender after the message, to each client the
+        message went to and whose filter did not pass the position anyway."""
+        now = time.monotonic()
+        for subscription, until in owed.items():
+            if until < now or subscription not in self.subscriptions.messaging or subscription.filter.matches(facts):
+                continue
+            entry = subscription.entry(item, facts)
+            if entry is None:  # its own packet: it has it
+                continue
+            if subscription.push(entry):
+                self.flush_now = True
+            self.dirty.add(subscription)
 
     # --- what filters may ask (protocols.aprs.filters.Known) ---------------------
     def position(self, call):

@@ -10,7 +10,6 @@ buffer drops the oldest packets, and its next frame says how many it lost.
 
 import collections
 import json
-import time
 
 from django.conf import settings
 
@@ -109,8 +108,9 @@ class EventStreamSubscription(Subscription):
         await self.send(frame, event_id)
 
 
-COURTESY_INTERVAL = 1800.0
-"""Seconds before a client is sent a message sender's position again (aprsc's courtesy position)."""
+COURTESY_FOR = 1800.0
+"""Seconds a client that was given a station's message waits for that station's next position
+(aprsc's courtesy_list_storetime)."""
 
 
 class LineSubscription(Subscription):
@@ -120,8 +120,9 @@ class LineSubscription(Subscription):
     lose packets is dropped (as aprsc drops a client whose buffer overflows).
 
     Messages are routed as aprsc routes them, whatever the filter: those for the
-    addressees ``wants_message`` accepts (its login, stations it heard), each after
-    the sender's last position unless the client had it in the last 30 minutes."""
+    addressees ``wants_message`` accepts (its login, stations it heard); the hub
+    then sends the client the sender's next position once, within 30 minutes
+    (aprsc's courtesy position, gateway/feed/hub.py)."""
 
     shares_frames = False
 
@@ -131,26 +132,9 @@ class LineSubscription(Subscription):
         self.via = via
         self.too_slow = too_slow  # drops the connection, saying why
         self.wants_message = wants_message  # addressee (upper case) -> bool
-        self.courtesy_sent = {}  # sender -> monotonic time its position was last sent along
 
     def entry(self, item, facts):
         return None if facts.get("via") == self.via else facts["raw"]
-
-    def message_entries(self, item, facts, sender):
-        """The lines for a message routed to this client: the sender's position
-        (``sender``: its facts, or None) first when due, then the message."""
-        line = self.entry(item, facts)
-        if line is None:
-            return []
-        if sender is None or sender.get("via") == self.via:
-            return [line]
-        now = time.monotonic()
-        if now - self.courtesy_sent.get(facts["from"], -COURTESY_INTERVAL) < COURTESY_INTERVAL:
-            return [line]
-        self.courtesy_sent[facts["from"]] = now
-        if len(self.courtesy_sent) > 1000:
-            self.courtesy_sent = {call: at for call, at in self.courtesy_sent.items() if now - at < COURTESY_INTERVAL}
-        return [sender["raw"], line]
 
     async def flush(self):
         if self.dropped and not self.writable():
