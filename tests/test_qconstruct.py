@@ -3,7 +3,7 @@
 import pytest
 
 from protocols.aprs.dupes import DupeFilter
-from protocols.aprs.qconstruct import Refused, incoming, rf_gated, with_server_q
+from protocols.aprs.qconstruct import Refused, incoming, rf_gated, traced, with_server_q
 
 LOGIN, SERVER = "N0GATE-10", "T2TEST"
 
@@ -169,3 +169,17 @@ def test_a_32_hex_call_after_the_q_construct_is_a_call():
     traces, UDP peers); only the path before it must hold 1-9 character calls."""
     line = b"N1ABC>APRS,qAI,20010DB8000000000000000000000001,T2OTHER:>x"
     assert incoming(line, LOGIN, SERVER).startswith(b"N1ABC>APRS,qAI,20010DB8000000000000000000000001,T2OTHER,")
+
+
+def test_a_qai_trace_from_our_uplink_gets_the_upstream_server_and_ours():
+    """The q algorithm's trace (aprs-is.net, parse_qc.c): a server passing on a qAI packet
+    appends the login of the connection it came in on, unless there, and its own ID. Our
+    uplink's connection is the APRS-IS server it logged in to (its logresp's server ID)."""
+    line = b"N1ABC>APRS,qAI,N0IGT:>trace me"
+    assert traced(line, "T2FINLAND", "APRSGW") == b"N1ABC>APRS,qAI,N0IGT,T2FINLAND,APRSGW:>trace me"
+    already = b"N1ABC>APRS,qAI,N0IGT,T2FINLAND:>trace me"
+    assert traced(already, "T2FINLAND", "APRSGW") == b"N1ABC>APRS,qAI,N0IGT,T2FINLAND,APRSGW:>trace me"
+    plain = b"N1ABC>APRS,qAR,N0IGT:>no trace \xb0"
+    assert traced(plain, "T2FINLAND", "APRSGW") is plain  # any other packet is not touched
+    long = b"N1ABC>APRS,qAI,N0IGT:" + b"x" * 480
+    assert traced(long, "T2FINLAND", "APRSGW") == long  # never lost for its trace

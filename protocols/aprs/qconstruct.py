@@ -190,6 +190,28 @@ def q_dropcheck(path, q, login_b, server_b, local_logins):
     return path
 
 
+def traced(line, came_from, server_id):
+    """A packet from another server, as ours passes it on: a ``qAI`` trace gets the server it
+    came from (unless already there) and our server ID appended (the q algorithm's trace, as
+    for a client's upload). Any other line, or one the trace would grow past 510 bytes, is
+    returned as it is: a packet is never lost for its trace."""
+    if b",qAI," not in line.partition(b":")[0]:
+        return line  # the common case, without splitting the header
+    try:
+        source, dest, path, info = split_header(line)
+    except Refused:
+        return line
+    q = q_index(path)
+    if q is None or path[q] != b"qAI":
+        return line
+    after = [call.upper() for call in path[q + 1 :]]
+    trail = [
+        call.encode("ascii") for call in (came_from, server_id) if call and call.encode("ascii").upper() not in after
+    ]
+    grown = join_header(source, dest, [*path, *trail], info)
+    return grown if len(grown) <= 510 else line
+
+
 def rf_gated(line, login):
     """A line heard on RF by our own TNC, as an iGate logged in as ``login`` gates it."""
     source, dest, path, info = split_header(line)
