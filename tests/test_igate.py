@@ -348,3 +348,32 @@ async def test_a_receive_only_clients_own_position_centres_its_my_range(daemon):
     assert await listener.read_packet() == b"N1NEAR>APRS,WIDE1-1,qAS,N0GATE:!4904.00N/07202.00W>near"
     status = await gateway.get_json("/api/status")
     assert status["igate"]["refused"]["unverified login"] == 1  # still not passed on
+
+
+async def test_a_message_is_where_its_addressee_station_is_else_where_its_sender_is(daemon):
+    """aprsc: a message is placed at its addressee's last position when the addressee is a
+    station in its history (parse_aprs.c); any packet still without a position gets its
+    sender's (filter.c, filter_postprocess_dupefilter). Objects are not stations: a message
+    to one is where its sender is (we had placed it at the object)."""
+    gateway = await igate_daemon(daemon)
+    me, _ = await IGateClient.logged_in(gateway.igate_port, "N0ME", filter_="r/49.05/-72.03/10")
+    gate, _ = await IGateClient.logged_in(gateway.igate_port, "N0GATE")
+    gate.send(
+        "N1NEAR>APRS,WIDE1-1:!4904.00N/07202.00W>near",
+        "N1FAR>APRS,WIDE1-1:!4000.00N/07000.00W>far",
+        "N1FAR>APRS,WIDE1-1:;FARNET   *041200z4000.10N/07000.10WrFar object",
+        "N1NEAR>APRS,WIDE1-1:;NEARNET  *041200z4904.10N/07202.10WrNear object",
+    )
+    assert (await me.read_packet()).endswith(b">near")
+    assert (await me.read_packet()).endswith(b"Near object")
+    await asyncio.sleep(0.3)
+    gate.send(
+        "N1FAR>APRS,WIDE1-1::N1NEAR   :to a near station{1",  # at its addressee: passes
+        "N1NEAR>APRS,WIDE1-1::FARNET   :to a far object{2",  # at its sender (near): passes
+        "N1FAR>APRS,WIDE1-1::NEARNET  :to a near object{3",  # at its sender (far): not passed
+        "N1NEAR>APRS,WIDE1-1::N1NOBODY :to nobody known{4",  # at its sender (near): passes
+    )
+    got = [await me.read_packet() for _ in range(3)]
+    assert [line.rsplit(b"{", 1)[1] for line in got] == [b"1", b"2", b"4"]
+    with pytest.raises(asyncio.TimeoutError):
+        await me.read_packet(timeout=1)

@@ -240,8 +240,10 @@ class FeedHub(Known):
             self.positions.move_to_end(name)
             if len(self.positions) > self.held_stations:
                 self.positions.popitem(last=False)
-        else:  # as aprsc: a message is where its addressee is, anything else where its sender is
-            where = self.position(facts.get("addressee") or facts.get("from"))
+        else:  # as aprsc: a message is where its addressee station is, anything else where its sender is
+            where = self.station_position(facts["addressee"]) if facts.get("addressee") else None
+            if where is None:
+                where = self.position(facts.get("from"))
             if where is not None:
                 facts["lat"], facts["lon"] = where
         if facts.get("q") in ("R", "r") and "entry" in facts:
@@ -307,6 +309,14 @@ class FeedHub(Known):
     def position(self, call):
         held = self.positions.get(call)
         return self.remembered.get(call) if held is None else (held[2]["lat"], held[2]["lon"])
+
+    def station_position(self, call):
+        """A station's last position, not an object's or an item's of that name: aprsc's history
+        keeps stations, so a message to an object is placed where its sender is."""
+        held = self.positions.get(call)
+        if held is not None:
+            return None if held[2]["object"] else (held[2]["lat"], held[2]["lon"])
+        return self.remembered.get(call)
 
     def note_position(self, call, lat, lon):
         """Where a station is without a packet on the feed (a receive-only iGate client's own
