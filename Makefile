@@ -4,13 +4,15 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+RUNTIME := $(VENV)/.runtime-$(HASH)
+STAMP := $(VENV)/.installed-$(HASH)
 WEB := node_modules/.package-lock.json
 PEERS := .venv-peers/.installed-$(shell cat tests/peers-requirements.txt | sha1sum | cut -c1-12)
-.PHONY: run test lint fuzz bench system-deps venv web peers messages clean
+.PHONY: run test lint fuzz bench system-deps runtime venv web peers messages clean
 
 # A secret set in the environment wins; otherwise one is made once in var/.
-run: venv web messages var/secret_key
+run: runtime web messages var/secret_key
 	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/python manage.py migrate --noinput
 	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-var/secret_key} $(BIN)/aprs-gateway run
 
@@ -42,12 +44,21 @@ bench: venv
 	@scripts/ensure-postgres
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-venv: $(STAMP)
+# `make run` installs what the gateway runs on; the test, bench and PostgreSQL extras
+# (Playwright, Hypothesis, py-spy, ...) come with `make test`, `make bench` and `make fuzz`.
+runtime: $(RUNTIME)
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || scripts/apt-install python3-venv python3-pip
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	rm -f $(VENV)/.runtime-*
+	touch $@
+
+venv: $(STAMP)
+
+$(STAMP): $(RUNTIME)
 	$(BIN)/pip install --quiet -e '.[test,bench,postgres]'
 	rm -f $(VENV)/.installed-*
 	touch $@
@@ -57,7 +68,7 @@ $(STAMP): pyproject.toml
 PO := $(wildcard gateway/locale/*/LC_MESSAGES/*.po)
 messages: $(PO:.po=.mo)
 
-gateway/locale/%.mo: gateway/locale/%.po | venv
+gateway/locale/%.mo: gateway/locale/%.po | runtime
 	@command -v msgfmt >/dev/null || scripts/apt-install gettext
 	cd gateway && ../$(BIN)/django-admin compilemessages --ignore node_modules
 
