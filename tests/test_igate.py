@@ -377,3 +377,24 @@ async def test_a_message_is_where_its_addressee_station_is_else_where_its_sender
     assert [line.rsplit(b"{", 1)[1] for line in got] == [b"1", b"2", b"4"]
     with pytest.raises(asyncio.TimeoutError):
         await me.read_packet(timeout=1)
+
+
+async def test_a_qai_trace_from_aprs_is_grows_for_our_clients_and_the_feed_keeps_the_bytes(daemon, upstream):
+    """The q algorithm's trace: a server passing a qAI packet on appends the server it came
+    from and its own ID. Our server port's clients get that; the feed and archive keep the
+    line exactly as APRS-IS sent it."""
+    port = free_port()
+    env = {"IGATE_SERVER_ID": "T2LOCAL"}
+    gateway = await daemon(*uplink_flags(upstream), "--igate-port", str(port), env=env).started()
+    session = await upstream.next_session()
+    session.logresp(server_id="T2UPSTRM")
+    await gateway.until_log("aprs application started for aprs-is")
+    client, _ = await IGateClient.logged_in(port, "N0IGT-5", filter_="b/SR7NRQ*")
+    feed = await FeedClient.connect(gateway.ws_url)
+    await feed.subscribe("b/SR7NRQ*")
+    traced = b"SR7NRQ-10>APD225,TCPIP*,qAI,SR7NRQ-10,T2POLAND:!5057.35NI02121.62E&iGate"
+    plain = b"SR7NRQ-10>APD225,TCPIP*,qAC,T2POLAND:>no trace"
+    session.send_lines([traced, plain])
+    assert await client.read_packet() == traced.replace(b"T2POLAND:", b"T2POLAND,T2UPSTRM,T2LOCAL:")
+    assert await client.read_packet() == plain
+    assert await feed_packets(feed, 2) == [traced, plain]

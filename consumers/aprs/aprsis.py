@@ -10,6 +10,8 @@ server-side filter as ``g/`` (``aprs.filter``, docs/aprs-asgi.md).
 
 import logging
 
+from django.conf import settings
+
 from consumers.aprs.base import APRSConsumer
 from consumers.aprs.messaging import Messaging
 from gateway.daemon import metrics
@@ -23,6 +25,12 @@ class APRSNewsConsumer(Messaging, APRSConsumer):
     GROUP_FILTER_CALLS = 20  # callsigns per g/ part
     GROUP_FILTER_MAX = 400  # characters of g/ parts: the login line must stay inside 512 bytes
     group_filter = ""  # the g/ parts the server-side filter has now
+
+    async def aprs_connect(self, event):
+        # What APRS-IS sends us and we pass on to our server port's clients: a qAI trace gets the
+        # server it came from (its logresp's ID) and ours, as a server passing it on does.
+        self.trace_via = (self.scope.get("server_id") or "", settings.IGATE_SERVER_ID)
+        await super().aprs_connect(event)
 
     async def start_messaging(self):
         await self.channel_layer.group_add(UPLINK_GROUP, self.channel_name)

@@ -43,6 +43,7 @@ from gateway.feed.positions import get_recorder
 from gateway.layers import LAYER_ERRORS
 from gateway.names import ARCHIVE_CHANNEL, FEED_GROUP, NEWS_GROUP, UPLINK_GROUP
 from protocols.aprs.filters import packet_facts
+from protocols.aprs.qconstruct import traced
 from protocols.aprs.tnc2 import info_field, message_addressee
 
 LAYER_ERROR_LOG_INTERVAL = 10.0
@@ -62,6 +63,7 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
     via = None  # set by connections whose own packets must not be sent back to them
     fence = None  # the leader's fencing token its packets carry (uplink, TNC); None for iGates
     recorder = None  # shares the positions this node ingests (gateway/feed/positions.py), with Redis
+    trace_via = None  # (the server it came from, ours): how a qAI trace grows for server-port clients
     handed_on = 0  # the seq of the last packet handed to the feed
     unarchived_from = 0  # the seq of the first packet the archive has not had, while ``unarchived`` holds any
     archive_timer = None  # hands ``unarchived`` on ARCHIVE_FLUSH_INTERVAL after its first packet
@@ -104,6 +106,8 @@ class APRSConsumer(PatientReceive, NoDatabaseEvents, AsyncConsumer):
         for packet in packets:
             self.heard(packet)
             facts = packet_facts(packet["packet"], packet["raw"])
+            if self.trace_via is not None:  # the line server-port clients get; the feed keeps the bytes
+                facts["raw"] = traced(facts["raw"], *self.trace_via)
             facts["received"] = packet["received"]  # a position every node shares (SSE resume)
             if self.via:
                 facts["via"] = self.via

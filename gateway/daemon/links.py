@@ -50,7 +50,6 @@ def uplink_config(servers, demo=False):
         reconnect_max=settings.APRS_RECONNECT_MAX,
         software_version=software_version(),
         demo=demo,
-        server_id=settings.IGATE_SERVER_ID,
     )
 
 

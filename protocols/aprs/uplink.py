@@ -20,7 +20,7 @@ from twisted.protocols.policies import TimeoutMixin
 
 from protocols.occasional import Occasionally
 
-from . import login, qconstruct
+from . import login
 from .decode import failure_reason
 from .lines import MAX_CONTENT, LineSplitter
 from .link import Link, LinkProtocol
@@ -46,7 +46,6 @@ class UplinkConfig:
     software_version: str = "0"
     demo: bool = False
     application_filter: str = ""  # what the application adds (aprs.filter): g/ for web users' messages
-    server_id: str = ""  # ours, appended to qAI traces (IGATE_SERVER_ID)
 
     @property
     def full_filter(self):
@@ -233,7 +232,6 @@ class Uplink(Link):
         if connection.logresp is None:
             logger.warning("%s sent packets before a logresp; treating the login as unverified", connection.name)
         self.protocol_server.first_time(line)  # so a local iGate's copy of it is not passed on again
-        line = qconstruct.traced(line, self.server_id, self.config.server_id)
         event = self.protocol_server.packet_received(connection, line, fence=token)
         self.last_line = event["received"]
         if event["packet"].get("format") == "unknown":
