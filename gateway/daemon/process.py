@@ -58,8 +58,9 @@ class Gateway:
     link start once this node leads (or it stands by for them); READY=1 goes
     to systemd once listening and leading or standing by. SIGHUP re-reads
     the filter; the first SIGTERM/SIGINT stops gracefully (websockets are
-    closed with 1001, the uplink's applications get up to 10 s), a second
-    one exits at once.
+    closed with 1001, the links' applications get up to 10 s to hand on what
+    they hold, then the workers up to 10 s to store it), a second one exits
+    at once. A port it cannot listen on stops it with an error (exit 2).
     """
 
     def __init__(self, bind, port, application_path, roles):
