@@ -74,6 +74,17 @@ def line_of(row, baseline=None):
     )
 
 
+def curve_of(config, rows):
+    """One line per rate a ladder measured, in order of rate: the p99 of each run, and whether
+    the step kept up (K) or not (-), and was client-bound (C)."""
+    steps = []
+    for row in sorted(rows, key=lambda row: row["offered_per_s"]):
+        p99s = "/".join(f"{run['p99_ms']:.0f}" if run["p99_ms"] is not None else "-" for run in row["runs"])
+        flags = ("K" if row["kept_up"] else "-") + ("C" if any(fanout.client_bound(run) for run in row["runs"]) else "")
+        steps.append(f"{row['offered_per_s']:g}/s {p99s} ms {flags}")
+    return f"  {config:<16}" + "; ".join(steps)
+
+
 def area_filters(lines, count, rng, size=0.5):
     """``count`` map viewports (``size``° boxes) around positions found in the corpus."""
     positions = []
@@ -125,6 +136,9 @@ def main(argv=None):
             best[config], rows = fanout.sustainable(config, clients, lines, args.redis_url, log=log, **ladder, **step)
             report.setdefault("ladders", {})[config] = rows
         baseline = best["baseline"]
+        print(f"\np99 against the offered rate, {clients} clients (every step's runs: docs/fanout.md)")
+        for config in configs:
+            print(curve_of(config, report["ladders"][config]))
         print(HEADER)
         for config in configs:
             if best[config]:
