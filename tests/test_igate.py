@@ -398,3 +398,25 @@ async def test_a_qai_trace_from_aprs_is_grows_for_our_clients_and_the_feed_keeps
     assert await client.read_packet() == traced.replace(b"T2POLAND:", b"T2POLAND,T2UPSTRM,T2LOCAL:")
     assert await client.read_packet() == plain
     assert await feed_packets(feed, 2) == [traced, plain]
+
+
+async def test_internet_packets_of_a_station_the_igate_heard_reach_it_whatever_its_filter(daemon):
+    """aprsc (client heard list; hessu/aprsc#67): a station a client gated from its radio is
+    heard there, and the station's packets sent on the internet side (TCPIP*) go to that client
+    whatever its filter, so that a TX iGate knows the station is on the internet. Before, they
+    were not passed."""
+    gateway = await igate_daemon(daemon)
+    home, _ = await IGateClient.logged_in(gateway.igate_port, "N0HOME", filter_="b/NOBODY")
+    other, _ = await IGateClient.logged_in(gateway.igate_port, "N0AWAY", filter_="b/NOBODY")
+    home.send("N1RF-7>APRS,WIDE1-1:>heard on home's radio")
+    await asyncio.sleep(0.3)
+    other.send(
+        "N1RF-7>APDR16,TCPIP*:>now on the internet",
+        "N1RF-7>APRS,WIDE1-1:>heard again, on away's radio: not internet traffic",
+        "N9ELSE>APDR16,TCPIP*:>a station nobody here heard",
+    )
+    assert await home.read_packet() == b"N1RF-7>APDR16,TCPIP*,qAS,N0AWAY:>now on the internet"
+    with pytest.raises(asyncio.TimeoutError):
+        await home.read_packet(timeout=1)
+    with pytest.raises(asyncio.TimeoutError):
+        await other.read_packet(timeout=0.5)  # its own uploads never come back

@@ -13,7 +13,7 @@ import time
 
 from consumers.aprs.base import APRSConsumer
 from consumers.aprs.messaging import Messaging
-from gateway.feed.hub import get_hub
+from gateway.feed.hub import HEARD_FOR, get_hub
 from gateway.feed.subscriptions import LineSubscription
 from gateway.names import LINES_EXTENSION
 from protocols.aprs.filters import PASS_NOTHING, parse_filter
@@ -22,8 +22,6 @@ from protocols.aprs.tnc2 import message_addressee
 
 logger = logging.getLogger("aprs.igate")
 
-HEARD_FOR = 3 * 3600.0
-"""Seconds a station the iGate gated stays one it may get messages for (aprsc: 3 hours)."""
 HEARD_MAX = 5000
 
 
@@ -94,6 +92,7 @@ class IGateConsumer(Messaging, APRSConsumer):
         if source:
             now = time.monotonic()
             self.heard_at[source.upper()] = now
+            get_hub().note_heard(source.upper(), self.via)
             if len(self.heard_at) > HEARD_MAX:
                 self.heard_at = {call: at for call, at in self.heard_at.items() if now - at < HEARD_FOR}
 

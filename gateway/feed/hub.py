@@ -50,6 +50,9 @@ YIELD_EVERY = 100
 RF_IGATE_FOR = 3600.0
 """Seconds an entry station seen with qAR/qAr counts as an RF iGate (aprsc's q//I)."""
 RF_IGATES_MAX = 20000
+HEARD_FOR = 3 * 3600.0
+"""Seconds a station gated by a server-port client counts as heard there (aprsc: 3 hours)."""
+HEARD_MAX = 50000
 COURTESY_MAX = 5000
 """Message senders whose next position is owed before the expired ones are swept."""
 
@@ -96,6 +99,8 @@ class FeedHub(Known):
         self.positions = collections.OrderedDict()
         self.rf_igates = {}  # entry call -> monotonic time it last gated a packet from RF
         self.courtesy = {}  # message sender -> {server-port client: deadline}: its next position goes to them
+        self.heard_on = {}  # station -> {server-port client's via: monotonic time it gated the station}
+        self.line_clients = {}  # via -> that server-port client's subscription
         self.remembered = {}  # positions recorded in Redis before this hub started (positions.py), and noted
         self.arrived = asyncio.Event()
         self.lost = 0  # packets the channel layer dropped before they got here
@@ -141,6 +146,8 @@ class FeedHub(Known):
         if not subscription.filter.text and subscription.shares_frames:
             self.shared_flush_at = min(self.shared_flush_at, subscription.flush_at)
         self.subscriptions.add(subscription)
+        if getattr(subscription, "via", None):
+            self.line_clients[subscription.via] = subscription
 
     async def until_joined(self, timeout=5.0):
         """Wait (at most ``timeout`` s) until the hub receives the feed, so nothing sent
@@ -153,6 +160,8 @@ class FeedHub(Known):
     def unsubscribe(self, subscription):
         self.subscriptions.discard(subscription)
         self.dirty.discard(subscription)
+        if self.line_clients.get(getattr(subscription, "via", None)) is subscription:
+            del self.line_clients[subscription.via]
 
     async def _run(self):
         """Receive from the feed group for ever; survive a layer outage."""
@@ -266,6 +275,8 @@ class FeedHub(Known):
             self.route_message(item, facts)
         if owed:
             self.courtesy_position(item, facts, owed)
+        if self.heard_on and "TCPIP*" in facts["path"]:
+            self.to_where_heard(item, facts)
         self._schedule_flush()
 
     def route_message(self, item, facts):
@@ -290,6 +301,38 @@ class FeedHub(Known):
             self.courtesy = {
                 sender: owed for sender, owed in self.courtesy.items() if any(until > now for until in owed.values())
             }
+
+    def note_heard(self, call, via):
+        """A server-port client gated a packet of ``call``: it is heard there (see to_where_heard)."""
+        now = time.monotonic()
+        self.heard_on.setdefault(call, {})[via] = now
+        if len(self.heard_on) > HEARD_MAX:
+            self.heard_on = {
+                station: fresh
+                for station, where in self.heard_on.items()
+                if (fresh := {via: at for via, at in where.items() if now - at < HEARD_FOR})
+            }
+
+    def to_where_heard(self, item, facts):
+        """A packet sent on the internet side (TCPIP*) by a station a server-port client heard
+        on its radio goes to that client whatever its filter: aprsc does so, so that a TX iGate
+        knows the station is heard on the internet and need not gate its messages to RF."""
+        heard = self.heard_on.get(facts["from"])
+        if not heard:
+            return
+        now = time.monotonic()
+        for via, at in heard.items():
+            subscription = self.line_clients.get(via)
+            if subscription is None or now - at >= HEARD_FOR or subscription.filter.matches(facts):
+                continue
+            if "addressee" in facts and subscription.wants_message(facts["addressee"]):
+                continue  # routed as a message already
+            entry = subscription.entry(item, facts)
+            if entry is None:
+                continue
+            if subscription.push(entry):
+                self.flush_now = True
+            self.dirty.add(subscription)
 
     def courtesy_position(self, item, facts, owed):
         """The first position of a message's sender after the message, to each client the
