@@ -29,7 +29,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-# Every fuzz target of tests/test_fuzz.py with 100,000 cases (about an hour on 2 cores);
+# Every fuzz target of tests/test_fuzz.py with 100,000 cases (about two hours on 2 cores);
 # Hypothesis's statistics (cases per target, failures) go to bench/results/fuzz.txt.
 FUZZ_EXAMPLES ?= 100000
 fuzz: venv web
