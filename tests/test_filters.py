@@ -106,7 +106,7 @@ def test_empty_filter_passes_everything():
         ("-b/N0CALL", "not an exclusion"),
         ("r", "unknown filter type"),
         ("m/50", "m/ needs a logged-in callsign"),
-        ("b/" + "A" * 600, "longer than 512"),
+        ("b/" + "A" * 8189, "longer than 8190 characters"),  # what aprsc reads of a line: its 8 kB buffer
     ],
 )
 def test_rejected_filters_say_why(text, reason):
