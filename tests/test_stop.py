@@ -54,12 +54,9 @@ async def send_steadily(session, stop):
         await asyncio.sleep(TICK)
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-@pytest.mark.parametrize("layer", ["memory", "redis"])
-async def test_sigterm_archives_every_packet_a_live_client_saw(daemon, upstream, redis, request, database, layer):
-    env = {"ARCHIVE_ENABLED": "true", "REDIS_URL": redis.url if layer == "redis" else None}
-    if database == "postgresql":
-        env["DATABASE_URL"] = request.getfixturevalue("postgres_database")
+async def streaming_daemon(daemon, upstream, env):
+    """A migrated daemon with the archive on, fed RATE packets a second, and a live client on
+    the whole feed: (gateway, client, stop, sender); set ``stop`` and await ``sender`` to end the feed."""
     daemon.manage("migrate", "--noinput", env=env)
     gateway = await daemon("--aprs-server", upstream.address, env=env).started()
     session = await upstream.next_session()
@@ -67,7 +64,16 @@ async def test_sigterm_archives_every_packet_a_live_client_saw(daemon, upstream,
     client = await FeedClient.connect(gateway.ws_url)
     await client.subscribe("")
     stop = asyncio.Event()
-    sender = asyncio.ensure_future(send_steadily(session, stop))
+    return gateway, client, stop, asyncio.ensure_future(send_steadily(session, stop))
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("layer", ["memory", "redis"])
+async def test_sigterm_archives_every_packet_a_live_client_saw(daemon, upstream, redis, request, database, layer):
+    env = {"ARCHIVE_ENABLED": "true", "REDIS_URL": redis.url if layer == "redis" else None}
+    if database == "postgresql":
+        env["DATABASE_URL"] = request.getfixturevalue("postgres_database")
+    gateway, client, stop, sender = await streaming_daemon(daemon, upstream, env)
     seen = set()
 
     async def watch():
@@ -103,14 +109,7 @@ async def test_sigkill_loses_at_most_the_archive_window(daemon, upstream):
     archive its packets once every ARCHIVE_FLUSH_INTERVAL (1 s) and the worker writes once a
     second, so about 2 s of packets at most. Measured, and kept bounded."""
     env = {"ARCHIVE_ENABLED": "true"}
-    daemon.manage("migrate", "--noinput", env=env)
-    gateway = await daemon("--aprs-server", upstream.address, env=env).started()
-    session = await upstream.next_session()
-    session.logresp()
-    client = await FeedClient.connect(gateway.ws_url)
-    await client.subscribe("")
-    stop = asyncio.Event()
-    sender = asyncio.ensure_future(send_steadily(session, stop))
+    gateway, client, stop, sender = await streaming_daemon(daemon, upstream, env)
     seen = set()
     deadline = time.monotonic() + 4
     while time.monotonic() < deadline:

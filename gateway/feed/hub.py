@@ -265,12 +265,7 @@ class FeedHub(Known):
                 self.flush_now = True
         for subscription in self.subscriptions.candidates(facts):
             if subscription.filter.matches(facts):
-                entry = subscription.entry(item, facts)
-                if entry is None:
-                    continue
-                if subscription.push(entry):
-                    self.flush_now = True
-                self.dirty.add(subscription)
+                self.queue(subscription, item, facts)
         if "addressee" in facts and self.subscriptions.messaging:
             self.route_message(item, facts)
         if owed:
@@ -289,12 +284,7 @@ class FeedHub(Known):
             if not subscription.wants_message(facts["addressee"]):
                 continue
             if not subscription.filter.matches(facts):
-                entry = subscription.entry(item, facts)
-                if entry is None:
-                    continue
-                if subscription.push(entry):
-                    self.flush_now = True
-                self.dirty.add(subscription)
+                self.queue(subscription, item, facts)
             self.courtesy.setdefault(facts["from"], {})[subscription] = deadline
         if len(self.courtesy) > COURTESY_MAX:
             now = time.monotonic()
@@ -327,12 +317,7 @@ class FeedHub(Known):
                 continue
             if "addressee" in facts and subscription.wants_message(facts["addressee"]):
                 continue  # routed as a message already
-            entry = subscription.entry(item, facts)
-            if entry is None:
-                continue
-            if subscription.push(entry):
-                self.flush_now = True
-            self.dirty.add(subscription)
+            self.queue(subscription, item, facts)
 
     def courtesy_position(self, item, facts, owed):
         """The first position of a message's sender after the message, to each client the
@@ -341,12 +326,17 @@ class FeedHub(Known):
         for subscription, until in owed.items():
             if until < now or subscription not in self.subscriptions.messaging or subscription.filter.matches(facts):
                 continue
-            entry = subscription.entry(item, facts)
-            if entry is None:  # its own packet: it has it
-                continue
-            if subscription.push(entry):
-                self.flush_now = True
-            self.dirty.add(subscription)
+            self.queue(subscription, item, facts)
+
+    def queue(self, subscription, item, facts):
+        """A packet into one subscriber's buffer (unless it is the subscriber's own: ``entry``
+        None), flushed at the next tick, or now when its buffer is full enough."""
+        entry = subscription.entry(item, facts)
+        if entry is None:
+            return
+        if subscription.push(entry):
+            self.flush_now = True
+        self.dirty.add(subscription)
 
     # --- what filters may ask (protocols.aprs.filters.Known) ---------------------
     def position(self, call):
