@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -326,12 +327,15 @@ def main(argv=None):
             print(f"\narchive ({vendor}): {packets:,} packets stored in batches, then the API over them")
             report.setdefault("archive", {})[vendor] = archive.run(packets, postgres=postgres)
 
+    report["killed_on_stop"] = fanout.KILLED
     output = args.output or RESULTS / time.strftime("%Y%m%d-%H%M%S.json")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2))
     print(f"\nwritten {output}")
+    if fanout.KILLED:
+        print(f"{len(fanout.KILLED)} processes did not stop on SIGTERM and were killed (see '!!' above)")
     return report
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if main()["killed_on_stop"] else 0)

@@ -175,15 +175,23 @@ def layer_env(config, redis_url):
     return {"REDIS_URL": redis_url} if config.startswith("redis") else {}
 
 
+STOP_TIMEOUT = 30
+KILLED = []
+"""Processes that did not end within STOP_TIMEOUT of SIGTERM: a defect the bench reports
+(a daemon that hangs on stop once cost each P6 step 30 s, unnoticed)."""
+
+
 def stop(processes):
     for process in processes:
         process.terminate()
     for process in processes:
         try:
-            process.wait(30)
+            process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+            KILLED.append(" ".join(map(str, process.args[2:])))
+            print(f"  !! did not stop within {STOP_TIMEOUT} s of SIGTERM, killed: {KILLED[-1]}", flush=True)
 
 
 def run_step(config, clients, rate, lines, redis_url=None, filters=None, warmup=3.0, seconds=5.0, client_processes=2):

@@ -14,7 +14,7 @@ import time
 
 from channels.worker import Worker
 
-from gateway.layers import LAYER_ERRORS, receive_patiently
+from gateway.layers import cancel_surely, receive_patiently, receive_within
 
 logger = logging.getLogger("gateway.worker")
 
@@ -50,16 +50,12 @@ class PatientWorker(Worker):
         gathered), all within ``timeout`` seconds. Cancelling a receive loses nothing: the
         message stays in the in-memory queue, or in channels-redis's backup queue."""
         deadline = time.monotonic() + timeout
-        for listener in self.listeners:
-            listener.cancel()
-        if self.listeners:
-            await asyncio.wait(self.listeners)
+        stuck = await cancel_surely(self.listeners, deadline)
         taken = 0
         for channel in self.channels:
-            while time.monotonic() < deadline:
-                try:
-                    message = await asyncio.wait_for(self.channel_layer.receive(channel), DRAINED_AFTER)
-                except LAYER_ERRORS:  # drained (a timeout), or the layer is gone
+            while not stuck and time.monotonic() < deadline:
+                message = await receive_within(self.channel_layer, channel, DRAINED_AFTER, deadline)
+                if message is None:
                     break
                 await self.hand(channel, message)
                 taken += 1
@@ -73,7 +69,8 @@ class PatientWorker(Worker):
         for future in late:
             future.cancel()
         logger.info(
-            "worker: finished (%d messages taken on stopping%s)",
+            "worker: finished (%d messages taken on stopping%s%s)",
             taken,
+            f"; {len(stuck)} channel receives would not end" if stuck else "",
             f"; {len(late)} applications cancelled after {timeout:g} s" if late else "",
         )
