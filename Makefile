@@ -101,6 +101,7 @@ system-deps:
 	@command -v chromium >/dev/null || scripts/apt-install chromium
 	@command -v systemd-analyze >/dev/null || scripts/apt-install systemd
 	@command -v tmux >/dev/null || scripts/apt-install tmux
+	@test -x /usr/sbin/mosquitto && command -v mosquitto_passwd >/dev/null || scripts/apt-install mosquitto mosquitto-clients
 	@scripts/ensure-postgres
 
 var/secret_key:

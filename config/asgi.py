@@ -27,6 +27,7 @@ from consumers.chat import AdminChatConsumer, PublicChatConsumer  # noqa: E402
 from consumers.echo import EchoAsyncConsumer, EchoSyncConsumer  # noqa: E402
 from consumers.feed import APRSFeedConsumer  # noqa: E402
 from consumers.messages import MessagesConsumer  # noqa: E402
+from consumers.mqtt import MQTTBridgeConsumer  # noqa: E402
 from consumers.outbox import OutboxConsumer  # noqa: E402
 from consumers.streams import LongPollConsumer, NotificationsConsumer  # noqa: E402
 from gateway.names import ARCHIVE_CHANNEL, OUTBOX_CHANNEL  # noqa: E402
@@ -64,6 +65,7 @@ application = ProtocolTypeRouter(
                 "kiss": TNCConsumer.as_asgi(),
             }
         ),
+        "mqtt": MQTTBridgeConsumer.as_asgi(),  # the MQTT bridge (docs/mqtt-asgi.md), with MQTT_URL
         "channel": ChannelNameRouter(
             {
                 ARCHIVE_CHANNEL: ArchiveConsumer.as_asgi(),

@@ -9,6 +9,7 @@ import ipaddress
 import json
 import math
 import os
+import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +17,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from protocols.aprs.address import parse_host, parse_server
+from protocols.aprs.filters import FilterError, parse_filter
+from protocols.mqtt.url import parse_broker_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -173,6 +176,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Outputs ----------------------------------------------------------------------
+# What every batch of packets goes to (consumers/aprs/outputs.py: each says whether it
+# runs once per node or once per cluster, and whether the settings turn it on).
+APRS_OUTPUTS = [
+    "consumers.aprs.outputs.FeedOutput",
+    "consumers.aprs.outputs.BulletinOutput",
+    "consumers.aprs.outputs.MessagesOutput",
+    "consumers.aprs.outputs.GateUpOutput",
+    "consumers.aprs.outputs.MQTTOutput",
+    "consumers.aprs.outputs.ArchiveOutput",
+]
 
 # --- Archive ----------------------------------------------------------------------
 ARCHIVE_ENABLED = env_bool("ARCHIVE_ENABLED", True)
@@ -356,6 +371,29 @@ if len(KISS_SERVER) > 1:
 KISS_SERVER = KISS_SERVER[0] if KISS_SERVER else None  # (host, port)
 KISS_TRANSMIT = env_bool("KISS_TRANSMIT", False)  # web users' messages go on the air
 KISS_TX_PATH = env("KISS_TX_PATH", "WIDE1-1")  # digipeater path of what we transmit; empty for none
+
+# --- MQTT bridge (README "MQTT and Home Assistant"): off while MQTT_URL is unset --------
+# mqtt://[user:password@]host[:port] (1883), mqtts:// for TLS (8883). The bridge runs on the
+# node that leads (with the uplink), so each packet is published once in the cluster.
+MQTT_URL = env("MQTT_URL", "")
+try:
+    MQTT_BROKER = parse_broker_url(MQTT_URL) if MQTT_URL.strip() else None
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MQTT_URL: {exc}") from None
+MQTT_PREFIX = env("MQTT_PREFIX", "aprs").strip("/")
+if not MQTT_PREFIX or set(MQTT_PREFIX) & set("+#\x00"):
+    raise ImproperlyConfigured(f"MQTT_PREFIX={MQTT_PREFIX!r}: a topic without + or # (default aprs)")
+# What is published, in the APRS-IS filter language (empty: everything).
+MQTT_FILTER = env("MQTT_FILTER", "")
+try:
+    parse_filter(MQTT_FILTER)
+except FilterError as exc:
+    raise ImproperlyConfigured(f"MQTT_FILTER: {exc}") from None
+MQTT_HA_CALLSIGNS = tuple(call.upper() for call in env_list("MQTT_HA_CALLSIGNS", ""))
+MQTT_QOS = env_int("MQTT_QOS", 0, 0, 1)
+# Publications held while the broker is away (the oldest go first, counted).
+MQTT_BUFFER = env_int("MQTT_BUFFER", 10_000, 1, 10_000_000)
+MQTT_CLIENT_ID = env("MQTT_CLIENT_ID", "") or f"aprs-gateway-{socket.gethostname()}"
 
 # What this node does: web (websocket clients), ingest (may hold the uplink),
 # worker (background channel workers). Several nodes on one Redis split them.

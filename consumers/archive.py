@@ -23,8 +23,7 @@ from django.db import DatabaseError, IntegrityError
 
 from consumers.dispatch import NoDatabaseEvents
 from consumers.patience import PatientReceive
-from gateway import archive
-from gateway.daemon import metrics
+from gateway import archive, metrics
 from protocols.occasional import Occasionally
 
 logger = logging.getLogger("gateway.archive")

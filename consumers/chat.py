@@ -25,13 +25,13 @@ from consumers.frames import POLICY_VIOLATION, BadFrames, Frame, FrameError, Fra
 from consumers.language import InTheirLanguage
 from consumers.messages import queue_aprs_message
 from consumers.patience import PatientReceive
-from gateway import chat
-from gateway.daemon import metrics
+from gateway import chat, metrics
 from gateway.feed.wsframe import dumps
 from gateway.layers import LAYER_ERRORS, RETRY_MAX
 from gateway.models import LOBBY, Room, Sanction
 from gateway.names import BACKLOG_EXTENSION, CLOSE_EXTENSION, FRAME_EXTENSION, room_group
 from gateway.room_hub import TRY_AGAIN_LATER, Listener, get_room_hub
+from protocols.backoff import Backoff
 
 logger = logging.getLogger("gateway.chat")
 
@@ -60,10 +60,9 @@ async def announce(layer, room, payload):
 
 
 async def announce_later(layer, event):
-    delay, give_up_at = 1.0, time.monotonic() + ANNOUNCE_FOR
+    backoff, give_up_at = Backoff(1.0, RETRY_MAX), time.monotonic() + ANNOUNCE_FOR
     while time.monotonic() < give_up_at:
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, RETRY_MAX)
+        await asyncio.sleep(backoff.next())
         try:
             return await layer.group_send(room_group(event["room"]), event)
         except LAYER_ERRORS:

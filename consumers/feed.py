@@ -29,7 +29,7 @@ from consumers.frames import (
     close_for_policy,
 )
 from consumers.language import InTheirLanguage
-from gateway.daemon import metrics
+from gateway import metrics
 from gateway.feed.hub import get_hub
 from gateway.feed.subscriptions import Subscription
 from gateway.feed.wsframe import dumps

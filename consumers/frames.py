@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
 from pydantic import ValidationError as SchemaError
 
-from gateway.daemon import metrics
+from gateway import metrics
 from gateway.names import CLOSE_EXTENSION
 
 MAX_FRAME = 4096

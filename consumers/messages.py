@@ -21,8 +21,7 @@ from consumers.dispatch import NoDatabaseEvents
 from consumers.frames import POLICY_VIOLATION, BadFrames, Frame, FrameError, FrameSchema, Value, close_for_policy
 from consumers.language import InTheirLanguage
 from consumers.patience import PatientReceive
-from gateway import chat, inbox, outbox
-from gateway.daemon import metrics
+from gateway import chat, inbox, metrics, outbox
 from gateway.feed.hub import get_hub
 from gateway.feed.wsframe import dumps
 from gateway.names import OUTBOX_CHANNEL, user_group

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs
 from channels.generic.http import AsyncHttpConsumer
 from channels.layers import get_channel_layer
 
-from gateway.daemon import metrics, runtime
+from gateway import metrics
+from gateway.daemon import runtime
 from gateway.feed.hub import get_hub
 from gateway.feed.subscriptions import EventStreamSubscription
 from gateway.feed.wsframe import dumps

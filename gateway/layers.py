@@ -12,6 +12,8 @@ from channels.exceptions import ChannelFull
 from channels_redis import core
 from redis.exceptions import RedisError
 
+from protocols.backoff import Backoff
+
 LAYER_ERRORS = (ChannelFull, OSError, asyncio.TimeoutError, RedisError)
 """A full channel, or Redis out of reach: an outage to count and survive, not a bug."""
 RETRY_MAX = 10.0
@@ -25,20 +27,18 @@ logger = logging.getLogger("gateway.layers")
 
 async def receive_patiently(receive, who):
     """``await receive()``, through a layer outage: a failed receive is tried again
-    (1 s doubling to ``RETRY_MAX``), with one warning when the outage starts and one
+    (``Backoff`` from 1 s to ``RETRY_MAX``), with one warning when the outage starts and one
     line when it ends, instead of a crash and a traceback per attempt."""
-    delay, failing = 1.0, False
+    backoff = Backoff(1.0, RETRY_MAX)
     while True:
         try:
             message = await receive()
         except LAYER_ERRORS as exc:
-            if not failing:
+            if not backoff.failures:
                 logger.warning("%s: channel layer unavailable (%s); waiting for it", who, exc)
-                failing = True
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX)
+            await asyncio.sleep(backoff.next())
             continue
-        if failing:
+        if backoff.failures:
             logger.info("%s: channel layer back", who)
         return message
 

@@ -27,6 +27,8 @@ NEWS_GROUP = "aprs-news"
 """Bulletins and announcements (``news.bulletin``) for the news stream."""
 UPLINK_GROUP = "aprs-uplink"
 """The application instance of the APRS-IS uplink: where locally gated packets go up (``uplink.gate``)."""
+MQTT_GROUP = "aprs-mqtt"
+"""The MQTT bridge's application instance, on the node that leads: batches to publish (``mqtt.packets``)."""
 TRANSMIT_GROUP = "aprs-transmitters"
 """Every aprs application instance of the cluster: the outbox's messages go to all (``transmitter.send``)."""
 

@@ -24,6 +24,7 @@ from django.conf import settings
 
 from gateway import members
 from gateway.feed.wsframe import dumps, text_frame
+from gateway.hubs import LayerHub
 from gateway.layers import LAYER_ERRORS
 from gateway.loops import PerLoop
 from gateway.names import ROOM_HUB_CHANNEL_PREFIX, room_group
@@ -31,11 +32,6 @@ from gateway.names import ROOM_HUB_CHANNEL_PREFIX, room_group
 logger = logging.getLogger("gateway.chat")
 
 TRY_AGAIN_LATER = 1013
-GROUP_REFRESH = 3600.0
-"""Seconds between group_add calls, well inside the layers' group expiry."""
-RETRY_MAX = 4.0
-YIELD_EVERY = 100
-"""Events the hub handles before it lets other tasks run."""
 
 FRAMES = {
     "chat.message": lambda event: {"type": "message", "message": event["message"]},
@@ -91,18 +87,14 @@ class Listener:
             raise ConnectionError("the websocket is closed")
 
 
-class RoomHub:
+class RoomHub(LayerHub):
+    name = "room hub"
+
     def __init__(self, channel_layer):
-        self.layer = channel_layer
-        self.channel = f"{ROOM_HUB_CHANNEL_PREFIX}{uuid.uuid4().hex}"
+        super().__init__(channel_layer, f"{ROOM_HUB_CHANNEL_PREFIX}{uuid.uuid4().hex}")
         self.rooms = {}  # room name -> {Listener: None}, in order of arrival
         self.joined = set()  # rooms whose group the hub is in
         self.membership = asyncio.Lock()  # one group_add / group_discard at a time
-        self.task = self.beating = None
-
-    def start(self):
-        self.task = asyncio.ensure_future(self._run())
-        self.beating = asyncio.ensure_future(members.keep_beating(self, "room hub"))
 
     async def add(self, room, listener):
         """Add a member; once this returns, the hub is in the room's group (nothing sent
@@ -151,48 +143,15 @@ class RoomHub:
     def groups(self):
         return [room_group(room) for room in self.joined]
 
-    async def _run(self):
-        """Receive room events for ever; survive a layer outage."""
-        delay = 1.0
-        while True:
-            try:
-                await self._receive()
-            except LAYER_ERRORS as exc:
-                logger.error("room hub lost the channel layer (%s); retrying in %.0f s", exc, delay)
-            except Exception:  # a bug, not an outage: say where, and keep the rooms going
-                logger.exception("room hub failed; restarting it in %.0f s", delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX)
-            if await self._rejoin() and self.joined:
-                logger.info("room hub back on the channel layer, in %d rooms", len(self.joined))
-                delay = 1.0
-
-    async def _rejoin(self):
-        """Back in every group (Redis may have restarted empty meanwhile); False while
-        the layer is still away (the next round tries again)."""
+    async def join(self):
+        """Back in every room's group (Redis may have restarted empty meanwhile)."""
         async with self.membership:
-            for room in list(self.joined):
-                try:
-                    await self.layer.group_add(room_group(room), self.channel)
-                except LAYER_ERRORS:
-                    return False
-        return True
+            await super().join()
 
-    async def _receive(self):
-        loop = asyncio.get_running_loop()
-        refresh_at = loop.time() + GROUP_REFRESH
-        received = 0
-        while True:
-            event = await self.layer.receive(self.channel)
-            frame = FRAMES.get(event.get("type"))
-            if frame is not None:
-                await self.dispatch(event, frame(event))
-            received += 1
-            if received % YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # a non-empty in-memory channel never suspends receive()
-            if loop.time() >= refresh_at:
-                await self._rejoin()
-                refresh_at = loop.time() + GROUP_REFRESH
+    async def handle(self, event):
+        frame = FRAMES.get(event.get("type"))
+        if frame is not None:
+            await self.dispatch(event, frame(event))
 
     async def dispatch(self, event, frame):
         """One frame, built once, to every local member of the event's room."""
@@ -208,10 +167,3 @@ class RoomHub:
                 if not isinstance(exc, ConnectionError):
                     logger.error("dropping a chat member after an unexpected error", exc_info=exc)
                 self._forget(event["room"], listener)
-
-    async def leave(self):
-        """The node stops: out of every room's group at once."""
-        try:
-            await members.leave(self.layer, self.channel, self.groups())
-        except LAYER_ERRORS as exc:
-            logger.warning("room hub could not leave its groups (%s); peers will drop it", exc)

@@ -253,7 +253,7 @@ async def test_the_archive_keeps_a_previous_leaders_packets_that_arrive_after_th
     reach the archive late because its messages wait up to a second (docs/architecture.md)."""
     from channels.testing import ApplicationCommunicator
 
-    from consumers.aprs.base import archive_body
+    from consumers.aprs.outputs import archive_body
     from consumers.archive import ArchiveConsumer
 
     def body(line, token, seq):

@@ -54,8 +54,10 @@ def test_quick_bench_runs_every_part_and_reports(tmp_path, redis_url):
         "archive off vs on",
         "P4:",
         "P5:",
+        "MQTT:",
     ):
         assert title in result.stdout
+    assert report["mqtt"]["bridge"]["packets_per_s"] > 0 and report["mqtt"]["bare"]["packets_per_s"] > 0
     for vendor, figures in report["archive"].items():  # both databases filled, then queried
         assert figures["stored"] == 2000 and figures["packets_held"] == 2000, (vendor, figures)
         assert {timed["status"] for timed in figures["api"].values()} <= {200, 404}, (vendor, figures)

@@ -153,6 +153,11 @@ def test_run_names_unapplied_migrations(tmp_path):
         ({"PORT": "99999"}, "PORT='99999': must be a number from 1 to 65535"),
         ({"BIND": "h a"}, "BIND: 'h a': not an IP address or a host name"),
         ({"ARCHIVE_BATCH": "1.5"}, "ARCHIVE_BATCH='1.5': must be a whole number from 1 to 100000"),
+        ({"MQTT_URL": "http://broker"}, "MQTT_URL: 'http://broker': the scheme must be mqtt:// or mqtts://"),
+        ({"MQTT_URL": "mqtt://:1883"}, "MQTT_URL: 'mqtt://:1883' names no host"),
+        ({"MQTT_URL": "mqtt://broker:port"}, "MQTT_URL: 'mqtt://broker:port' is not a broker URL"),
+        ({"MQTT_PREFIX": "aprs/#"}, "MQTT_PREFIX='aprs/#': a topic without + or #"),
+        ({"MQTT_FILTER": "r/91/0/10"}, "MQTT_FILTER: "),
     ],
 )
 def test_run_and_check_config_refuse_the_same_bad_settings(env, message):

@@ -277,7 +277,7 @@ async def test_a_burst_bigger_than_the_buffer_reaches_a_client_that_keeps_up():
         frames.append(json.loads(frame))
 
     hub.subscribe(Subscription(send, parse_filter(""), buffer_size=8, max_backlog=1000))
-    channel = "aprs-feed-hub.burst"
+    channel = hub.channel
     for n in range(0, 100, 5):  # queued before the hub reads: receive() will not suspend
         await layer.send(
             channel,
@@ -288,7 +288,7 @@ async def test_a_burst_bigger_than_the_buffer_reaches_a_client_that_keeps_up():
                 "packets": [[json.dumps({"n": m}), {}] for m in range(n, n + 5)],
             },
         )
-    receiving = asyncio.ensure_future(hub._receive(channel))
+    receiving = asyncio.ensure_future(hub._receive())
     await asyncio.sleep(0.1)
     receiving.cancel()
     assert sum(frame["dropped"] for frame in frames) == 0
@@ -328,7 +328,7 @@ async def test_the_archive_gets_a_seconds_packets_in_one_message_and_the_ack_wai
 
 
 async def test_a_thousand_packets_go_to_the_archive_at_once(settings):
-    from consumers.aprs.base import ARCHIVE_HAND_ON
+    from consumers.aprs.outputs import ARCHIVE_HAND_ON
 
     settings.ARCHIVE_FLUSH_INTERVAL = 60
     news = await news_instance()
@@ -347,7 +347,7 @@ async def test_a_thousand_packets_go_to_the_archive_at_once(settings):
 
 
 async def test_the_next_packet_waits_a_whole_interval_after_a_full_message(settings):
-    from consumers.aprs.base import ARCHIVE_HAND_ON
+    from consumers.aprs.outputs import ARCHIVE_HAND_ON
 
     settings.ARCHIVE_FLUSH_INTERVAL = 1.0
     news = await news_instance()

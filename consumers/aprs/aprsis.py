@@ -14,7 +14,7 @@ from django.conf import settings
 
 from consumers.aprs.base import APRSConsumer
 from consumers.aprs.messaging import Messaging
-from gateway.daemon import metrics
+from gateway import metrics
 from gateway.names import UPLINK_GROUP
 from protocols.aprs.tnc2 import message_addressee
 

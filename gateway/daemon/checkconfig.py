@@ -67,6 +67,12 @@ def describe():
             f"{settings.APRS_RECONNECT_MIN:g}-{settings.APRS_RECONNECT_MAX:g} s",
         ]
     lines += local_radio()
+    if settings.MQTT_BROKER is not None:
+        lines.append(
+            f"MQTT bridge: {settings.MQTT_BROKER} as {settings.MQTT_CLIENT_ID}, topics {settings.MQTT_PREFIX}/..., "
+            f"filter {settings.MQTT_FILTER or '(everything)'}, QoS {settings.MQTT_QOS}"
+            + (f", Home Assistant: {', '.join(settings.MQTT_HA_CALLSIGNS)}" if settings.MQTT_HA_CALLSIGNS else "")
+        )
     if settings.REDIS_SENTINELS:
         sentinels = ", ".join("%s:%d" % s for s in settings.REDIS_SENTINELS)
         lines.append(

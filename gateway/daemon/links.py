@@ -1,8 +1,8 @@
 """The ``aprs`` protocol server and its links, as one ingest node runs them.
 
 Every ingest node runs the protocol server and, when ``IGATE_PORT`` is set,
-the APRS-IS server port for iGates. The uplink to APRS-IS and the KISS TNC
-link run on one node at a time: the leader (``leader.py``, a Redis lease; a
+the APRS-IS server port for iGates. The uplink to APRS-IS, the KISS TNC
+link and the MQTT bridge run on one node at a time: the leader (``leader.py``, a Redis lease; a
 node without Redis always leads). The links count into
 ``runtime.link_counters``, which outlive them, and are published in
 ``runtime`` for /api/status, /readyz and /metrics.
@@ -16,7 +16,8 @@ from importlib.metadata import PackageNotFoundError, version
 from django.conf import settings
 from twisted.internet import defer
 
-from gateway.daemon import metrics, runtime
+from gateway import metrics
+from gateway.daemon import runtime
 from gateway.daemon.leader import Leadership
 from protocols.aprs.igate import IGatePort, IGatePortConfig
 from protocols.aprs.login import RECEIVE_ONLY_PASSCODE
@@ -24,6 +25,7 @@ from protocols.aprs.replay import ReplayServer, read_capture
 from protocols.aprs.server import APRSProtocolServer
 from protocols.aprs.tnc import TNCConfig, TNCLink
 from protocols.aprs.uplink import Uplink, UplinkConfig
+from protocols.mqtt.link import LinkConfig, MQTTLink
 
 logger = logging.getLogger("gateway.daemon")
 
@@ -60,6 +62,18 @@ def tnc_config():
         port=port,
         callsign=settings.APRS_CALLSIGN,
         transmit=settings.KISS_TRANSMIT,
+        reconnect_min=settings.APRS_RECONNECT_MIN,
+        reconnect_max=settings.APRS_RECONNECT_MAX,
+    )
+
+
+def mqtt_config():
+    return LinkConfig(
+        broker=settings.MQTT_BROKER,
+        client_id=settings.MQTT_CLIENT_ID,
+        status_topic=f"{settings.MQTT_PREFIX}/status",
+        qos=settings.MQTT_QOS,
+        buffer=settings.MQTT_BUFFER,
         reconnect_min=settings.APRS_RECONNECT_MIN,
         reconnect_max=settings.APRS_RECONNECT_MAX,
     )
@@ -105,11 +119,13 @@ class APRSLinks:
     the daemon stops."""
 
     def __init__(self, application, close_timeout, on_ready, on_listening, on_failure):
+        self.application = application
+        self.close_timeout = close_timeout
         self.protocol_server = APRSProtocolServer(application, close_timeout=close_timeout)
         self.on_ready = on_ready
         self.on_listening = on_listening
         self.on_failure = on_failure
-        self.igate = self.tnc = self.uplink = self.leadership = None
+        self.igate = self.tnc = self.uplink = self.mqtt = self.leadership = None
         self.demo_address = None
 
     def start(self):
@@ -147,6 +163,9 @@ class APRSLinks:
                 self.protocol_server, tnc_config(), runtime.link_counters["tnc"], fence=self.leadership.fence
             )
             self.tnc.start()
+        if settings.MQTT_BROKER is not None:
+            self.mqtt = runtime.mqtt = MQTTLink(self.application, mqtt_config(), runtime.link_counters["mqtt"])
+            self.mqtt.start()
         if settings.APRS_ENABLED and (settings.APRS_SERVERS or self.demo_address):
             self._start_uplink()
         else:
@@ -173,12 +192,15 @@ class APRSLinks:
         self.uplink.start()
 
     def drop(self):
-        """Disconnect upstream and from the TNC now (another node may take over any moment)."""
-        links = [link for link in (self.uplink, self.tnc) if link is not None]
-        self.uplink = self.tnc = runtime.uplink = runtime.tnc = None
+        """Disconnect upstream, from the TNC and the MQTT broker now (another node may take
+        over any moment)."""
+        stopping = [defer.maybeDeferred(link.stop) for link in (self.uplink, self.tnc) if link is not None]
+        if self.mqtt is not None:
+            stopping.append(defer.Deferred.fromFuture(asyncio.ensure_future(self.mqtt.stop(self.close_timeout))))
+        self.uplink = self.tnc = self.mqtt = runtime.uplink = runtime.tnc = runtime.mqtt = None
         runtime.uplink_role = "standby"
         metrics.uplink_leader.set(0)
-        return defer.DeferredList([defer.maybeDeferred(link.stop) for link in links])
+        return defer.DeferredList(stopping)
 
     def release(self):
         if self.leadership is not None:

@@ -24,7 +24,8 @@ from django.utils.module_loading import import_string
 from twisted.internet import defer, reactor
 from twisted.internet.task import LoopingCall
 
-from gateway.daemon import metrics, runtime, systemd
+from gateway import metrics
+from gateway.daemon import runtime, systemd
 from gateway.daemon.links import APRSLinks, software_version
 from gateway.daemon.supervisor import Supervised
 from gateway.daemon.webserver import GatewayServer, without_websockets

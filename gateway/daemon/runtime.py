@@ -17,6 +17,8 @@ igate_port = None
 """The APRS-IS server port for iGates (protocols/aprs/igate.py), when enabled."""
 tnc = None
 """The KISS TNC link (protocols/aprs/tnc.py) while this node holds it."""
+mqtt = None
+"""The MQTT bridge's link (protocols/mqtt/link.py) while this node leads and MQTT_URL is set."""
 
 uplink_role = "off"
 """What this node does about the uplink: "off", "leader", "standby" or "demo"."""
@@ -60,6 +62,6 @@ open_streams = 0
 tasks = {}
 """Long-lived tasks by name (gateway/daemon/supervisor.py): the workers, the leader election."""
 
-link_counters = {"uplink": Counter(), "igate": Counter(), "tnc": Counter()}
+link_counters = {"uplink": Counter(), "igate": Counter(), "tnc": Counter(), "mqtt": Counter()}
 """What each kind of link counted in this process, kept across link restarts
 (a node may lose and regain the uplink): Prometheus counters must not go back."""

@@ -3,8 +3,8 @@
 ``Supervised`` runs a coroutine factory for ever: when the coroutine fails
 (or returns, which a long-lived task must not), the failure is logged once
 with its traceback, counted in ``aprs_gateway_task_restarts_total{task}``,
-and the task is started again after a backoff (1 s doubling to 30 s, back
-to 1 s once a run has lasted a minute). Its ``state`` ("running",
+and the task is started again after a backoff (protocols/backoff.py: 1 s
+doubling to 30 s, back to 1 s once a run has lasted a minute). Its ``state`` ("running",
 "restarting") and last error are what /readyz reports (``runtime.tasks``).
 """
 
@@ -12,7 +12,9 @@ import asyncio
 import logging
 import time
 
-from gateway.daemon import metrics, runtime
+from gateway import metrics
+from gateway.daemon import runtime
+from protocols.backoff import Backoff
 
 logger = logging.getLogger("gateway.supervisor")
 
@@ -41,29 +43,31 @@ class Supervised:
             self.task.cancel()
 
     async def _run(self):
-        delay = BACKOFF_MIN
+        backoff = Backoff(BACKOFF_MIN, BACKOFF_MAX)
         while True:
             started = time.monotonic()
             self.state = "running"
             try:
                 await self.factory()
                 self.error = "returned while it should run for ever"
-                logger.error("%s %s; restarting it in %.0f s", self.name, self.error, delay)
             except asyncio.CancelledError:
                 self.state = "stopped"
                 raise
             except Exception as exc:  # noqa: BLE001  (whatever it was, the task must come back)
                 self.error = f"{type(exc).__name__}: {exc}"
-                logger.error("%s failed; restarting it in %.0f s", self.name, delay, exc_info=exc)
+                failure = exc
+            else:
+                failure = None
+            if time.monotonic() - started >= STABLE_RUN:
+                backoff.reset()
+            delay = backoff.next()
+            logger.error("%s failed (%s); restarting it in %.1f s", self.name, self.error, delay, exc_info=failure)
             self.state = "restarting"
             self.restarts += 1
             metrics.task_restarts.labels(self.name).inc()
             if self.on_failure is not None:
                 self.on_failure()
-            if time.monotonic() - started >= STABLE_RUN:
-                delay = BACKOFF_MIN
             await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX)
 
     def status(self):
         return {

@@ -27,26 +27,19 @@ import uuid
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from gateway import members
-from gateway.daemon import metrics
+from gateway import metrics
 from gateway.feed import positions
 from gateway.feed.index import SubscriberIndex
 from gateway.feed.items import packets_frame
 from gateway.feed.subscriptions import COURTESY_FOR
 from gateway.feed.wsframe import text_frame
-from gateway.layers import LAYER_ERRORS
+from gateway.hubs import LayerHub
 from gateway.loops import PerLoop
 from gateway.names import FEED_GROUP, HUB_CHANNEL_PREFIX
 from protocols.aprs.filters import Known
 
 logger = logging.getLogger("gateway.hub")
 
-GROUP_REFRESH = 3600.0
-"""Seconds between group_add calls, well inside the layers' group expiry."""
-LAYER_RETRY_MAX = 4.0
-"""Longest wait between attempts to get back to a lost channel layer (Redis)."""
-YIELD_EVERY = 100
-"""Feed messages the hub handles before it lets other tasks run."""
 RF_IGATE_FOR = 3600.0
 """Seconds an entry station seen with qAR/qAr counts as an RF iGate (aprsc's q//I)."""
 RF_IGATES_MAX = 20000
@@ -69,12 +62,18 @@ def running_hub():
     return _hubs.running()
 
 
-class FeedHub(Known):
+class FeedHub(LayerHub, Known):
     """Also what filters may ask beyond a packet (``Known``): stations' last positions
     (m/, f/, t/../call/km, and a position for packets that carry none) and RF iGates."""
 
+    name = "feed hub"
+
     def __init__(self, channel_layer, flush_interval=None):
-        self.layer = channel_layer
+        # A plain channel name, not new_channel(): channels_redis serves every "!"
+        # channel of a process through one shared receive lock and assumes they all
+        # share new_channel()'s default prefix. The same channel after an outage:
+        # what Redis queued for it meanwhile is still delivered.
+        super().__init__(channel_layer, f"{HUB_CHANNEL_PREFIX}{uuid.uuid4().hex}")
         self.flush_interval = flush_interval or settings.FEED_FLUSH_INTERVAL
         self.subscriptions = SubscriberIndex()
         self.dirty = set()
@@ -84,8 +83,7 @@ class FeedHub(Known):
         self.shared_flush_at = max(1, settings.FEED_CLIENT_BUFFER // 4)
         self.flush_handle = None
         self.flush_now = False
-        self.joined = asyncio.Event()  # set while the hub is a member of the feed group
-        self.task = self.remembering = None
+        self.remembering = None
         self.packets = 0
         # The last packets with a node-local number each, for long-polling clients.
         self.recent = collections.deque(maxlen=settings.LONGPOLL_BUFFER)
@@ -107,26 +105,13 @@ class FeedHub(Known):
         self.fence = 0  # the highest fencing token heard (gateway/daemon/leader.py)
         self.stale_packets = 0
         self.last_sequence = {}  # origin channel -> last sequence number seen
-        self.channel = None  # this hub's, in the feed group
 
     def start(self):
-        self.task = asyncio.ensure_future(self._run())
+        super().start()
         self.remembering = asyncio.ensure_future(self._remember())  # kept: the loop holds tasks weakly
-        # Alive, every FEED_HUB_HEARTBEAT seconds once in the feed group; dead peers out of it.
-        self.beating = asyncio.ensure_future(members.keep_beating(self, "feed hub", ready=self.joined))
 
     def groups(self):
-        """The groups this hub is in (gateway/members.py notes them in Redis)."""
         return [FEED_GROUP]
-
-    async def leave(self):
-        """The node stops: out of the feed group at once, rather than when found silent."""
-        if self.channel is None:
-            return
-        try:
-            await members.leave(self.layer, self.channel, self.groups())
-        except LAYER_ERRORS as exc:
-            logger.warning("feed hub could not leave the feed group (%s); peers will drop it", exc)
 
     async def _remember(self):
         self.remembered = {**await positions.load(), **self.remembered}
@@ -153,7 +138,7 @@ class FeedHub(Known):
         """Wait (at most ``timeout`` s) until the hub receives the feed, so nothing sent
         after a client's "subscribed" is missed."""
         try:
-            await asyncio.wait_for(self.joined.wait(), timeout)
+            await asyncio.wait_for(self.receiving.wait(), timeout)
         except asyncio.TimeoutError:
             logger.warning("feed hub is not receiving yet (channel layer down?); the client waits for packets")
 
@@ -163,52 +148,14 @@ class FeedHub(Known):
         if self.line_clients.get(getattr(subscription, "via", None)) is subscription:
             del self.line_clients[subscription.via]
 
-    async def _run(self):
-        """Receive from the feed group for ever; survive a layer outage."""
-        delay = 1.0
-        # A plain channel name, not new_channel(): channels_redis serves every "!"
-        # channel of a process through one shared receive lock and assumes they all
-        # share new_channel()'s default prefix. The same channel after an outage:
-        # what Redis queued for it meanwhile is still delivered.
-        channel = self.channel = f"{HUB_CHANNEL_PREFIX}{uuid.uuid4().hex}"
-        while True:
-            try:
-                await self.layer.group_add(FEED_GROUP, channel)
-                logger.info("feed hub listening on %s", channel)
-                self.joined.set()
-                delay = 1.0
-                await self._receive(channel)
-            except LAYER_ERRORS as exc:
-                self.joined.clear()
-                logger.error("feed hub lost the channel layer (%s); retrying in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-            except Exception:  # a bug, not an outage: say where, and keep the feed going
-                self.joined.clear()
-                logger.exception("feed hub failed; restarting it in %.0f s", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, LAYER_RETRY_MAX)
-
-    async def _receive(self, channel):
-        loop = asyncio.get_running_loop()
-        refresh_at = loop.time() + GROUP_REFRESH
-        received = 0
-        while True:
-            message = await self.layer.receive(channel)
-            if message.get("type") == "feed.packets" and not self.stale(message):
-                packets = message["packets"]
-                self.count_losses(message["origin"], message["sequence"] - len(packets) + 1, message["sequence"])
-                for item, facts in packets:
-                    self.dispatch(item, facts)
-            if self.flush_now:
-                await self._flush()
-            received += 1
-            if received % YIELD_EVERY == 0:
-                # A non-empty in-memory channel never suspends receive():
-                # let the reactor read and write between bursts.
-                await asyncio.sleep(0)
-            if loop.time() >= refresh_at:
-                await self.layer.group_add(FEED_GROUP, channel)
-                refresh_at = loop.time() + GROUP_REFRESH
+    async def handle(self, message):
+        if message.get("type") == "feed.packets" and not self.stale(message):
+            packets = message["packets"]
+            self.count_losses(message["origin"], message["sequence"] - len(packets) + 1, message["sequence"])
+            for item, facts in packets:
+                self.dispatch(item, facts)
+        if self.flush_now:
+            await self._flush()
 
     def stale(self, message):
         """A batch from a leader older than one already heard from (fencing: it was paused

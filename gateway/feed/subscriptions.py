@@ -13,7 +13,7 @@ import json
 
 from django.conf import settings
 
-from gateway.daemon import metrics
+from gateway import metrics
 from gateway.feed.items import packets_frame
 from gateway.feed.wsframe import text_frame
 

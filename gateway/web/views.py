@@ -26,8 +26,9 @@ from redis.exceptions import RedisError
 
 from gateway import inbox
 from gateway.daemon import leader, runtime
-from gateway.daemon.metrics import people_online
+from gateway.daemon.link_metrics import LINKS
 from gateway.feed.hub import running_hub
+from gateway.metrics import people_online
 from gateway.models import LOBBY, Room
 from gateway.web.forms import RegistrationForm
 
@@ -164,7 +165,7 @@ def metrics(request):
         return HttpResponse(
             "forbidden: see METRICS_ALLOWED_NETWORKS / METRICS_TOKEN\n", status=403, content_type="text/plain"
         )
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest() + generate_latest(LINKS), content_type=CONTENT_TYPE_LATEST)
 
 
 def _may_scrape(request):
@@ -191,5 +192,6 @@ async def status(request):
     local = {
         "igate": runtime.igate_port.status() if runtime.igate_port else None,
         "tnc": runtime.tnc.status() if runtime.tnc else None,
+        "mqtt": runtime.mqtt.status() if runtime.mqtt else None,
     }
     return JsonResponse({"link": link, "feed": feed, "online": people_online(), **local})

@@ -15,7 +15,7 @@ drop what a paused old leader publishes late (``fenced``).
 
 ``counters`` is a ``collections.Counter`` the daemon hands in and keeps
 across link restarts: keys are names, or (name, label) pairs; the daemon
-exports them to Prometheus when scraped (gateway/daemon/metrics.py), so a
+exports them to Prometheus when scraped (gateway/daemon/link_metrics.py), so a
 packet costs a dict increment here and nothing knows of Prometheus.
 """
 

@@ -1,11 +1,12 @@
 """How the client links (APRS-IS uplink, KISS TNC) reconnect: twisted's
-``ClientService`` with our retry policy (``Backoff``) and an endpoint that
+``ClientService`` with our retry policy (protocols/backoff.py) and an endpoint that
 rotates over servers and resolves DNS again on every attempt."""
 
 import logging
-import random
 
 from twisted.internet.endpoints import HostnameEndpoint
+
+from protocols.backoff import Backoff
 
 logger = logging.getLogger("aprs.reconnect")
 
@@ -14,30 +15,23 @@ STABLE_SESSION = 60.0
 CONNECT_TIMEOUT = 30
 
 
-class Backoff:
-    """ClientService retry policy: exponential, with jitter, reset by a stable session.
+class ReconnectPolicy(Backoff):
+    """ClientService retry policy: ``Backoff``, reset by a stable session.
 
     twisted resets its attempt count on every successful connect, so a server
     that accepts and then drops us at once would be retried every second; this
     policy keeps counting until a session stays up ``STABLE_SESSION`` s.
     """
 
-    def __init__(self, minimum, maximum):
-        self.minimum = minimum
-        self.maximum = maximum
-        self.failures = 0
-
     def __call__(self, _attempt):
-        self.failures += 1
-        ceiling = min(self.maximum, self.minimum * 2 ** min(self.failures - 1, 32))
-        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        delay = self.next()
         logger.info("next attempt in %.1f s", delay)
         return delay
 
     def session_ended(self, lasted):
         """``lasted``: seconds the session was up (logged in, for APRS-IS), or None."""
         if lasted is not None and lasted >= STABLE_SESSION:
-            self.failures = 0
+            self.reset()
 
 
 class RotatingEndpoint:

@@ -19,7 +19,7 @@ from twisted.application.internet import ClientService
 from . import ax25, kiss, qconstruct
 from .lines import MAX_CONTENT
 from .link import Link, LinkProtocol
-from .reconnect import Backoff, RotatingEndpoint
+from .reconnect import ReconnectPolicy, RotatingEndpoint
 
 logger = logging.getLogger("aprs.tnc")
 
@@ -102,7 +102,7 @@ class TNCLink(Link):
             from twisted.internet import reactor
         self.state = "idle"
         endpoint = RotatingEndpoint(reactor, [(config.host, config.port)])
-        self.backoff = Backoff(config.reconnect_min, config.reconnect_max)
+        self.backoff = ReconnectPolicy(config.reconnect_min, config.reconnect_max)
         self.service = ClientService(endpoint, self, retryPolicy=self.backoff)
         self.connected_at = None
 

@@ -24,7 +24,7 @@ from . import login
 from .decode import failure_reason
 from .lines import MAX_CONTENT, LineSplitter
 from .link import Link, LinkProtocol
-from .reconnect import Backoff, RotatingEndpoint
+from .reconnect import ReconnectPolicy, RotatingEndpoint
 from .spec import SOFTWARE_NAME
 
 logger = logging.getLogger("aprs.uplink")
@@ -172,7 +172,7 @@ class Uplink(Link):
             # daemon must install daphne's asyncio reactor first.
             from twisted.internet import reactor
         self.endpoint = RotatingEndpoint(reactor, config.servers)
-        self.backoff = Backoff(config.reconnect_min, config.reconnect_max)
+        self.backoff = ReconnectPolicy(config.reconnect_min, config.reconnect_max)
         self.service = ClientService(self.endpoint, self, retryPolicy=self.backoff)
         self.connections = set()
         self.state, self.since = "idle", time.time()

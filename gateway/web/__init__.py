@@ -1,0 +1,1 @@
+"""Django views, the REST API and their limits."""
